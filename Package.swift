@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The numeric kernels need AVX-512 code generation: without it `SIMD16.addingProduct` becomes 16
+// scalar fmaf calls. Only the kernel target gets these flags.
+#if arch(x86_64)
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-Ounchecked"])]
+#else
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+#endif
+
+let package = Package(
+    name: "RepLK",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C wrappers
+        .systemLibrary(name: "CLibJPEG", path: "Sources/CLibJPEG"),
+        .systemLibrary(name: "CLibPNG", path: "Sources/CLibPNG"),
+        .systemLibrary(name: "CJSONC", path: "Sources/CJSONC"),
+        .target(name: "CCodecs", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CCodecs"),
+
+        // Engine: threads, kernels over unsafe buffers, tensors and ops (no file I/O)
+        .target(name: "Parallel", path: "Sources/Parallel"),
+        .target(name: "Kernels", path: "Sources/Kernels", swiftSettings: kernelFlags,
+                linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "Engine", dependencies: ["Kernels", "Parallel"], path: "Sources/Engine"),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
+    ],
+    swiftLanguageModes: [.v5]
+)

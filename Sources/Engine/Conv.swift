@@ -1,0 +1,174 @@
+import Kernels
+import Parallel
+
+/// Rows of A per GEMM task: eight 12-row micro-panels.
+private let gemmMC = 96
+
+/// Runs C = epilogue(A · B) over the thread pool. `packedB` comes from `packB` for a `k × n` matrix.
+public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePointer<Float>,
+                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
+                 pool: ThreadPool = ThreadPool.shared) {
+    if m == 0 || n == 0 { return }
+    let mBlocks = (m + gemmMC - 1) / gemmMC
+    let panels = (n + gemmNR - 1) / gemmNR
+    let wanted = 4 * pool.threadCount
+    var groups = 1
+    if mBlocks < wanted { groups = min(panels, (wanted + mBlocks - 1) / mBlocks) }
+    let panelsPerGroup = (panels + groups - 1) / groups
+    groups = (panels + panelsPerGroup - 1) / panelsPerGroup
+    pool.parallelFor(mBlocks * groups) { task in
+        let mb = task / groups, gi = task % groups
+        let m0 = mb * gemmMC
+        let p0 = gi * panelsPerGroup
+        let pc = min(panelsPerGroup, panels - p0)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: gemmMC)) { scratch in
+            gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+                      m0: m0, mc: gemmMC, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
+        }
+    }
+}
+
+/// A 2-D convolution (PyTorch `Conv2d` semantics: cross-correlation, zero padding) prepared once
+/// for the engine: weights are re-laid out and packed at construction, so calls only stream them.
+public final class ConvKernel {
+    public let outChannels: Int
+    public let inChannels: Int
+    public let kernelH: Int, kernelW: Int
+    public let strideH: Int, strideW: Int
+    public let padH: Int, padW: Int
+    public let dilationH: Int, dilationW: Int
+    public let groups: Int
+
+    private enum Plan { case gemm, depthwise }
+    private let plan: Plan
+    /// GEMM: one packed B per group. Depth-wise: tap-major weights `[kH·kW][C]`.
+    private let weights: TensorStorage
+    private let groupStride: Int
+    private let bias: TensorStorage?
+
+    /// Builds the kernel from a PyTorch-layout weight `(out, in/groups, kH, kW)` and optional bias.
+    public init(weightOIHW w: UnsafeBufferPointer<Float>, bias: [Float]?, outChannels: Int, inChannels: Int,
+                kernelH: Int, kernelW: Int, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                dilation: (Int, Int) = (1, 1), groups: Int = 1) {
+        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+                     "channels \(inChannels)→\(outChannels) not divisible by groups \(groups)")
+        let cinG = inChannels / groups, coutG = outChannels / groups
+        precondition(w.count == outChannels * cinG * kernelH * kernelW,
+                     "conv weight has \(w.count) values, expected \(outChannels * cinG * kernelH * kernelW)")
+        self.outChannels = outChannels; self.inChannels = inChannels
+        self.kernelH = kernelH; self.kernelW = kernelW
+        (strideH, strideW) = stride; (padH, padW) = padding; (dilationH, dilationW) = dilation
+        self.groups = groups
+        if let bias {
+            precondition(bias.count == outChannels, "conv bias has \(bias.count) values, expected \(outChannels)")
+            let b = TensorStorage(count: outChannels)
+            bias.withUnsafeBufferPointer { b.pointer.update(from: $0.baseAddress!, count: outChannels) }
+            self.bias = b
+        } else {
+            self.bias = nil
+        }
+        let taps = kernelH * kernelW
+        if groups == inChannels && groups == outChannels && groups > 1 {
+            plan = .depthwise
+            let s = TensorStorage(count: taps * outChannels)
+            for c in 0..<outChannels {
+                for t in 0..<taps { s.pointer[t * outChannels + c] = w[c * taps + t] }
+            }
+            weights = s
+            groupStride = 0
+        } else {
+            plan = .gemm
+            // B[k][n] with k = (ky, kx, ci): element (k, n) of group g is w[(g·coutG + n), ci, ky, kx].
+            let k = taps * cinG
+            let stride = packedBCount(k: k, n: coutG)
+            groupStride = stride
+            let s = TensorStorage(count: stride * groups)
+            var reordered = [Float](repeating: 0, count: k * coutG)
+            for g in 0..<groups {
+                for n in 0..<coutG {
+                    let o = g * coutG + n
+                    for ci in 0..<cinG {
+                        for t in 0..<taps { reordered[(t * cinG + ci) * coutG + n] = w[(o * cinG + ci) * taps + t] }
+                    }
+                }
+                reordered.withUnsafeBufferPointer {
+                    packB($0.baseAddress!, k: k, n: coutG, strideK: coutG, strideN: 1, into: s.pointer + g * stride)
+                }
+            }
+            weights = s
+        }
+    }
+
+    /// Output spatial size for an input of `h × w`.
+    public func outputSize(height h: Int, width w: Int) -> (Int, Int) {
+        ((h + 2 * padH - dilationH * (kernelH - 1) - 1) / strideH + 1,
+         (w + 2 * padW - dilationW * (kernelW - 1) - 1) / strideW + 1)
+    }
+
+    /// Number of weights (and bias values) this conv holds.
+    public var parameterCount: Int {
+        outChannels * (inChannels / groups) * kernelH * kernelW + (bias == nil ? 0 : outChannels)
+    }
+
+    /// y = act(conv(x) + bias) + residual, over an NHWC input.
+    public func callAsFunction(_ x: Tensor, activation: Activation = .none, residual: Tensor? = nil,
+                               pool: ThreadPool = ThreadPool.shared) -> Tensor {
+        precondition(x.rank == 4 && x.channels == inChannels,
+                     "conv expects NHWC input with \(inChannels) channels, got \(x.shape)")
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
+        precondition(oh > 0 && ow > 0, "conv output would be empty for input \(x.shape)")
+        var y = Tensor(uninitializedShape: [x.batch, oh, ow, outChannels])
+        if let residual {
+            precondition(residual.shape == y.shape, "residual \(residual.shape) does not match conv output \(y.shape)")
+        }
+        let yp = y.storage.pointer
+        let xp = x.storage.pointer
+        switch plan {
+        case .depthwise:
+            let g = DepthwiseGeometry(batch: x.batch, height: x.height, width: x.width, channels: inChannels,
+                                      kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW,
+                                      padTop: padH, padLeft: padW, dilationH: dilationH, dilationW: dilationW,
+                                      outHeight: oh, outWidth: ow)
+            let rows = x.batch * oh
+            let chunk = max(1, rows / (8 * pool.threadCount))
+            let tasks = (rows + chunk - 1) / chunk
+            let w = weights.pointer, b = bias?.pointer
+            pool.parallelFor(tasks) { t in
+                depthwiseConvRows(xp, g, weights: w, bias: b, activation: activation, yp,
+                                  row0: t * chunk, row1: min(rows, (t + 1) * chunk))
+            }
+            if let residual {
+                let rp = residual.storage.pointer
+                let total = y.count
+                let per = (total + pool.threadCount - 1) / pool.threadCount
+                pool.parallelFor(pool.threadCount) { t in
+                    let s = t * per, e = min(total, s + per)
+                    if s < e { addArrays(yp + s, rp + s, yp + s, count: e - s) }
+                }
+            }
+        case .gemm:
+            let cinG = inChannels / groups, coutG = outChannels / groups
+            let m = x.batch * oh * ow
+            let k = kernelH * kernelW * cinG
+            let pointwise = kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 && groups == 1
+            for g in 0..<groups {
+                let input: GEMMInput
+                if pointwise {
+                    input = .rows(xp, ld: inChannels)
+                } else {
+                    input = .im2col(xp, Im2ColGeometry(
+                        batch: x.batch, height: x.height, width: x.width, channels: inChannels,
+                        channelOffset: g * cinG, groupChannels: cinG, kernelH: kernelH, kernelW: kernelW,
+                        strideH: strideH, strideW: strideW, padTop: padH, padLeft: padW,
+                        dilationH: dilationH, dilationW: dilationW, outHeight: oh, outWidth: ow))
+                }
+                let e = Epilogue(bias: bias.map { UnsafePointer($0.pointer + g * coutG) }, activation: activation,
+                                 residual: residual.map { UnsafePointer($0.storage.pointer + g * coutG) },
+                                 residualStride: outChannels)
+                gemm(input, m: m, n: coutG, k: k, packedB: weights.pointer + g * groupStride,
+                     c: yp + g * coutG, ldc: outChannels, epilogue: e, pool: pool)
+            }
+        }
+        return y
+    }
+}

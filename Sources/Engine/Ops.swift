@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Kernels
+import Parallel
+
+/// Splits `count` items into about `4·threads` contiguous chunks and runs them on the pool.
+@inline(__always)
+func parallelChunks(_ count: Int, pool: ThreadPool = ThreadPool.shared, minChunk: Int = 1,
+                    _ body: (Int, Int) -> Void) {
+    if count <= 0 { return }
+    let chunk = max(minChunk, (count + 4 * pool.threadCount - 1) / (4 * pool.threadCount))
+    let tasks = (count + chunk - 1) / chunk
+    pool.parallelFor(tasks) { t in body(t * chunk, min(count, (t + 1) * chunk)) }
+}
+
+/// Element-wise activation.
+public func activate(_ x: Tensor, _ act: Activation) -> Tensor {
+    if act == .none { return x }
+    var y = x
+    y.withUnsafeMutableBufferPointer { buf in
+        let p = buf.baseAddress!
+        parallelChunks(buf.count, minChunk: 4096) { s, e in Kernels.activate(p + s, count: e - s, act) }
+    }
+    return y
+}
+
+/// x + y (same shape).
+public func add(_ x: Tensor, _ y: Tensor) -> Tensor {
+    precondition(x.shape == y.shape, "add: shapes \(x.shape) and \(y.shape) differ")
+    let z = Tensor(uninitializedShape: x.shape)
+    let xp = x.storage.pointer, yp = y.storage.pointer, zp = z.storage.pointer
+    parallelChunks(x.count, minChunk: 4096) { s, e in addArrays(xp + s, yp + s, zp + s, count: e - s) }
+    return z
+}
+
+/// Per-channel affine map on an NHWC tensor: y = x·scale[c] + shift[c] (an un-folded BatchNorm).
+public func channelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> Tensor {
+    let c = x.shape.last!
+    precondition(scale.count == c && shift.count == c, "affine has \(scale.count) channels, tensor \(c)")
+    let y = Tensor(uninitializedShape: x.shape)
+    let pixels = x.count / c
+    let xp = x.storage.pointer, yp = y.storage.pointer
+    scale.withUnsafeBufferPointer { s in
+        shift.withUnsafeBufferPointer { b in
+            let sp = s.baseAddress!, bp = b.baseAddress!
+            parallelChunks(pixels, minChunk: 64) { p0, p1 in
+                Kernels.channelAffine(xp + p0 * c, yp + p0 * c, pixels: p1 - p0, channels: c, scale: sp, shift: bp)
+            }
+        }
+    }
+    return y
+}
+
+/// Concatenates NHWC tensors of equal N, H, W along channels.
+public func concatChannels(_ parts: [Tensor]) -> Tensor {
+    precondition(!parts.isEmpty, "concat of nothing")
+    let (n, h, w) = (parts[0].batch, parts[0].height, parts[0].width)
+    for p in parts {
+        precondition(p.rank == 4 && p.batch == n && p.height == h && p.width == w,
+                     "concat: \(p.shape) does not match \(parts[0].shape) outside channels")
+    }
+    let total = parts.reduce(0) { $0 + $1.channels }
+    let y = Tensor(uninitializedShape: [n, h, w, total])
+    let yp = y.storage.pointer
+    let pixels = n * h * w
+    parallelChunks(pixels, minChunk: 64) { p0, p1 in
+        for p in p0..<p1 {
+            var off = 0
+            for part in parts {
+                let c = part.channels
+                (yp + p * total + off).update(from: part.storage.pointer + p * c, count: c)
+                off += c
+            }
+        }
+    }
+    return y
+}
+
+/// Bilinear resize of an NHWC tensor (PyTorch `F.interpolate(mode='bilinear')`).
+public func resizeBilinear(_ x: Tensor, height: Int, width: Int, alignCorners: Bool) -> Tensor {
+    let y = Tensor(uninitializedShape: [x.batch, height, width, x.channels])
+    let yTaps = bilinearTaps(inSize: x.height, outSize: height, alignCorners: alignCorners)
+    let xTaps = bilinearTaps(inSize: x.width, outSize: width, alignCorners: alignCorners)
+    let xp = x.storage.pointer, yp = y.storage.pointer
+    parallelChunks(x.batch * height) { r0, r1 in
+        resizeBilinearRows(xp, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
+                           yp, outHeight: height, outWidth: width, yTaps: yTaps, xTaps: xTaps, row0: r0, row1: r1)
+    }
+    return y
+}
+
+/// Nearest-neighbour resize (PyTorch `F.interpolate(mode='nearest')`).
+public func resizeNearest(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    let y = Tensor(uninitializedShape: [x.batch, height, width, x.channels])
+    let xp = x.storage.pointer, yp = y.storage.pointer
+    parallelChunks(x.batch * height) { r0, r1 in
+        resizeNearestRows(xp, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
+                          yp, outHeight: height, outWidth: width, row0: r0, row1: r1)
+    }
+    return y
+}
+
+/// Adaptive average pooling to `height × width` (PyTorch `AdaptiveAvgPool2d`).
+public func adaptiveAvgPool(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    let y = Tensor(uninitializedShape: [x.batch, height, width, x.channels])
+    Kernels.adaptiveAvgPool(x.storage.pointer, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
+                            y.storage.pointer, outHeight: height, outWidth: width)
+    return y
+}
+
+/// Global average pooling: [N, H, W, C] → [N, C].
+public func globalAvgPool(_ x: Tensor) -> Tensor {
+    let (n, hw, c) = (x.batch, x.height * x.width, x.channels)
+    var y = Tensor(zeros: [n, c])
+    let xp = x.storage.pointer
+    y.withUnsafeMutableBufferPointer { out in
+        for b in 0..<n {
+            for p in 0..<hw {
+                let s = xp + (b * hw + p) * c
+                for ch in 0..<c { out[b * c + ch] += s[ch] }
+            }
+            for ch in 0..<c { out[b * c + ch] /= Float(hw) }
+        }
+    }
+    return y
+}
+
+/// Max pooling (PyTorch `max_pool2d`, floor mode).
+public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int, padding: Int = 0) -> Tensor {
+    let oh = (x.height + 2 * padding - kernel) / stride + 1
+    let ow = (x.width + 2 * padding - kernel) / stride + 1
+    let y = Tensor(uninitializedShape: [x.batch, oh, ow, x.channels])
+    Kernels.maxPool(x.storage.pointer, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
+                    kernel: kernel, stride: stride, padding: padding, y.storage.pointer, outHeight: oh, outWidth: ow)
+    return y
+}
+
+/// Softmax over the last dimension.
+public func softmax(_ x: Tensor) -> Tensor {
+    let c = x.shape.last!
+    var y = x
+    y.withUnsafeMutableBufferPointer { buf in
+        let rows = buf.count / c
+        for r in 0..<rows {
+            let p = buf.baseAddress! + r * c
+            var m = -Float.infinity
+            for i in 0..<c { m = max(m, p[i]) }
+            var s: Float = 0
+            for i in 0..<c { p[i] = expf(p[i] - m); s += p[i] }
+            for i in 0..<c { p[i] /= s }
+        }
+    }
+    return y
+}
+
+/// Logistic sigmoid, element-wise.
+public func sigmoid(_ x: Tensor) -> Tensor {
+    var y = x
+    y.withUnsafeMutableBufferPointer { buf in
+        for i in 0..<buf.count { buf[i] = 1 / (1 + expf(-buf[i])) }
+    }
+    return y
+}

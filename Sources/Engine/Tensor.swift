@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// 64-byte aligned float32 storage shared by tensors until one of them writes.
+public final class TensorStorage {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    /// Allocates `count` floats. The contents are undefined unless `zeroed`.
+    public init(count: Int, zeroed: Bool = false) {
+        precondition(count >= 0, "negative tensor size")
+        self.count = count
+        var raw: UnsafeMutableRawPointer?
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let rc = posix_memalign(&raw, 64, bytes)
+        guard rc == 0, let raw else { fatalError("out of memory allocating \(bytes) bytes for a tensor") }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        if zeroed { memset(raw, 0, bytes) }
+    }
+
+    deinit { free(pointer) }
+}
+
+/// A dense float32 tensor: a value type over copy-on-write storage.
+///
+/// Four-dimensional activations use one layout everywhere in the engine: NHWC
+/// (`shape = [batch, height, width, channels]`). PyTorch's NCHW arrays are converted once, at the
+/// boundary (`fromNCHW`, `toNCHW`).
+public struct Tensor {
+    public private(set) var shape: [Int]
+    public private(set) var storage: TensorStorage
+
+    /// A tensor of `shape` whose contents are undefined (every kernel that produces one writes all of it).
+    public init(uninitializedShape shape: [Int]) {
+        self.shape = shape
+        storage = TensorStorage(count: shape.reduce(1, *))
+    }
+
+    /// A tensor of zeros.
+    public init(zeros shape: [Int]) {
+        self.shape = shape
+        storage = TensorStorage(count: shape.reduce(1, *), zeroed: true)
+    }
+
+    /// A tensor filled with `value`.
+    public init(shape: [Int], repeating value: Float) {
+        self.init(uninitializedShape: shape)
+        storage.pointer.update(repeating: value, count: count)
+    }
+
+    /// A tensor holding `values` in row-major order.
+    public init(shape: [Int], values: [Float]) {
+        precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
+        self.init(uninitializedShape: shape)
+        values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    /// Number of elements.
+    public var count: Int { storage.count }
+    public var rank: Int { shape.count }
+
+    /// Read access to the elements in row-major order.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// Write access; copies the storage first if another tensor shares it.
+    public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        if !isKnownUniquelyReferenced(&storage) {
+            let copy = TensorStorage(count: count)
+            copy.pointer.update(from: storage.pointer, count: count)
+            storage = copy
+        }
+        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// Elements as an array, row-major.
+    public var scalars: [Float] { withUnsafeBufferPointer { Array($0) } }
+
+    /// Element at a multi-index.
+    public subscript(_ index: Int...) -> Float {
+        get { storage.pointer[flatIndex(index)] }
+        set {
+            let i = flatIndex(index)
+            withUnsafeMutableBufferPointer { $0[i] = newValue }
+        }
+    }
+
+    private func flatIndex(_ index: [Int]) -> Int {
+        precondition(index.count == shape.count, "index rank \(index.count) for a tensor of rank \(shape.count)")
+        var flat = 0
+        for (i, d) in zip(index, shape) {
+            precondition(i >= 0 && i < d, "index \(index) out of range for shape \(shape)")
+            flat = flat * d + i
+        }
+        return flat
+    }
+
+    /// The same elements viewed with another shape of equal size (shares storage).
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        var t = self
+        t.shape = newShape
+        return t
+    }
+
+    // NHWC accessors.
+    public var batch: Int { shape[0] }
+    public var height: Int { shape[1] }
+    public var width: Int { shape[2] }
+    public var channels: Int { shape[3] }
+
+    /// Converts a row-major NCHW array to an NHWC tensor.
+    public static func fromNCHW(_ values: UnsafeBufferPointer<Float>, n: Int, c: Int, h: Int, w: Int) -> Tensor {
+        precondition(values.count == n * c * h * w, "NCHW buffer has \(values.count) values, expected \(n * c * h * w)")
+        var t = Tensor(uninitializedShape: [n, h, w, c])
+        let dst = t.storage.pointer
+        for b in 0..<n {
+            for ch in 0..<c {
+                let src = values.baseAddress! + (b * c + ch) * h * w
+                for i in 0..<(h * w) { dst[(b * h * w + i) * c + ch] = src[i] }
+            }
+        }
+        return t
+    }
+
+    /// Converts a rank-4 NHWC tensor to a row-major NCHW array.
+    public func toNCHW() -> [Float] {
+        precondition(rank == 4, "toNCHW needs a rank-4 tensor, got \(shape)")
+        let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        var out = [Float](repeating: 0, count: count)
+        let src = storage.pointer
+        out.withUnsafeMutableBufferPointer { dst in
+            for b in 0..<n {
+                for i in 0..<(h * w) {
+                    let s = src + (b * h * w + i) * c
+                    for ch in 0..<c { dst[(b * c + ch) * h * w + i] = s[ch] }
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String { "Tensor(\(shape))" }
+}

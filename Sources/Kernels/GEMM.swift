@@ -1,0 +1,287 @@
+// Packed single-precision GEMM: C[M×N] (+)= A[M×K] · B[K×N], with a fused epilogue.
+//
+// B (the weights) is packed once at load time into panels of `gemmNR` columns, k-major, so the
+// micro-kernel streams it contiguously. A (the activations) is packed per block into micro-panels of
+// `gemmMR` rows, k-major, either from a plain row-major matrix (1×1 convs, linear layers) or by
+// gathering conv windows on the fly (dense K×K convs: an im2col that never materialises the matrix).
+
+/// Rows of A (output pixels) per micro-tile.
+public let gemmMR = 12
+/// Columns of B (output channels) per micro-tile and per packed panel.
+public let gemmNR = 32
+/// Depth of one K block: an A block of MC×KC floats stays in L1/L2 while it meets every B panel.
+public let gemmKC = 384
+
+@inline(__always) func roundUp(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
+
+/// Non-linearity applied in a fused epilogue.
+public enum Activation: Sendable, Equatable {
+    case none
+    case relu
+    /// Exact (erf) GELU, as `torch.nn.GELU()`.
+    case gelu
+}
+
+/// What happens to each output value after the product: `out = act(acc + bias[col]) + residual[row, col]`.
+public struct Epilogue {
+    public var bias: UnsafePointer<Float>?
+    public var activation: Activation
+    /// Added after the activation; indexed like C, with its own row stride.
+    public var residual: UnsafePointer<Float>?
+    public var residualStride: Int
+
+    public init(bias: UnsafePointer<Float>? = nil, activation: Activation = .none,
+                residual: UnsafePointer<Float>? = nil, residualStride: Int = 0) {
+        self.bias = bias
+        self.activation = activation
+        self.residual = residual
+        self.residualStride = residualStride
+    }
+}
+
+/// Number of floats a packed K×N matrix occupies.
+public func packedBCount(k: Int, n: Int) -> Int { k * roundUp(n, gemmNR) }
+
+/// Packs B, where element (k, n) is `src[k*strideK + n*strideN]`, into `dst` (`packedBCount` floats).
+/// Panel p holds columns p·NR ..< p·NR+NR for every k; missing columns are zero.
+public func packB(_ src: UnsafePointer<Float>, k: Int, n: Int, strideK: Int, strideN: Int,
+                  into dst: UnsafeMutablePointer<Float>) {
+    let panels = (n + gemmNR - 1) / gemmNR
+    for p in 0..<panels {
+        let base = dst + p * k * gemmNR
+        let n0 = p * gemmNR
+        let cols = min(gemmNR, n - n0)
+        for kk in 0..<k {
+            let row = base + kk * gemmNR
+            for j in 0..<cols { row[j] = src[kk * strideK + (n0 + j) * strideN] }
+            for j in cols..<gemmNR { row[j] = 0 }
+        }
+    }
+}
+
+/// Geometry of a dense convolution seen as a GEMM over an NHWC input: row = output pixel
+/// (n, oy, ox), column of A = (ky, kx, ci) with ci fastest.
+public struct Im2ColGeometry {
+    public var batch, height, width, channels: Int
+    /// First input channel of this group, and input channels per group.
+    public var channelOffset, groupChannels: Int
+    public var kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW: Int
+    public var outHeight, outWidth: Int
+
+    public init(batch: Int, height: Int, width: Int, channels: Int, channelOffset: Int, groupChannels: Int,
+                kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, padTop: Int, padLeft: Int,
+                dilationH: Int, dilationW: Int, outHeight: Int, outWidth: Int) {
+        self.batch = batch; self.height = height; self.width = width; self.channels = channels
+        self.channelOffset = channelOffset; self.groupChannels = groupChannels
+        self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
+        self.padTop = padTop; self.padLeft = padLeft; self.dilationH = dilationH; self.dilationW = dilationW
+        self.outHeight = outHeight; self.outWidth = outWidth
+    }
+
+    public var rows: Int { batch * outHeight * outWidth }
+    public var depth: Int { kernelH * kernelW * groupChannels }
+}
+
+/// The A operand of a GEMM.
+public enum GEMMInput {
+    /// Row-major M×K matrix with row stride `ld` (a 1×1 conv over NHWC pixels, a linear layer).
+    case rows(UnsafePointer<Float>, ld: Int)
+    /// Conv windows gathered from an NHWC tensor.
+    case im2col(UnsafePointer<Float>, Im2ColGeometry)
+}
+
+/// Packs rows `m0 ..< m0+mc` and depth `k0 ..< k0+kc` of A into micro-panels of MR rows
+/// (k-major, `kc*MR` floats each). Rows past `m` are zero.
+@inline(__always)
+func packA(_ input: GEMMInput, m: Int, m0: Int, mc: Int, k0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>) {
+    let panels = (mc + gemmMR - 1) / gemmMR
+    switch input {
+    case let .rows(a, ld):
+        for p in 0..<panels {
+            let panel = dst + p * kc * gemmMR
+            for r in 0..<gemmMR {
+                let row = m0 + p * gemmMR + r
+                if r < mc - p * gemmMR && row < m {
+                    let src = a + row * ld + k0
+                    var kk = 0
+                    while kk < kc { panel[kk * gemmMR + r] = src[kk]; kk += 1 }
+                } else {
+                    for kk in 0..<kc { panel[kk * gemmMR + r] = 0 }
+                }
+            }
+        }
+    case let .im2col(x, g):
+        let pixels = g.outHeight * g.outWidth
+        for p in 0..<panels {
+            let panel = dst + p * kc * gemmMR
+            for r in 0..<gemmMR {
+                let row = m0 + p * gemmMR + r
+                guard r < mc - p * gemmMR && row < m else {
+                    for kk in 0..<kc { panel[kk * gemmMR + r] = 0 }
+                    continue
+                }
+                let n = row / pixels
+                let rem = row - n * pixels
+                let oy = rem / g.outWidth
+                let ox = rem - oy * g.outWidth
+                var kk = 0
+                while kk < kc {
+                    let k = k0 + kk
+                    let tap = k / g.groupChannels
+                    let ci = k - tap * g.groupChannels
+                    let run = min(kc - kk, g.groupChannels - ci)
+                    let ky = tap / g.kernelW
+                    let kx = tap - ky * g.kernelW
+                    let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                    let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
+                    if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
+                        let src = x + ((n * g.height + iy) * g.width + ix) * g.channels + g.channelOffset + ci
+                        for j in 0..<run { panel[(kk + j) * gemmMR + r] = src[j] }
+                    } else {
+                        for j in 0..<run { panel[(kk + j) * gemmMR + r] = 0 }
+                    }
+                    kk += run
+                }
+            }
+        }
+    }
+}
+
+typealias V16 = SIMD16<Float>
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> V16 {
+    UnsafeRawPointer(p).loadUnaligned(as: V16.self)
+}
+@inline(__always) func store16(_ v: V16, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self)
+}
+
+/// C[12×32] (+)= Apanel[kc×12]ᵀ · Bpanel[kc×32]. 24 accumulators stay in zmm registers.
+@inline(__always)
+func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00 = V16(), c01 = V16(), c10 = V16(), c11 = V16(), c20 = V16(), c21 = V16()
+    var c30 = V16(), c31 = V16(), c40 = V16(), c41 = V16(), c50 = V16(), c51 = V16()
+    var c60 = V16(), c61 = V16(), c70 = V16(), c71 = V16(), c80 = V16(), c81 = V16()
+    var c90 = V16(), c91 = V16(), cA0 = V16(), cA1 = V16(), cB0 = V16(), cB1 = V16()
+    var ap = a
+    var bp = b
+    for _ in 0..<kc {
+        let b0 = load16(bp), b1 = load16(bp + 16)
+        var s = V16(repeating: ap[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = V16(repeating: ap[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        s = V16(repeating: ap[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+        s = V16(repeating: ap[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+        s = V16(repeating: ap[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+        s = V16(repeating: ap[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+        s = V16(repeating: ap[6]); c60.addProduct(s, b0); c61.addProduct(s, b1)
+        s = V16(repeating: ap[7]); c70.addProduct(s, b0); c71.addProduct(s, b1)
+        s = V16(repeating: ap[8]); c80.addProduct(s, b0); c81.addProduct(s, b1)
+        s = V16(repeating: ap[9]); c90.addProduct(s, b0); c91.addProduct(s, b1)
+        s = V16(repeating: ap[10]); cA0.addProduct(s, b0); cA1.addProduct(s, b1)
+        s = V16(repeating: ap[11]); cB0.addProduct(s, b0); cB1.addProduct(s, b1)
+        ap += gemmMR
+        bp += gemmNR
+    }
+    @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) {
+        let p = c + r * ldc
+        if accumulate {
+            store16(load16(p) + v0, p)
+            store16(load16(p + 16) + v1, p + 16)
+        } else {
+            store16(v0, p)
+            store16(v1, p + 16)
+        }
+    }
+    put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3)
+    put(c40, c41, 4); put(c50, c51, 5); put(c60, c61, 6); put(c70, c71, 7)
+    put(c80, c81, 8); put(c90, c91, 9); put(cA0, cA1, 10); put(cB0, cB1, 11)
+}
+
+/// Applies the epilogue to `rows × cols` values of C starting at global (row0, col0).
+@inline(__always)
+func applyEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                   row0: Int, rows: Int, col0: Int, cols: Int) {
+    if e.bias == nil && e.activation == .none && e.residual == nil { return }
+    for r in 0..<rows {
+        let p = c + (row0 + r) * ldc + col0
+        let res = e.residual.map { $0 + (row0 + r) * e.residualStride + col0 }
+        var j = 0
+        while j + 16 <= cols {
+            var v = load16(p + j)
+            if let b = e.bias { v += load16(b + col0 + j) }
+            switch e.activation {
+            case .none: break
+            case .relu: v = v.replacing(with: 0, where: v .< 0)
+            case .gelu: v = gelu16(v)
+            }
+            if let res { v += load16(res + j) }
+            store16(v, p + j)
+            j += 16
+        }
+        while j < cols {
+            var v = p[j]
+            if let b = e.bias { v += b[col0 + j] }
+            switch e.activation {
+            case .none: break
+            case .relu: v = max(v, 0)
+            case .gelu: v = geluScalar(v)
+            }
+            if let res { v += res[j] }
+            p[j] = v
+            j += 1
+        }
+    }
+}
+
+/// Bytes of scratch one `gemmBlock` call needs for its packed A block of `mc` rows.
+public func gemmScratchCount(mc: Int) -> Int { roundUp(mc, gemmMR) * gemmKC }
+
+/// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
+/// C = epilogue(A · B) single-threaded. `packedB` comes from `packB` for a `k × n` matrix.
+/// `scratch` holds at least `gemmScratchCount(mc:)` floats.
+public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
+                      packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
+                      scratch: UnsafeMutablePointer<Float>) {
+    let mcEff = min(mc, m - m0)
+    if mcEff <= 0 { return }
+    var tile = (V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(),
+                V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16())
+    withUnsafeMutableBytes(of: &tile) { tileRaw in
+        let tilePtr = tileRaw.baseAddress!.assumingMemoryBound(to: Float.self)
+        var k0 = 0
+        while k0 < k {
+            let kc = min(gemmKC, k - k0)
+            let accumulate = k0 > 0
+            let last = k0 + kc >= k
+            packA(input, m: m, m0: m0, mc: mcEff, k0: k0, kc: kc, into: scratch)
+            let microPanels = (mcEff + gemmMR - 1) / gemmMR
+            for p in panel0..<(panel0 + panelCount) {
+                let col0 = p * gemmNR
+                let cols = min(gemmNR, n - col0)
+                if cols <= 0 { break }
+                let bPanel = packedB + p * k * gemmNR + k0 * gemmNR
+                for mp in 0..<microPanels {
+                    let row0 = m0 + mp * gemmMR
+                    let rows = min(gemmMR, m0 + mcEff - row0)
+                    let aPanel = scratch + mp * kc * gemmMR
+                    let cTile = c + row0 * ldc + col0
+                    if rows == gemmMR && cols == gemmNR {
+                        microKernel12x32(kc, aPanel, bPanel, cTile, ldc, accumulate)
+                    } else {
+                        if accumulate {
+                            for r in 0..<rows { for j in 0..<cols { tilePtr[r * gemmNR + j] = cTile[r * ldc + j] } }
+                        }
+                        microKernel12x32(kc, aPanel, bPanel, tilePtr, gemmNR, accumulate)
+                        for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j] = tilePtr[r * gemmNR + j] } }
+                    }
+                    if last {
+                        applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
+                    }
+                }
+            }
+            k0 += kc
+        }
+    }
+}

@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A persistent pool of worker threads for data-parallel loops.
+///
+/// `DispatchQueue.concurrentPerform` wakes its second thread tens of microseconds late, which
+/// costs more than many of our kernels take; these workers spin briefly before they sleep, so
+/// back-to-back layers find them awake. The calling thread always takes part in the work, so a
+/// pool of `threadCount` uses `threadCount - 1` extra threads and never oversubscribes.
+public final class ThreadPool: @unchecked Sendable {
+    /// Number of threads that execute a `parallelFor`, the caller included.
+    public let threadCount: Int
+
+    // The job refers to the loop body through a pointer, not a strong reference: a worker may still
+    // hold the job object for a moment after finishing, but never a copy of the closure.
+    private final class Job {
+        let body: UnsafePointer<(Int) -> Void>
+        let count: Int
+        let next = Atomic<Int>(0)
+        let remaining: Atomic<Int>
+        init(body: UnsafePointer<(Int) -> Void>, count: Int, workers: Int) {
+            self.body = body
+            self.count = count
+            self.remaining = Atomic<Int>(workers)
+        }
+    }
+
+    private let generation = Atomic<Int>(0)
+    private var job: Job?
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var done = pthread_cond_t()
+    private let sleepers = Atomic<Int>(0)
+    private var threads: [pthread_t] = []
+    private let submitLock = Mutex<Void>(())
+    private let spinIterations = 20_000
+
+    private static let insideKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The pool used by the engine. Replace it (before running models) to change the thread count.
+    public nonisolated(unsafe) static var shared = ThreadPool(threadCount: ThreadPool.defaultThreadCount)
+
+    /// Online CPUs, or `REPLK_THREADS` when set.
+    public static var defaultThreadCount: Int {
+        if let env = getenv("REPLK_THREADS"), let n = Int(String(cString: env)), n > 0 { return n }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Creates a pool that runs loops on `threadCount` threads (the caller and `threadCount - 1` workers).
+    public init(threadCount: Int) {
+        self.threadCount = max(1, threadCount)
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        pthread_cond_init(&done, nil)
+        for _ in 1..<self.threadCount {
+            var tid = pthread_t()
+            let unmanaged = Unmanaged.passUnretained(self)
+            let rc = pthread_create(&tid, nil, { arg in
+                let pool = Unmanaged<ThreadPool>.fromOpaque(arg!).takeUnretainedValue()
+                pool.workerLoop()
+                return nil
+            }, unmanaged.toOpaque())
+            precondition(rc == 0, "cannot start a worker thread (pthread_create returned \(rc))")
+            threads.append(tid)
+        }
+    }
+
+    // Workers hold an unretained reference: the shared pools live for the whole process.
+    private func workerLoop() {
+        var seen = 0
+        while true {
+            var spins = 0
+            var gen = generation.load(ordering: .acquiring)
+            while gen == seen && spins < spinIterations {
+                spins += 1
+                gen = generation.load(ordering: .acquiring)
+            }
+            if gen == seen {
+                pthread_mutex_lock(&mutex)
+                sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                gen = generation.load(ordering: .acquiring)
+                while gen == seen {
+                    pthread_cond_wait(&wake, &mutex)
+                    gen = generation.load(ordering: .acquiring)
+                }
+                sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                pthread_mutex_unlock(&mutex)
+            }
+            seen = gen
+            pthread_mutex_lock(&mutex)
+            let current = job
+            pthread_mutex_unlock(&mutex)
+            guard let j = current else { continue }
+            run(j)
+        }
+    }
+
+    private func run(_ j: Job) {
+        pthread_setspecific(ThreadPool.insideKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(ThreadPool.insideKey, nil) }
+        while true {
+            let i = j.next.wrappingAdd(1, ordering: .relaxed).oldValue
+            if i >= j.count { break }
+            j.body.pointee(i)
+        }
+        if j.remaining.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            pthread_mutex_lock(&mutex)
+            pthread_cond_broadcast(&done)
+            pthread_mutex_unlock(&mutex)
+        }
+    }
+
+    private func runOnPool(_ j: Job) {
+        pthread_mutex_lock(&mutex)
+        job = j
+        generation.wrappingAdd(1, ordering: .releasing)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_broadcast(&wake) }
+        pthread_mutex_unlock(&mutex)
+        run(j)
+        // Wait until every worker has left the job: only then may the loop body go out of scope.
+        var spins = 0
+        while j.remaining.load(ordering: .acquiring) != 0 && spins < spinIterations { spins += 1 }
+        if j.remaining.load(ordering: .acquiring) != 0 {
+            pthread_mutex_lock(&mutex)
+            while j.remaining.load(ordering: .acquiring) != 0 { pthread_cond_wait(&done, &mutex) }
+            pthread_mutex_unlock(&mutex)
+        }
+        pthread_mutex_lock(&mutex)
+        job = nil
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Runs `body(i)` for every `i` in `0..<count`, spread over the pool's threads, and returns
+    /// when all calls have finished. Iterations must be independent.
+    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        // A loop nested inside another runs serially on the thread that reached it.
+        if threadCount == 1 || count == 1 || pthread_getspecific(ThreadPool.insideKey) != nil {
+            for i in 0..<count { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { escaping in
+            withUnsafePointer(to: escaping) { bodyPointer in
+                submitLock.withLock { _ in runOnPool(Job(body: bodyPointer, count: count, workers: threadCount)) }
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import XCTest
+import Engine
+import Kernels
+import Parallel
+
+final class ConvKernelTests: XCTestCase {
+    struct Case {
+        var n = 1
+        var h: Int, w: Int, cin: Int, cout: Int, kh: Int, kw: Int
+        var stride = (1, 1), pad = (0, 0), dilation = (1, 1), groups = 1, bias = true
+    }
+
+    func check(_ c: Case, activation: Activation = .none, withResidual: Bool = false, seed: UInt64 = 1,
+               file: StaticString = #filePath, line: UInt = #line) {
+        var rng = SeededRandom(seed: seed)
+        let x = rng.array(c.n * c.h * c.w * c.cin)
+        let wCount = c.cout * (c.cin / c.groups) * c.kh * c.kw
+        let weight = rng.array(wCount, -0.5, 0.5)
+        let bias = c.bias ? rng.array(c.cout) : nil
+        let conv = ConvKernel(weightOIHW: weight.withUnsafeBufferPointer { $0 }, bias: bias, outChannels: c.cout,
+                              inChannels: c.cin, kernelH: c.kh, kernelW: c.kw, stride: c.stride, padding: c.pad,
+                              dilation: c.dilation, groups: c.groups)
+        var (expected, oh, ow) = referenceConv(x, n: c.n, h: c.h, w: c.w, cin: c.cin, weight: weight, bias: bias,
+                                               cout: c.cout, kh: c.kh, kw: c.kw, stride: c.stride, pad: c.pad,
+                                               dilation: c.dilation, groups: c.groups)
+        var residual: Tensor?
+        if withResidual {
+            let r = rng.array(expected.count)
+            residual = Tensor(shape: [c.n, oh, ow, c.cout], values: r)
+            for i in 0..<expected.count {
+                var v = expected[i]
+                switch activation {
+                case .none: break
+                case .relu: v = max(v, 0)
+                case .gelu: v = referenceGELU(v)
+                }
+                expected[i] = v + r[i]
+            }
+        } else {
+            for i in 0..<expected.count {
+                switch activation {
+                case .none: break
+                case .relu: expected[i] = max(expected[i], 0)
+                case .gelu: expected[i] = referenceGELU(expected[i])
+                }
+            }
+        }
+        let input = Tensor(shape: [c.n, c.h, c.w, c.cin], values: x)
+        let y = conv(input, activation: activation, residual: residual)
+        XCTAssertEqual(y.shape, [c.n, oh, ow, c.cout], file: file, line: line)
+        let k = Float(c.cin / c.groups * c.kh * c.kw)
+        XCTAssertLessThan(maxAbsDiff(y.scalars, expected), 2e-6 * k.squareRoot() + 1e-6, "\(c)", file: file, line: line)
+    }
+
+    func testPointwiseConvMatchesReferenceOnRaggedTiles() {
+        // 13×7 pixels (not a multiple of 12 rows), 45 outputs (not a multiple of 32), K deeper than a K block.
+        check(Case(h: 13, w: 7, cin: 800, cout: 45, kh: 1, kw: 1))
+        check(Case(n: 2, h: 5, w: 3, cin: 3, cout: 70, kh: 1, kw: 1))
+    }
+
+    func testPointwiseConvFusesBiasActivationAndResidual() {
+        check(Case(h: 9, w: 11, cin: 40, cout: 64, kh: 1, kw: 1), activation: .relu, withResidual: true)
+        check(Case(h: 9, w: 11, cin: 40, cout: 64, kh: 1, kw: 1), activation: .gelu, withResidual: true)
+        check(Case(h: 4, w: 4, cin: 33, cout: 17, kh: 1, kw: 1, bias: false), activation: .gelu)
+    }
+
+    func testDenseConvHandlesStridePaddingAndDilation() {
+        check(Case(n: 2, h: 17, w: 12, cin: 3, cout: 16, kh: 3, kw: 3, stride: (2, 2), pad: (1, 1)), activation: .relu)
+        check(Case(h: 9, w: 14, cin: 20, cout: 33, kh: 3, kw: 5, stride: (1, 2), pad: (1, 2)))
+        check(Case(h: 10, w: 10, cin: 8, cout: 8, kh: 3, kw: 3, pad: (2, 2), dilation: (2, 2)))
+        check(Case(h: 6, w: 5, cin: 16, cout: 12, kh: 2, kw: 2, stride: (2, 2)))
+        // 1×1 with stride 2 goes through the gathering path.
+        check(Case(h: 9, w: 7, cin: 24, cout: 40, kh: 1, kw: 1, stride: (2, 2)))
+    }
+
+    func testDenseConvWithKernelLargerThanInput() {
+        check(Case(h: 4, w: 3, cin: 5, cout: 7, kh: 7, kw: 7, pad: (3, 3)))
+    }
+
+    func testGroupedConvMatchesReference() {
+        check(Case(h: 8, w: 9, cin: 12, cout: 18, kh: 3, kw: 3, pad: (1, 1), groups: 3), activation: .relu)
+        check(Case(h: 5, w: 5, cin: 8, cout: 16, kh: 3, kw: 3, pad: (1, 1), groups: 8))
+    }
+
+    func testDepthwiseConvMatchesReference() {
+        // Large kernel on a small map, channels with a tail beyond the 16-wide vectors.
+        check(Case(h: 7, w: 7, cin: 20, cout: 20, kh: 13, kw: 13, pad: (6, 6), groups: 20))
+        check(Case(n: 2, h: 14, w: 11, cin: 32, cout: 32, kh: 31, kw: 31, pad: (15, 15), groups: 32), activation: .relu)
+        check(Case(h: 23, w: 19, cin: 48, cout: 48, kh: 5, kw: 5, pad: (2, 2), groups: 48), withResidual: true)
+        check(Case(h: 15, w: 18, cin: 16, cout: 16, kh: 3, kw: 3, stride: (2, 2), pad: (1, 1), groups: 16), activation: .relu)
+        check(Case(h: 12, w: 30, cin: 17, cout: 17, kh: 3, kw: 5, stride: (2, 1), pad: (1, 2), dilation: (2, 1), groups: 17))
+    }
+
+    func testDepthwiseConvOnSingleThreadMatchesPool() {
+        var rng = SeededRandom(seed: 9)
+        let x = Tensor(shape: [1, 21, 21, 64], values: rng.array(21 * 21 * 64))
+        let w = rng.array(64 * 29 * 29)
+        let conv = ConvKernel(weightOIHW: w.withUnsafeBufferPointer { $0 }, bias: nil, outChannels: 64, inChannels: 64,
+                              kernelH: 29, kernelW: 29, padding: (14, 14), groups: 64)
+        let a = conv(x, pool: ThreadPool(threadCount: 1))
+        let b = conv(x, pool: ThreadPool(threadCount: 3))
+        XCTAssertEqual(a.scalars, b.scalars)
+    }
+}
