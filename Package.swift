@@ -28,7 +28,17 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("m")]),
         .target(name: "Engine", dependencies: ["Kernels", "Parallel"], path: "Sources/Engine"),
 
+        // Layers (BN folding, convs, linear) → weights (checkpoint formats, binding) → backbone
+        .target(name: "Layers", dependencies: ["Engine", "Kernels"], path: "Sources/Layers"),
+        .target(name: "Weights", dependencies: ["Layers"], path: "Sources/Weights"),
+        .target(name: "Backbone", dependencies: ["Engine", "Kernels", "Layers", "Weights"], path: "Sources/Backbone"),
+
+        // Tests
+        .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
+        .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),
+        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Weights", "Engine", "TestSupport"],
+                    path: "Tests/BackboneTests"),
     ],
     swiftLanguageModes: [.v5]
 )

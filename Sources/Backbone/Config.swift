@@ -1,0 +1,130 @@
+import Weights
+
+/// RepLKNet hyper-parameters, all read off a checkpoint's tensor shapes (replknet.md §7).
+public struct RepLKNetConfig: Equatable, Sendable {
+    public var inChannels: Int
+    /// Width of each stage.
+    public var channels: [Int]
+    /// Block pairs (RepLK + ConvFFN) per stage.
+    public var layers: [Int]
+    public var largeKernels: [Int]
+    /// Size of the parallel re-parameterisable kernel, or nil (XL).
+    public var smallKernel: Int?
+    /// Inner width of the large-kernel block per stage (int(C·dw_ratio)).
+    public var dwChannels: [Int]
+    /// Hidden width of ConvFFN per stage (int(C·ffn_ratio)).
+    public var ffnChannels: [Int]
+    /// Classes of the classification head, or nil for a downstream backbone.
+    public var numClasses: Int?
+    /// Key prefix of the head (`head` or `head.cls_22k`).
+    public var headKey: String?
+    /// BN on each stage output handed to the heads (XL downstream).
+    public var normIntermediateFeatures: Bool
+    /// The checkpoint already holds merged `lkb_reparam` kernels.
+    public var checkpointMerged: Bool
+
+    public var stageCount: Int { channels.count }
+    public var dwRatio: Double { Double(dwChannels[0]) / Double(channels[0]) }
+    public var ffnRatio: Double { Double(ffnChannels[0]) / Double(channels[0]) }
+
+    /// The official name when the shapes match a released family, otherwise a description.
+    public var name: String {
+        let official: [(String, [Int], [Int])] = [
+            ("RepLKNet-31B", [128, 256, 512, 1024], [31, 29, 27, 13]),
+            ("RepLKNet-31L", [192, 384, 768, 1536], [31, 29, 27, 13]),
+            ("RepLKNet-XL", [256, 512, 1024, 2048], [27, 27, 27, 13]),
+        ]
+        for (n, c, k) in official where c == channels && k == largeKernels && layers == [2, 2, 18, 2] { return n }
+        if channels == [128, 256, 512, 1024] && largeKernels == [13, 13, 13, 13] && layers == [2, 2, 18, 2] {
+            return "RepLKNet-13"
+        }
+        return "RepLKNet(channels \(channels), layers \(layers), kernels \(largeKernels))"
+    }
+
+    /// Infers the configuration from backbone keys (no `backbone.` prefix).
+    public static func infer(from sd: StateDict, file: String) throws -> RepLKNetConfig {
+        func shape(_ k: String) throws -> [Int] {
+            guard let s = sd[k]?.shape else { throw WeightsError.missingKey(file: file, key: k, expectedShape: nil) }
+            return s
+        }
+        guard sd["stem.0.conv.weight"] != nil else {
+            let sample = sd.keys.prefix(3).joined(separator: ", ")
+            throw WeightsError.invalidModel(file: file, detail: "not a RepLKNet checkpoint: no 'stem.0.conv.weight' (keys start with \(sample))")
+        }
+        let stem = try shape("stem.0.conv.weight")
+        guard stem.count == 4 else { throw WeightsError.invalidModel(file: file, detail: "stem.0.conv.weight has shape \(stem)") }
+        var channels = [Int](), layers = [Int](), kernels = [Int](), dw = [Int](), ffn = [Int]()
+        var smallSizes = Set<Int?>()
+        var merged: Bool?
+        var stage = 0
+        while sd["stages.\(stage).blocks.0.prelkb_bn.weight"] != nil {
+            let c = try shape("stages.\(stage).blocks.0.prelkb_bn.weight")[0]
+            var blocks = 0
+            while sd.keys.contains(where: { $0.hasPrefix("stages.\(stage).blocks.\(blocks).") }) { blocks += 1 }
+            guard blocks % 2 == 0 else {
+                throw WeightsError.invalidModel(file: file, detail: "stage \(stage) has \(blocks) blocks; expected RepLK/FFN pairs")
+            }
+            let lk = "stages.\(stage).blocks.0.large_kernel."
+            let stageMerged = sd[lk + "lkb_reparam.weight"] != nil
+            if let m = merged, m != stageMerged {
+                throw WeightsError.invalidModel(file: file, detail: "mixes merged and un-merged large kernels")
+            }
+            merged = stageMerged
+            let kShape = try shape(lk + (stageMerged ? "lkb_reparam.weight" : "lkb_origin.conv.weight"))
+            if !stageMerged { smallSizes.insert(sd[lk + "small_conv.conv.weight"].map { $0.shape.last! }) }
+            channels.append(c)
+            layers.append(blocks / 2)
+            kernels.append(kShape.last!)
+            dw.append(try shape("stages.\(stage).blocks.0.pw1.conv.weight")[0])
+            ffn.append(try shape("stages.\(stage).blocks.1.pw1.conv.weight")[0])
+            stage += 1
+        }
+        guard stage > 0 else {
+            throw WeightsError.invalidModel(file: file, detail: "no RepLKNet stages found (missing 'stages.0.blocks.0.prelkb_bn.weight')")
+        }
+        guard smallSizes.count <= 1 else {
+            throw WeightsError.invalidModel(file: file, detail: "stages disagree on the small kernel size")
+        }
+        var numClasses: Int?
+        var headKey: String?
+        for key in ["head", "head.cls_22k"] where sd[key + ".weight"] != nil {
+            numClasses = try shape(key + ".weight")[0]
+            headKey = key
+            break
+        }
+        let normIntermediate = sd["stages.0.norm.weight"] != nil
+        return RepLKNetConfig(inChannels: stem[1], channels: channels, layers: layers, largeKernels: kernels,
+                              smallKernel: smallSizes.first ?? nil, dwChannels: dw, ffnChannels: ffn, numClasses: numClasses,
+                              headKey: headKey, normIntermediateFeatures: normIntermediate,
+                              checkpointMerged: merged ?? false)
+    }
+
+    /// Parameters as `model.parameters()` counts them (BN running statistics excluded), either in the
+    /// training-time form (separate small kernel and BNs) or after `structural_reparam()`.
+    public func parameterCount(merged: Bool) -> Int {
+        let c0 = channels[0]
+        var n = inChannels * c0 * 9 + 2 * c0 + c0 * 9 + 2 * c0 + c0 * c0 + 2 * c0 + c0 * 9 + 2 * c0
+        for i in 0..<stageCount {
+            let c = channels[i], d = dwChannels[i], f = ffnChannels[i], k = largeKernels[i]
+            var lk = 2 * c + d * c + 2 * d + c * d + 2 * c
+            if merged {
+                lk += d * k * k + d
+            } else {
+                lk += d * k * k + 2 * d
+                if let s = smallKernel { lk += d * s * s + 2 * d }
+            }
+            let ffnBlock = 2 * c + f * c + 2 * f + c * f + 2 * c
+            n += layers[i] * (lk + ffnBlock)
+            if normIntermediateFeatures { n += 2 * c }
+            if i + 1 < stageCount {
+                let c1 = channels[i + 1]
+                n += c1 * c + 2 * c1 + c1 * 9 + 2 * c1
+            }
+        }
+        if let classes = numClasses {
+            let c = channels.last!
+            n += 2 * c + classes * c + classes
+        }
+        return n
+    }
+}

@@ -1,0 +1,52 @@
+import Layers
+import Weights
+
+/// The official `structural_reparam()` on a state dict: each large-kernel block's `lkb_origin`
+/// (conv + BN) and `small_conv` (conv + BN) become one `lkb_reparam` conv with bias; every other
+/// key is kept as it is. Works under any prefix (`backbone.` in mmseg/mmdet checkpoints).
+public enum StructuralReparam {
+    public static func merge(_ sd: StateDict, file: String) throws -> [(name: String, shape: [Int], values: [Float])] {
+        let suffix = "lkb_origin.conv.weight"
+        var out = [(name: String, shape: [Int], values: [Float])]()
+        var consumed = Set<String>()
+        let binder = WeightBinder(sd, file: file)
+        for key in sd.keys where !consumed.contains(key) {
+            if key.hasSuffix(suffix) {
+                let p = String(key.dropLast(suffix.count))
+                let shape = sd[key]!.shape
+                guard shape.count == 4, shape[1] == 1, shape[2] == shape[3] else {
+                    throw WeightsError.invalidModel(file: file, detail: "'\(key)' is not a depth-wise square kernel: \(shape)")
+                }
+                let d = shape[0], k = shape[2]
+                let w = try binder.floats(key, shape: shape)
+                let bn = try binder.batchNorm(p + "lkb_origin.bn", channels: d)
+                var (mw, mb) = foldBatchNorm(weight: w, bias: nil, into: bn)
+                for s in ["weight", "bias", "running_mean", "running_var"] { consumed.insert(p + "lkb_origin.bn." + s) }
+                if let smallShape = sd[p + "small_conv.conv.weight"]?.shape {
+                    let s = smallShape.last!
+                    let ws = try binder.floats(p + "small_conv.conv.weight", shape: [d, 1, s, s])
+                    let bns = try binder.batchNorm(p + "small_conv.bn", channels: d)
+                    let (fs, bs) = foldBatchNorm(weight: ws, bias: nil, into: bns)
+                    let padded = padKernel(fs, channels: d, from: s, to: k)
+                    for i in 0..<mw.count { mw[i] += padded[i] }
+                    for i in 0..<d { mb[i] += bs[i] }
+                    consumed.insert(p + "small_conv.conv.weight")
+                    for s in ["weight", "bias", "running_mean", "running_var"] { consumed.insert(p + "small_conv.bn." + s) }
+                }
+                out.append((p + "lkb_reparam.weight", [d, 1, k, k], mw))
+                out.append((p + "lkb_reparam.bias", [d], mb))
+                consumed.insert(key)
+                continue
+            }
+            if key.contains(".lkb_origin.") || key.contains(".small_conv.") { continue }
+            let t = sd[key]!
+            out.append((key, t.shape, try t.floats(file: file, key: key)))
+        }
+        // Keys of a block seen before its lkb_origin weight (e.g. the BN listed first) are consumed above.
+        let leftovers = sd.keys.filter { ($0.contains(".lkb_origin.") || $0.contains(".small_conv.")) && !consumed.contains($0) }
+        if !leftovers.isEmpty {
+            throw WeightsError.invalidModel(file: file, detail: "large-kernel keys without a matching lkb_origin conv: \(leftovers.prefix(3).joined(separator: ", "))")
+        }
+        return out
+    }
+}

@@ -1,0 +1,423 @@
+/// Element type of a serialized storage.
+public enum DType: String, Sendable {
+    case float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool
+
+    public var itemSize: Int {
+        switch self {
+        case .float64, .int64: return 8
+        case .float32, .int32: return 4
+        case .float16, .bfloat16, .int16: return 2
+        case .int8, .uint8, .bool: return 1
+        }
+    }
+
+    /// The dtype of a `torch.<Name>Storage` class.
+    init?(torchStorage name: String) {
+        switch name {
+        case "FloatStorage": self = .float32
+        case "DoubleStorage": self = .float64
+        case "HalfStorage": self = .float16
+        case "BFloat16Storage": self = .bfloat16
+        case "LongStorage": self = .int64
+        case "IntStorage": self = .int32
+        case "ShortStorage": self = .int16
+        case "CharStorage": self = .int8
+        case "ByteStorage": self = .uint8
+        case "BoolStorage": self = .bool
+        default: return nil
+        }
+    }
+}
+
+/// A storage named by a persistent id: `('storage', torch.FloatStorage, key, location, numel)`.
+public struct StorageRef: Equatable {
+    public let key: String
+    public let dtype: DType
+    public let numel: Int
+    /// Element offset inside the root storage (legacy views only).
+    public let baseOffset: Int
+}
+
+/// A tensor rebuilt by `torch._utils._rebuild_tensor_v2`: a strided view of a storage.
+public struct TensorRef: Equatable {
+    public let storage: StorageRef
+    public let offset: Int
+    public let shape: [Int]
+    public let strides: [Int]
+}
+
+/// A list, set or dict is a reference type in a pickle: it can be memoized and filled later.
+public final class PickleList { public var items: [PickleValue] = [] }
+
+public final class PickleDict {
+    public private(set) var items: [(key: PickleValue, value: PickleValue)] = []
+    private var stringIndex: [String: Int] = [:]
+
+    func set(_ key: PickleValue, _ value: PickleValue) {
+        if case let .string(s) = key {
+            if let i = stringIndex[s] { items[i].value = value; return }
+            stringIndex[s] = items.count
+        }
+        items.append((key, value))
+    }
+
+    /// Value for a string key.
+    public subscript(_ key: String) -> PickleValue? { stringIndex[key].map { items[$0].value } }
+    public var stringKeys: [String] { items.compactMap { if case let .string(s) = $0.key { return s } else { return nil } } }
+}
+
+/// An instance of an allow-listed inert class (argparse.Namespace, a numpy scalar, …), kept as data.
+public final class PickleObject {
+    public let className: String
+    public let args: [PickleValue]
+    public var state: PickleValue?
+    init(className: String, args: [PickleValue]) { self.className = className; self.args = args }
+}
+
+/// A value produced by the pickle machine. Nothing in it was ever executed.
+public indirect enum PickleValue {
+    case none
+    case bool(Bool)
+    case int(Int)
+    /// An integer too large for Int (kept as little-endian two's-complement bytes).
+    case bigInt([UInt8])
+    case float(Double)
+    case string(String)
+    case bytes([UInt8])
+    case tuple([PickleValue])
+    case list(PickleList)
+    case set(PickleList)
+    case dict(PickleDict)
+    case global(module: String, name: String)
+    case object(PickleObject)
+    case storage(StorageRef)
+    case tensor(TensorRef)
+
+    public var dict: PickleDict? { if case let .dict(d) = self { return d } else { return nil } }
+    public var tensor: TensorRef? { if case let .tensor(t) = self { return t } else { return nil } }
+    public var string: String? { if case let .string(s) = self { return s } else { return nil } }
+    public var int: Int? {
+        switch self {
+        case let .int(i): return i
+        case let .bool(b): return b ? 1 : 0
+        default: return nil
+        }
+    }
+    var sequence: [PickleValue]? {
+        switch self {
+        case let .tuple(t): return t
+        case let .list(l): return l.items
+        default: return nil
+        }
+    }
+}
+
+/// Globals the machine understands (never imports, never calls):
+/// - constructors it rebuilds itself: OrderedDict, tensors, parameters, typed storages;
+/// - inert metadata classes found in training checkpoints, kept as opaque `PickleObject`s.
+/// Any other global is an error that names it.
+enum PickleGlobals {
+    static let rebuilt: Set<String> = [
+        "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
+        "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+    ]
+    static let inert: Set<String> = [
+        "argparse.Namespace", "builtins.set", "builtins.frozenset", "builtins.slice", "builtins.complex",
+        "builtins.bytearray", "collections.defaultdict", "collections.Counter", "_codecs.encode", "codecs.encode",
+        "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "numpy.dtype",
+        "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray",
+        "numpy.random._pickle.__randomstate_ctor", "numpy.random._pickle.__bit_generator_ctor",
+        "torch.Size", "torch.device", "torch.torch_version.TorchVersion", "torch.float32", "torch.float16",
+        "torch.bfloat16", "torch.storage.UntypedStorage", "torch.cuda.amp.grad_scaler._MultiDeviceReplicator",
+        "pathlib.PosixPath", "pathlib.WindowsPath", "datetime.datetime", "datetime.timedelta",
+    ]
+    /// Namespaces of OpenMMLab training-state classes (configs, message hubs, history buffers).
+    static let inertPrefixes = ["mmcv.", "mmengine.", "mmseg.", "mmdet.", "mmpretrain.", "mmcls.", "timm."]
+
+    static func isAllowed(_ qualified: String) -> Bool {
+        if rebuilt.contains(qualified) || inert.contains(qualified) { return true }
+        if qualified.hasPrefix("torch."), qualified.hasSuffix("Storage"), !qualified.dropFirst(6).contains(".") { return true }
+        return inertPrefixes.contains { qualified.hasPrefix($0) }
+    }
+}
+
+/// A bounded, non-executing interpreter for pickle protocols 0–5 as `torch.save` writes them.
+struct PickleMachine {
+    let bytes: [UInt8]
+    let file: String
+    var pos: Int
+    /// Resolves a persistent id (the storage tuple) to a value.
+    let persistentLoad: (PickleValue) throws -> PickleValue
+
+    private var stack: [PickleValue] = []
+    private var marks: [Int] = []
+    private var memo: [Int: PickleValue] = [:]
+    private let maxItems = 1 << 26
+
+    init(bytes: [UInt8], start: Int = 0, file: String, persistentLoad: @escaping (PickleValue) throws -> PickleValue) {
+        self.bytes = bytes
+        self.pos = start
+        self.file = file
+        self.persistentLoad = persistentLoad
+    }
+
+    private func fail(_ detail: String) -> WeightsError {
+        .malformed(file: file, detail: "pickle: \(detail) (byte \(pos))")
+    }
+
+    private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, n <= bytes.count - pos else {
+            throw WeightsError.truncated(file: file, detail: "pickle stream ends inside an opcode (byte \(pos))")
+        }
+        defer { pos += n }
+        return bytes[pos..<(pos + n)]
+    }
+    private mutating func u8() throws -> Int { Int(try take(1).first!) }
+    private mutating func uLE(_ n: Int) throws -> Int {
+        let s = try take(n)
+        var v = 0
+        for (i, b) in s.enumerated() { v |= Int(b) << (8 * i) }
+        return v
+    }
+    private mutating func line() throws -> String {
+        guard let nl = bytes[pos...].firstIndex(of: 0x0A) else {
+            throw WeightsError.truncated(file: file, detail: "pickle stream ends inside a text opcode")
+        }
+        defer { pos = nl + 1 }
+        return String(decoding: bytes[pos..<nl], as: UTF8.self)
+    }
+    private mutating func pop() throws -> PickleValue {
+        guard let v = stack.popLast() else { throw fail("stack underflow") }
+        if let m = marks.last, m > stack.count { throw fail("pop across a mark") }
+        return v
+    }
+    private mutating func popMark() throws -> [PickleValue] {
+        guard let m = marks.popLast() else { throw fail("no mark on the stack") }
+        guard m <= stack.count else { throw fail("corrupt mark") }
+        let items = Array(stack[m...])
+        stack.removeSubrange(m...)
+        return items
+    }
+    private mutating func push(_ v: PickleValue) throws {
+        guard stack.count < maxItems else { throw fail("stack too deep") }
+        stack.append(v)
+    }
+    private mutating func memoize(_ index: Int) throws {
+        guard let top = stack.last else { throw fail("memo store with an empty stack") }
+        guard index >= 0 && index < maxItems else { throw fail("memo index out of range") }
+        memo[index] = top
+    }
+    private mutating func recall(_ index: Int) throws {
+        guard let v = memo[index] else { throw fail("memo index \(index) was never stored") }
+        try push(v)
+    }
+
+    private func bigInt(_ data: ArraySlice<UInt8>) -> PickleValue {
+        let b = Array(data)
+        if b.isEmpty { return .int(0) }
+        if b.count <= 8 {
+            var v: UInt64 = 0
+            for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
+            if b.last! & 0x80 != 0 && b.count < 8 { v |= ~UInt64(0) << (8 * UInt64(b.count)) }
+            return .int(Int(Int64(bitPattern: v)))
+        }
+        return .bigInt(b)
+    }
+
+    private func checkGlobal(_ module: String, _ name: String) throws -> PickleValue {
+        let q = module + "." + name
+        guard PickleGlobals.isAllowed(q) else { throw WeightsError.forbiddenGlobal(file: file, global: q) }
+        return .global(module: module, name: name)
+    }
+
+    /// Applies an allow-listed callable. Only tensor/storage/OrderedDict constructors have meaning;
+    /// the rest become inert objects.
+    private func apply(_ callable: PickleValue, _ args: [PickleValue]) throws -> PickleValue {
+        guard case let .global(module, name) = callable else { throw fail("REDUCE on a non-global") }
+        switch module + "." + name {
+        case "collections.OrderedDict":
+            let d = PickleDict()
+            if let first = args.first, let pairs = first.sequence {
+                for p in pairs { if let kv = p.sequence, kv.count == 2 { d.set(kv[0], kv[1]) } }
+            }
+            return .dict(d)
+        case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
+            guard args.count >= 4, case let .storage(s) = args[0], let offset = args[1].int,
+                  let size = args[2].sequence, let stride = args[3].sequence else {
+                throw fail("malformed _rebuild_tensor arguments")
+            }
+            let shape = try size.map { v -> Int in
+                guard let i = v.int, i >= 0 else { throw fail("bad tensor size") }
+                return i
+            }
+            let strides = try stride.map { v -> Int in
+                guard let i = v.int, i >= 0 else { throw fail("bad tensor stride") }
+                return i
+            }
+            guard shape.count == strides.count, offset >= 0 else { throw fail("tensor size/stride rank mismatch") }
+            return .tensor(TensorRef(storage: s, offset: offset, shape: shape, strides: strides))
+        case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
+            guard let data = args.first else { throw fail("malformed _rebuild_parameter arguments") }
+            return data
+        default:
+            return .object(PickleObject(className: module + "." + name, args: args))
+        }
+    }
+
+    /// Runs until STOP and returns the top of the stack.
+    mutating func run() throws -> PickleValue {
+        while true {
+            let op = try u8()
+            switch op {
+            case 0x80: _ = try u8()                                   // PROTO
+            case 0x95: _ = try take(8)                                // FRAME
+            case 0x2E:                                                // STOP
+                guard let v = stack.popLast() else { throw fail("STOP with an empty stack") }
+                return v
+            case 0x28: marks.append(stack.count)                      // MARK
+            case 0x29: try push(.tuple([]))                           // EMPTY_TUPLE
+            case 0x74: try push(.tuple(try popMark()))                // TUPLE
+            case 0x85: let a = try pop(); try push(.tuple([a]))       // TUPLE1
+            case 0x86: let b = try pop(); let a = try pop(); try push(.tuple([a, b]))
+            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); try push(.tuple([a, b, c]))
+            case 0x5D: try push(.list(PickleList()))                  // EMPTY_LIST
+            case 0x6C: let l = PickleList(); l.items = try popMark(); try push(.list(l))   // LIST
+            case 0x61:                                                // APPEND
+                let v = try pop()
+                guard case let .list(l)? = stack.last else { throw fail("APPEND to a non-list") }
+                l.items.append(v)
+            case 0x65:                                                // APPENDS
+                let items = try popMark()
+                guard case let .list(l)? = stack.last else { throw fail("APPENDS to a non-list") }
+                l.items.append(contentsOf: items)
+            case 0x7D: try push(.dict(PickleDict()))                  // EMPTY_DICT
+            case 0x64:                                                // DICT
+                let items = try popMark()
+                guard items.count % 2 == 0 else { throw fail("odd item count for DICT") }
+                let d = PickleDict()
+                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+                try push(.dict(d))
+            case 0x73:                                                // SETITEM
+                let v = try pop(), k = try pop()
+                guard case let .dict(d)? = stack.last else { throw fail("SETITEM on a non-dict") }
+                d.set(k, v)
+            case 0x75:                                                // SETITEMS
+                let items = try popMark()
+                guard items.count % 2 == 0 else { throw fail("odd item count for SETITEMS") }
+                guard case let .dict(d)? = stack.last else { throw fail("SETITEMS on a non-dict") }
+                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+            case 0x8F: try push(.set(PickleList()))                   // EMPTY_SET
+            case 0x90:                                                // ADDITEMS
+                let items = try popMark()
+                guard case let .set(l)? = stack.last else { throw fail("ADDITEMS on a non-set") }
+                l.items.append(contentsOf: items)
+            case 0x91: let l = PickleList(); l.items = try popMark(); try push(.set(l))    // FROZENSET
+            case 0x71: try memoize(try u8())                          // BINPUT
+            case 0x72: try memoize(try uLE(4))                        // LONG_BINPUT
+            case 0x94: try memoize(memo.count)                        // MEMOIZE
+            case 0x70:                                                // PUT
+                guard let i = Int(try line()) else { throw fail("bad PUT index") }
+                try memoize(i)
+            case 0x68: try recall(try u8())                           // BINGET
+            case 0x6A: try recall(try uLE(4))                         // LONG_BINGET
+            case 0x67:                                                // GET
+                guard let i = Int(try line()) else { throw fail("bad GET index") }
+                try recall(i)
+            case 0x4A: try push(.int(Int(Int32(truncatingIfNeeded: try uLE(4)))))   // BININT
+            case 0x4B: try push(.int(try u8()))                       // BININT1
+            case 0x4D: try push(.int(try uLE(2)))                     // BININT2
+            case 0x49:                                                // INT
+                let s = try line()
+                if s == "00" { try push(.bool(false)) } else if s == "01" { try push(.bool(true)) }
+                else if let i = Int(s) { try push(.int(i)) } else { throw fail("bad INT literal") }
+            case 0x4C:                                                // LONG
+                var s = try line()
+                if s.hasSuffix("L") { s.removeLast() }
+                guard let i = Int(s) else { throw fail("LONG literal too large") }
+                try push(.int(i))
+            case 0x8A: let n = try u8(); try push(bigInt(try take(n)))           // LONG1
+            case 0x8B:                                                           // LONG4
+                let n = try uLE(4)
+                try push(bigInt(try take(n)))
+            case 0x47:                                                // BINFLOAT (big-endian)
+                var v: UInt64 = 0
+                for b in try take(8) { v = v << 8 | UInt64(b) }
+                try push(.float(Double(bitPattern: v)))
+            case 0x46:                                                // FLOAT
+                guard let d = Double(try line()) else { throw fail("bad FLOAT literal") }
+                try push(.float(d))
+            case 0x58: let n = try uLE(4); try push(.string(String(decoding: try take(n), as: UTF8.self)))
+            case 0x8C: let n = try u8(); try push(.string(String(decoding: try take(n), as: UTF8.self)))
+            case 0x8D: let n = try uLE(8); try push(.string(String(decoding: try take(n), as: UTF8.self)))
+            case 0x56: try push(.string(try line()))                  // UNICODE (raw escapes kept)
+            case 0x54: let n = try uLE(4); try push(.bytes(Array(try take(n))))  // BINSTRING
+            case 0x55: let n = try u8(); try push(.bytes(Array(try take(n))))     // SHORT_BINSTRING
+            case 0x42: let n = try uLE(4); try push(.bytes(Array(try take(n))))   // BINBYTES
+            case 0x43: let n = try u8(); try push(.bytes(Array(try take(n))))     // SHORT_BINBYTES
+            case 0x8E: let n = try uLE(8); try push(.bytes(Array(try take(n))))   // BINBYTES8
+            case 0x96: let n = try uLE(8); try push(.bytes(Array(try take(n))))   // BYTEARRAY8
+            case 0x53:                                                // STRING (quoted)
+                var s = try line()
+                if s.count >= 2, let f = s.first, f == "'" || f == "\"" { s = String(s.dropFirst().dropLast()) }
+                try push(.string(s))
+            case 0x4E: try push(.none)                                // NONE
+            case 0x88: try push(.bool(true))                          // NEWTRUE
+            case 0x89: try push(.bool(false))                         // NEWFALSE
+            case 0x63:                                                // GLOBAL
+                let module = try line(), name = try line()
+                try push(try checkGlobal(module, name))
+            case 0x93:                                                // STACK_GLOBAL
+                let name = try pop(), module = try pop()
+                guard case let .string(n) = name, case let .string(m) = module else { throw fail("STACK_GLOBAL needs strings") }
+                try push(try checkGlobal(m, n))
+            case 0x52:                                                // REDUCE
+                let args = try pop(), callable = try pop()
+                guard let a = args.sequence else { throw fail("REDUCE arguments are not a tuple") }
+                try push(try apply(callable, a))
+            case 0x81:                                                // NEWOBJ
+                let args = try pop(), cls = try pop()
+                guard case let .global(m, n) = cls else { throw fail("NEWOBJ on a non-class") }
+                try push(.object(PickleObject(className: m + "." + n, args: args.sequence ?? [])))
+            case 0x92:                                                // NEWOBJ_EX
+                _ = try pop()
+                let args = try pop(), cls = try pop()
+                guard case let .global(m, n) = cls else { throw fail("NEWOBJ_EX on a non-class") }
+                try push(.object(PickleObject(className: m + "." + n, args: args.sequence ?? [])))
+            case 0x69:                                                // INST: class by name, never called
+                let module = try line(), name = try line()
+                _ = try checkGlobal(module, name)
+                try push(.object(PickleObject(className: module + "." + name, args: try popMark())))
+            case 0x6F:                                                // OBJ
+                var items = try popMark()
+                guard !items.isEmpty, case let .global(m, n) = items.removeFirst() else { throw fail("OBJ without a class") }
+                try push(.object(PickleObject(className: m + "." + n, args: items)))
+            case 0x62:                                                // BUILD
+                let state = try pop()
+                if case let .object(o)? = stack.last { o.state = state }
+                // OrderedDict `_metadata` and other attribute states carry nothing we need.
+            case 0x51: try push(try persistentLoad(try pop()))        // BINPERSID
+            case 0x50: try push(try persistentLoad(.string(try line())))   // PERSID
+            case 0x30: _ = try pop()                                  // POP
+            case 0x31: _ = try popMark()                              // POP_MARK
+            case 0x32: guard let t = stack.last else { throw fail("DUP on an empty stack") }; try push(t)
+            case 0x82, 0x83, 0x84:
+                throw fail("extension-registry opcodes (EXT1/2/4) are not supported")
+            case 0x97, 0x98:
+                throw fail("out-of-band buffers are not supported")
+            default:
+                throw fail("unknown opcode 0x" + String(op, radix: 16))
+            }
+        }
+    }
+}
+
+/// Entry point for standalone pickles.
+public enum Pickle {
+    /// Unpickles `bytes` with the non-executing machine. Persistent ids (storages) are rejected.
+    public static func load(_ bytes: [UInt8], file: String) throws -> PickleValue {
+        var m = PickleMachine(bytes: bytes, file: file) { _ in
+            throw WeightsError.malformed(file: file, detail: "persistent id outside a torch checkpoint")
+        }
+        return try m.run()
+    }
+}

@@ -1,0 +1,36 @@
+/// Everything that can go wrong reading or binding weights. Each case names the file and, where it
+/// applies, the key and the shapes, so a message alone tells the user what to fix.
+public enum WeightsError: Error, CustomStringConvertible, Equatable {
+    case unreadable(file: String, reason: String)
+    case truncated(file: String, detail: String)
+    case malformed(file: String, detail: String)
+    case unsupportedFormat(file: String, detail: String)
+    /// The pickle names a callable outside the allow-list; nothing was executed.
+    case forbiddenGlobal(file: String, global: String)
+    case missingKey(file: String, key: String, expectedShape: [Int]?)
+    case unusedKeys(file: String, keys: [String])
+    case shapeMismatch(file: String, key: String, expected: [Int], found: [Int])
+    case unsupportedDType(file: String, key: String, dtype: String)
+    case notAStateDict(file: String, detail: String)
+    case invalidModel(file: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(f, r): return "\(f): cannot read: \(r)"
+        case let .truncated(f, d): return "\(f): truncated or corrupt file: \(d)"
+        case let .malformed(f, d): return "\(f): malformed checkpoint: \(d)"
+        case let .unsupportedFormat(f, d): return "\(f): unsupported format: \(d)"
+        case let .forbiddenGlobal(f, g):
+            return "\(f): refusing pickle global '\(g)': only tensors, containers and known metadata types are allowed (nothing is ever executed)"
+        case let .missingKey(f, k, s):
+            return "\(f): missing key '\(k)'" + (s.map { " (expected shape \($0))" } ?? "")
+        case let .unusedKeys(f, keys):
+            let shown = keys.prefix(5).joined(separator: ", ")
+            return "\(f): \(keys.count) unused key\(keys.count == 1 ? "" : "s") the model does not know: \(shown)\(keys.count > 5 ? ", …" : "")"
+        case let .shapeMismatch(f, k, e, s): return "\(f): key '\(k)' has shape \(s), expected \(e)"
+        case let .unsupportedDType(f, k, d): return "\(f): key '\(k)' has dtype \(d), which cannot be used as weights"
+        case let .notAStateDict(f, d): return "\(f): no state dict found: \(d)"
+        case let .invalidModel(f, d): return "\(f): \(d)"
+        }
+    }
+}
