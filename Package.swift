@@ -20,7 +20,8 @@ let package = Package(
         .systemLibrary(name: "CLibJPEG", path: "Sources/CLibJPEG"),
         .systemLibrary(name: "CLibPNG", path: "Sources/CLibPNG"),
         .systemLibrary(name: "CJSONC", path: "Sources/CJSONC"),
-        .target(name: "CCodecs", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CCodecs"),
+        .target(name: "CCodecs", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CCodecs",
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         // Engine: threads, kernels over unsafe buffers, tensors and ops (no file I/O)
         .target(name: "Parallel", path: "Sources/Parallel"),
@@ -33,9 +34,13 @@ let package = Package(
         .target(name: "Weights", dependencies: ["Layers"], path: "Sources/Weights"),
         .target(name: "Backbone", dependencies: ["Engine", "Kernels", "Layers", "Weights"], path: "Sources/Backbone"),
 
+        // Datasets: image codecs and resamplers (no model code)
+        .target(name: "Imaging", dependencies: ["CCodecs"], path: "Datasets/Imaging"),
+
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], path: "Tests/ImagingTests"),
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Weights", "Engine", "TestSupport"],
                     path: "Tests/BackboneTests"),

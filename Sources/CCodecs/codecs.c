@@ -4,6 +4,7 @@
 #include <string.h>
 #include <setjmp.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 void replk_free(void *p) { free(p); }
@@ -19,6 +20,7 @@ struct jerr_mgr {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
+    int premature_end;
 };
 
 static void jerr_exit(j_common_ptr cinfo) {
@@ -29,6 +31,13 @@ static void jerr_exit(j_common_ptr cinfo) {
 
 static void jerr_silent(j_common_ptr cinfo) { (void)cinfo; }
 
+/* Warnings are ignored (as Pillow and OpenCV do) except running out of data: libjpeg would
+   pad the image with grey, Pillow refuses a truncated file, and so do we. */
+static void jerr_emit(j_common_ptr cinfo, int level) {
+    struct jerr_mgr *m = (struct jerr_mgr *)cinfo->err;
+    if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) m->premature_end = 1;
+}
+
 int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, replk_error *err) {
     struct jpeg_decompress_struct cinfo;
     struct jerr_mgr jerr;
@@ -38,7 +47,9 @@ int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, re
     cinfo.err = jpeg_std_error(&jerr.pub);
     jerr.pub.error_exit = jerr_exit;
     jerr.pub.output_message = jerr_silent;
+    jerr.pub.emit_message = jerr_emit;
     jerr.message[0] = 0;
+    jerr.premature_end = 0;
     if (setjmp(jerr.jump)) {
         set_err(err, jerr.message[0] ? jerr.message : "corrupt JPEG data");
         jpeg_destroy_decompress(&cinfo);
@@ -89,6 +100,12 @@ int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, re
                 t = (255 - yy) * (255 - k) + 128; dst[3 * x + 2] = (unsigned char)((t + (t >> 8)) >> 8);
             }
         }
+    }
+    if (jerr.premature_end) {
+        set_err(err, "image file is truncated (premature end of JPEG data)");
+        jpeg_destroy_decompress(&cinfo);
+        free(pixels); free(row);
+        return 1;
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
