@@ -12,6 +12,9 @@ let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
 let package = Package(
     name: "RepLK",
     platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "replk-cls", targets: ["replk-cls"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -37,8 +40,25 @@ let package = Package(
         // Datasets: image codecs and resamplers (no model code)
         .target(name: "Imaging", dependencies: ["CCodecs"], path: "Datasets/Imaging"),
 
+        .target(name: "Datasets", dependencies: ["Imaging", "CJSONC"], path: "Datasets/Readers"),
+
+        // Evaluators: pure accumulators
+        .target(name: "Eval", path: "Eval"),
+
+        // Task heads
+        .target(name: "Classification", dependencies: ["Backbone", "Engine", "Imaging", "Weights"],
+                path: "Tasks/Classification"),
+
+        // Command-line tools
+        .target(name: "ToolSupport", dependencies: ["Parallel"], path: "Sources/ToolSupport"),
+        .executableTarget(name: "replk-cls", dependencies: [
+            "Backbone", "Classification", "Datasets", "Engine", "Eval", "Imaging", "Parallel", "ToolSupport", "Weights",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/Tools/replk-cls"),
+
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
+        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "TestSupport", "Weights"], path: "Tests/ToolTests"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], path: "Tests/ImagingTests"),
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),

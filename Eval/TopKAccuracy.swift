@@ -1,0 +1,28 @@
+/// Top-k classification accuracy, accumulated one prediction at a time.
+public struct TopKAccuracy: Sendable {
+    public let ks: [Int]
+    public private(set) var count = 0
+    public private(set) var correct: [Int]
+
+    public init(ks: [Int] = [1, 5]) {
+        self.ks = ks
+        correct = ks.map { _ in 0 }
+    }
+
+    /// Adds one sample's scores. Ties rank the lower class index first (as torch.topk on CPU does
+    /// for equal values in practice; exact ties are vanishingly rare with float logits).
+    public mutating func add(scores: [Float], label: Int) {
+        precondition(label >= 0 && label < scores.count, "label \(label) out of range for \(scores.count) classes")
+        let mine = scores[label]
+        // Rank = number of classes scoring strictly higher, plus equal ones with a lower index.
+        var rank = 0
+        for (i, s) in scores.enumerated() where s > mine || (s == mine && i < label) { rank += 1 }
+        for (j, k) in ks.enumerated() where rank < k { correct[j] += 1 }
+        count += 1
+    }
+
+    /// Accuracy in percent for each k.
+    public func summary() -> [(k: Int, percent: Double)] {
+        ks.enumerated().map { ($1, count == 0 ? .nan : 100 * Double(correct[$0]) / Double(count)) }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Parallel
+
+/// Standard error, unbuffered.
+public func printError(_ s: String) {
+    FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+}
+
+/// Prints `tool: error: message` (one line) and exits with status 1.
+public func exitWithError(_ tool: String, _ error: Error) -> Never {
+    let text = "\(error)".replacingOccurrences(of: "\n", with: " ")
+    printError("\(tool): error: \(text)")
+    exit(1)
+}
+
+/// Applies `--threads`: replaces the shared pool (0 or nil keeps the default: all online CPUs).
+public func configureThreads(_ n: Int?) {
+    if let n, n > 0, n != ThreadPool.shared.threadCount { ThreadPool.shared = ThreadPool(threadCount: n) }
+}
+
+/// A progress line on stderr: count, rate and ETA. On a terminal it redraws in place; otherwise it
+/// prints a line every 10% or 30 s, so logs stay readable.
+public final class Progress {
+    private let total: Int
+    private let label: String
+    private let start = Date()
+    private var lastPrint = Date.distantPast
+    private var lastDecile = -1
+    private let tty = isatty(STDERR_FILENO) != 0
+    private var done: Int
+    private let initial: Int
+
+    public init(total: Int, label: String, alreadyDone: Int = 0) {
+        self.total = total
+        self.label = label
+        done = alreadyDone
+        initial = alreadyDone
+    }
+
+    public func step(_ n: Int = 1, note: String = "") {
+        done += n
+        let now = Date()
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done - initial) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let pct = total > 0 ? 100 * done / total : 100
+        let line = "\(label) \(done)/\(total) (\(pct)%) \(String(format: "%.2f", rate)) img/s ETA \(Progress.clock(eta))\(note.isEmpty ? "" : "  " + note)"
+        if tty {
+            if now.timeIntervalSince(lastPrint) > 0.2 || done == total {
+                FileHandle.standardError.write(("\r\u{1B}[K" + line).data(using: .utf8)!)
+                lastPrint = now
+                if done == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+            }
+        } else {
+            let decile = total > 0 ? 10 * done / total : 10
+            if decile != lastDecile || now.timeIntervalSince(lastPrint) > 30 || done == total {
+                printError(line)
+                lastDecile = decile
+                lastPrint = now
+            }
+        }
+    }
+
+    public var elapsed: TimeInterval { Date().timeIntervalSince(start) }
+
+    static func clock(_ s: Double) -> String {
+        guard s.isFinite else { return "--:--" }
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+}
+
+/// A Markdown table.
+public func markdownTable(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> String {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+    func line(_ cells: [String]) -> String {
+        "| " + cells.enumerated().map { i, c in
+            let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
+            return rightAligned.contains(i) ? pad + c : c + pad
+        }.joined(separator: " | ") + " |"
+    }
+    let rule = "|" + widths.enumerated().map { i, w in
+        rightAligned.contains(i) ? " " + String(repeating: "-", count: max(3, w) - 1) + ": " : " " + String(repeating: "-", count: max(3, w)) + " "
+    }.joined(separator: "|") + "|"
+    return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+}
+
+/// JSON text for Foundation property-list values, keys sorted.
+public func jsonText(_ object: Any, pretty: Bool = true) -> String {
+    var opts: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
+    if pretty { opts.insert(.prettyPrinted) }
+    let data = try! JSONSerialization.data(withJSONObject: object, options: opts)
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Creates a directory (and parents) or fails with a message naming it.
+public func makeDirectory(_ path: String) throws {
+    do {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    } catch {
+        throw ToolError.io(path: path, detail: "cannot create directory: \(error.localizedDescription)")
+    }
+}
+
+/// Writes text atomically.
+public func writeText(_ text: String, to path: String) throws {
+    do {
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    } catch {
+        throw ToolError.io(path: path, detail: "cannot write: \(error.localizedDescription)")
+    }
+}
+
+/// Errors raised by the tools themselves (arguments, output files).
+public enum ToolError: Error, CustomStringConvertible {
+    case usage(String)
+    case io(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .usage(s): return s
+        case let .io(p, d): return "\(p): \(d)"
+        }
+    }
+}

@@ -1,0 +1,342 @@
+import ArgumentParser
+import Backbone
+import Classification
+import Datasets
+import Engine
+import Eval
+import Foundation
+import Imaging
+import Parallel
+import ToolSupport
+import Weights
+
+@main
+struct ReplkCls: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replk-cls",
+        abstract: "RepLKNet image classification: predict, evaluate on an ImageNet-style folder, export merged weights.",
+        subcommands: [Infer.self, Evaluate.self, Reparam.self, Info.self])
+}
+
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Classifier checkpoint (.pth zip or legacy, or .safetensors; plain, {'model': …} or {'state_dict': …}).")
+    var checkpoint: String
+
+    @Option(help: "Network input size (default: 224; 384 for 31L, 320 for XL, as released).")
+    var inputSize: Int?
+
+    @Option(help: "Normalisation mean, comma-separated (default: ImageNet, or 0.5 for XL).")
+    var mean: String?
+
+    @Option(help: "Normalisation std, comma-separated.")
+    var std: String?
+
+    @Flag(help: "Run the training-time graph (large and small kernels and every BN separately) instead of the merged one.")
+    var noReparam = false
+
+    @Flag(help: "Use the EMA weights (model_ema) of a training checkpoint.")
+    var ema = false
+
+    @Option(help: "Threads (default: all CPUs).")
+    var threads: Int?
+
+    func floats(_ s: String?, _ name: String) throws -> [Float]? {
+        guard let s else { return nil }
+        let v = s.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard v.count == 3 else { throw ToolError.usage("--\(name) needs three comma-separated numbers") }
+        return v
+    }
+
+    func load() throws -> Classifier {
+        configureThreads(threads)
+        return try Classifier(checkpoint: checkpoint, reparameterize: !noReparam, variant: ema ? .ema : .model,
+                              inputSize: inputSize, mean: try floats(mean, "mean"), std: try floats(std, "std"))
+    }
+}
+
+/// Class names: a file (one per line), else ImageNet-1K for 1000-class heads, else "class N".
+func loadClassNames(file: String?, count: Int) throws -> [String] {
+    if let file {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ToolError.io(path: file, detail: "cannot read class names")
+        }
+        let names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        guard names.count == count else {
+            throw ToolError.io(path: file, detail: "has \(names.count) class names, the model has \(count) classes")
+        }
+        return names
+    }
+    if count == 1000 { return imageNet1KClassNames }
+    return (0..<count).map { "class \($0)" }
+}
+
+func softmaxRow(_ v: ArraySlice<Float>) -> [Float] {
+    let m = v.max() ?? 0
+    let e = v.map { expf($0 - m) }
+    let s = e.reduce(0, +)
+    return e.map { $0 / s }
+}
+
+struct Infer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Top-k classes for images, or logits for a preprocessed tensor.",
+        discussion: """
+        Examples:
+          replk-cls infer --checkpoint RepLKNet-31B_ImageNet-1K_224.pth photo.jpg
+          replk-cls infer --checkpoint model.pth --tensor input.npy --save-logits logits.npy [--no-reparam]
+        """)
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Number of classes to show per image.")
+    var topK = 5
+
+    @Option(help: "Text file with one class name per line (default: ImageNet-1K names for 1000-class heads).")
+    var classNames: String?
+
+    @Option(help: "Feed an already-normalised NCHW float32 .npy tensor instead of images (no preprocessing).")
+    var tensor: String?
+
+    @Option(help: "Write the N×classes logits to this .npy file.")
+    var saveLogits: String?
+
+    @Flag(help: "Print one JSON object instead of tables.")
+    var json = false
+
+    @Argument(help: "JPEG or PNG images.")
+    var images: [String] = []
+
+    func run() throws {
+        do {
+            guard tensor != nil || !images.isEmpty else { throw ToolError.usage("give images, or --tensor FILE.npy") }
+            let clf = try model.load()
+            let names = try loadClassNames(file: classNames, count: clf.numClasses)
+            var logits: Tensor
+            var labels: [String]
+            if let tensor {
+                let x = try NPY.read(path: tensor)
+                guard x.shape.count == 4, x.shape[1] == clf.model.config.inChannels else {
+                    throw ToolError.io(path: tensor, detail: "expected an N×\(clf.model.config.inChannels)×H×W tensor, found shape \(x.shape)")
+                }
+                logits = clf.logits(nchw: x.values, shape: x.shape)
+                labels = (0..<x.shape[0]).map { "\(tensor)[\($0)]" }
+            } else {
+                var decoded = [Image]()
+                for path in images { decoded.append(try Image(contentsOf: path)) }
+                logits = clf.logits(decoded)
+                labels = images
+            }
+            if let saveLogits { try NPY.write(path: saveLogits, shape: logits.shape, values: logits.scalars) }
+            let classes = logits.shape[1]
+            let v = logits.scalars
+            var results = [[String: Any]]()
+            for (i, label) in labels.enumerated() {
+                let p = softmaxRow(v[(i * classes)..<((i + 1) * classes)])
+                let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }.prefix(topK)
+                results.append(["input": label, "top": order.map { ["class": $0, "name": names[$0], "probability": Double(p[$0])] }])
+                if !json {
+                    print("\(label):")
+                    print(markdownTable(header: ["rank", "class", "name", "probability"],
+                                        rows: order.enumerated().map { r, c in ["\(r + 1)", "\(c)", names[c], String(format: "%.4f", p[c])] },
+                                        rightAligned: [0, 1, 3]))
+                }
+            }
+            if json { print(jsonText(["model": clf.model.config.name, "results": results])) }
+        } catch {
+            exitWithError("replk-cls", error)
+        }
+    }
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Top-1 / top-5 accuracy over an ImageNet-style folder (sorted class folders = class indices).",
+        discussion: """
+        Example:
+          replk-cls eval --data imagenet --root /data/imagenet/val --checkpoint RepLKNet-31B_ImageNet-1K_224.pth
+        An interrupted run continues with --resume (progress is kept in <results>/<checkpoint>.cls-journal.jsonl).
+        """)
+
+    @Option(help: "Dataset layout: imagenet (ImageNet-style class folders).")
+    var data: String = "imagenet"
+
+    @Option(help: "Folder with one sub-folder per class.")
+    var root: String
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Images per forward pass.")
+    var batchSize = 8
+
+    @Option(help: "Evaluate only the first N images.")
+    var limit: Int?
+
+    @Option(help: "Folder for the results record and the resume journal.")
+    var results = "results"
+
+    @Flag(help: "Continue an interrupted evaluation.")
+    var resume = false
+
+    @Flag(help: "Skip unreadable images (reported at the end) instead of stopping.")
+    var keepGoing = false
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func run() throws {
+        do {
+            guard data == "imagenet" else { throw ToolError.usage("--data must be imagenet (an ImageNet-style folder)") }
+            let ds = try ImageFolderDataset(root: root)
+            let clf = try model.load()
+            guard ds.classNames.count <= clf.numClasses else {
+                throw ToolError.usage("\(root) has \(ds.classNames.count) class folders but the model predicts \(clf.numClasses) classes")
+            }
+            let samples = Array(ds.samples.prefix(limit ?? ds.samples.count))
+            try makeDirectory(results)
+            let stem = ((model.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
+            let settings: [String: Any] = ["checkpoint": model.checkpoint, "root": root, "input_size": clf.preprocess.inputSize,
+                                           "reparam": !model.noReparam, "ema": model.ema, "images": samples.count]
+            let journal = try Journal(path: "\(results)/\(stem).cls-journal.jsonl", settings: settings, resume: resume)
+            var acc = TopKAccuracy(ks: [1, 5])
+            for e in journal.entries {
+                if let label = e.value["label"] as? Int, let scores = e.value["logits"] as? [Double] {
+                    acc.add(scores: scores.map(Float.init), label: label)
+                }
+            }
+            let todo = samples.filter { !journal.contains($0.path) }
+            let progress = Progress(total: samples.count, label: "eval", alreadyDone: samples.count - todo.count)
+            var skipped = [String]()
+            var i = 0
+            while i < todo.count {
+                let batch = Array(todo[i..<min(i + batchSize, todo.count)])
+                i += batch.count
+                var imgs = [Image](), ok = [ImageFolderDataset.Sample]()
+                for s in batch {
+                    do {
+                        imgs.append(try Image(contentsOf: s.path))
+                        ok.append(s)
+                    } catch {
+                        if !keepGoing { throw error }
+                        skipped.append("\(error)")
+                    }
+                }
+                if imgs.isEmpty { progress.step(batch.count); continue }
+                let logits = clf.logits(imgs)
+                let k = logits.shape[1]
+                let v = logits.scalars
+                for (j, s) in ok.enumerated() {
+                    let row = Array(v[(j * k)..<((j + 1) * k)])
+                    acc.add(scores: row, label: s.label)
+                    journal.append(key: s.path, ["label": s.label, "logits": row.map(Double.init)])
+                }
+                let top1 = acc.summary()[0].percent
+                progress.step(batch.count, note: String(format: "top-1 %.2f", top1))
+            }
+            let summary = acc.summary()
+            let top1 = summary[0].percent, top5 = summary[1].percent
+            let record = ResultsRecord(
+                task: "classification", dataset: "imagenet-folder", split: (root as NSString).lastPathComponent,
+                model: clf.model.config.name, checkpointPath: model.checkpoint, imageCount: acc.count,
+                testMode: ["input_size": clf.preprocess.inputSize, "crop_pct": clf.preprocess.cropPct, "interpolation": "bicubic"],
+                metrics: ["top1": top1, "top5": top5],
+                parameters: clf.model.config.parameterCount(merged: !model.noReparam),
+                throughput: progress.elapsed > 0 ? Double(todo.count) / progress.elapsed : nil, threads: ThreadPool.shared.threadCount)
+            let recordPath = try record.write(to: results)
+            if json {
+                print(jsonText(["top1": top1, "top5": top5, "images": acc.count, "record": recordPath, "skipped": skipped]))
+            } else {
+                print(markdownTable(header: ["model", "checkpoint", "images", "top-1 (%)", "top-5 (%)"],
+                                    rows: [[clf.model.config.name, (model.checkpoint as NSString).lastPathComponent, "\(acc.count)",
+                                            String(format: "%.2f", top1), String(format: "%.2f", top5)]],
+                                    rightAligned: [2, 3, 4]))
+                if !skipped.isEmpty {
+                    print("\nSkipped \(skipped.count) unreadable image(s):")
+                    for s in skipped { print("  \(s)") }
+                }
+                print("\nresults record: \(recordPath)")
+            }
+        } catch {
+            exitWithError("replk-cls", error)
+        }
+    }
+}
+
+struct Reparam: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the merged (deploy) weights: each large kernel fused with its BN and the 5×5 branch.",
+        discussion: """
+        The output uses the official key names of structural_reparam() (…large_kernel.lkb_reparam.weight/bias);
+        every other tensor is copied. Running statistics counters (num_batches_tracked) are dropped.
+          replk-cls reparam --checkpoint in.pth --out deploy.safetensors
+        """)
+
+    @Option(help: "Un-merged checkpoint (classifier or mmseg/mmdet).")
+    var checkpoint: String
+
+    @Option(help: "Output .safetensors file.")
+    var out: String
+
+    @Flag(help: "Use the EMA weights (model_ema) of a training checkpoint.")
+    var ema = false
+
+    func run() throws {
+        do {
+            let sd = try Checkpoint(path: checkpoint).stateDict(ema ? .ema : .model)
+            let merged = try StructuralReparam.merge(sd, file: checkpoint)
+            try SafeTensors.write(merged, metadata: ["format": "pt", "source": (checkpoint as NSString).lastPathComponent,
+                                                     "note": "RepLKNet structural_reparam() form"], to: out)
+            let before = sd.keys.count, after = merged.count
+            print("wrote \(out): \(after) tensors (from \(before)), \(merged.reduce(0) { $0 + $1.values.count }) values")
+        } catch {
+            exitWithError("replk-cls", error)
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the configuration and parameter counts read from a checkpoint.")
+
+    @Option(help: "Checkpoint (classifier, or mmseg/mmdet: the backbone is shown).")
+    var checkpoint: String
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        do {
+            let ck = try Checkpoint(path: checkpoint)
+            var sd = try ck.stateDict()
+            if sd["stem.0.conv.weight"] == nil && sd["backbone.stem.0.conv.weight"] != nil { sd = sd.stripping(prefix: "backbone.") }
+            let c = try RepLKNetConfig.infer(from: sd, file: checkpoint)
+            let info: [String: Any] = [
+                "model": c.name, "format": ck.format.rawValue, "channels": c.channels, "layers": c.layers,
+                "large_kernels": c.largeKernels, "small_kernel": c.smallKernel as Any? ?? NSNull(),
+                "dw_ratio": c.dwRatio, "ffn_ratio": c.ffnRatio, "num_classes": c.numClasses as Any? ?? NSNull(),
+                "merged_checkpoint": c.checkpointMerged, "norm_intermediate_features": c.normIntermediateFeatures,
+                "params_unmerged": c.checkpointMerged ? NSNull() : c.parameterCount(merged: false) as Any,
+                "params_merged": c.parameterCount(merged: true),
+            ]
+            if json { print(jsonText(info)); return }
+            print("\(checkpoint): \(c.name)")
+            print("  channels \(c.channels), layers \(c.layers), large kernels \(c.largeKernels), small kernel \(c.smallKernel.map(String.init) ?? "none")")
+            print("  dw_ratio \(c.dwRatio), ffn_ratio \(c.ffnRatio), head: \(c.numClasses.map { "\($0) classes" } ?? "none (downstream backbone)")")
+            if !c.checkpointMerged { print("  parameters: \(grouped(c.parameterCount(merged: false))) un-merged") }
+            print("  parameters: \(grouped(c.parameterCount(merged: true))) merged (after structural re-parameterisation)")
+        } catch {
+            exitWithError("replk-cls", error)
+        }
+    }
+}
+
+/// 79864168 → "79,864,168".
+func grouped(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, ch) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out += "," }
+        out.append(ch)
+    }
+    return out
+}

@@ -1,0 +1,48 @@
+import Backbone
+import Engine
+import Imaging
+import Weights
+
+/// A RepLKNet classifier loaded from a checkpoint, with its evaluation transform.
+public final class Classifier {
+    public let model: RepLKNet
+    public let preprocess: ClassificationPreprocess
+    public let checkpointPath: String
+
+    /// Loads a classification checkpoint (plain, `{'model': …}`, `{'state_dict': …}`, EMA, merged
+    /// or un-merged); the configuration comes from the tensor shapes.
+    public init(checkpoint path: String, reparameterize: Bool = true, variant: StateDictVariant = .model,
+                inputSize: Int? = nil, mean: [Float]? = nil, std: [Float]? = nil) throws {
+        let sd = try Checkpoint(path: path).stateDict(variant)
+        if sd["stem.0.conv.weight"] == nil && sd["backbone.stem.0.conv.weight"] != nil {
+            throw WeightsError.invalidModel(file: path, detail: "this is a downstream (mmseg/mmdet) checkpoint; replk-cls needs a classifier with a head (use replk-seg or replk-det)")
+        }
+        model = try RepLKNet(stateDict: sd, file: path, options: RepLKNetOptions(reparameterize: reparameterize))
+        guard model.hasHead else {
+            throw WeightsError.invalidModel(file: path, detail: "the checkpoint has no classification head ('head.weight')")
+        }
+        var p = ClassificationPreprocess.official(for: model.config, inputSize: inputSize)
+        if let mean { p.mean = mean }
+        if let std { p.std = std }
+        preprocess = p
+        checkpointPath = path
+    }
+
+    public var numClasses: Int { model.config.numClasses ?? 0 }
+
+    /// Logits [N, classes] for decoded images (each preprocessed to the input size).
+    public func logits(_ images: [Image]) -> Tensor {
+        let s = preprocess.inputSize
+        var values = [Float]()
+        values.reserveCapacity(images.count * s * s * 3)
+        for img in images { values += preprocess(img) }
+        return model.logits(Tensor(shape: [images.count, s, s, 3], values: values))
+    }
+
+    /// Logits for an already-normalised NCHW float32 array (`--tensor`): no preprocessing.
+    public func logits(nchw values: [Float], shape: [Int]) -> Tensor {
+        precondition(shape.count == 4, "expected an NCHW tensor")
+        let x = values.withUnsafeBufferPointer { Tensor.fromNCHW($0, n: shape[0], c: shape[1], h: shape[2], w: shape[3]) }
+        return model.logits(x)
+    }
+}
