@@ -2,6 +2,7 @@ import XCTest
 import Backbone
 import TestSupport
 import Weights
+import Engine
 
 final class BindingErrorTests: XCTestCase {
     let path = Fixtures.path("dev-cls-a/model.pth")
@@ -36,6 +37,40 @@ final class BindingErrorTests: XCTestCase {
         let other = Fixtures.path("checkpoint-forms/plain.pth")
         XCTAssertThrowsError(try RepLKNet(stateDict: try Checkpoint(path: other).stateDict(), file: other)) { error in
             XCTAssertTrue("\(error)".contains("not a RepLKNet checkpoint"), "\(error)")
+        }
+    }
+}
+
+final class DownstreamBackboneTests: XCTestCase {
+    /// `stages.i.norm` (XL downstream) normalises the features handed to the heads, not the tensor
+    /// that continues to the next stage.
+    func testNormIntermediateFeaturesAppliesStageNormsToOutputsOnly() throws {
+        let path = Fixtures.path("dev-cls-a/model.pth")
+        var sd = try Checkpoint(path: path).stateDict()
+        for k in sd.keys where k.hasPrefix("norm.") || k.hasPrefix("head.") { sd.remove(k) }
+        let plain = try RepLKNet(stateDict: sd, file: path)
+        XCTAssertFalse(plain.hasHead)
+        let widths = [32, 64, 128, 256]
+        for (i, c) in widths.enumerated() {
+            sd.insert("stages.\(i).norm.weight", WeightTensor(shape: [c], values: (0..<c).map { 1 + Float($0) / 100 }))
+            sd.insert("stages.\(i).norm.bias", WeightTensor(shape: [c], values: (0..<c).map { Float($0) / 50 - 0.3 }))
+            sd.insert("stages.\(i).norm.running_mean", WeightTensor(shape: [c], values: .init(repeating: 0.25, count: c)))
+            sd.insert("stages.\(i).norm.running_var", WeightTensor(shape: [c], values: .init(repeating: 4, count: c)))
+        }
+        let normed = try RepLKNet(stateDict: sd, file: path)
+        XCTAssertTrue(normed.config.normIntermediateFeatures)
+        let x = try Fixtures.npy("dev-cls-a/input.npy")
+        let input = x.values.withUnsafeBufferPointer { Tensor.fromNCHW($0, n: 1, c: 3, h: 224, w: 224) }
+        let a = plain.features(input), b = normed.features(input)
+        for (i, c) in widths.enumerated() {
+            let raw = a[i].scalars, got = b[i].scalars
+            var err: Float = 0
+            for j in 0..<raw.count {
+                let ch = j % c
+                let want = (raw[j] - 0.25) / Float(4 + 1e-5).squareRoot() * (1 + Float(ch) / 100) + (Float(ch) / 50 - 0.3)
+                err = max(err, abs(got[j] - want))
+            }
+            XCTAssertLessThan(err, 1e-4, "stage \(i)")
         }
     }
 }
