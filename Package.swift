@@ -40,7 +40,8 @@ let package = Package(
         // Datasets: image codecs and resamplers (no model code)
         .target(name: "Imaging", dependencies: ["CCodecs"], path: "Datasets/Imaging"),
 
-        .target(name: "Datasets", dependencies: ["Imaging", "CJSONC"], path: "Datasets/Readers"),
+        .target(name: "Datasets", dependencies: ["Imaging", "CJSONC", "Eval"], path: "Datasets/Readers",
+                linkerSettings: [.linkedLibrary("json-c")]),
 
         // Evaluators: pure accumulators
         .target(name: "Eval", path: "Eval"),
@@ -60,6 +61,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
         .testTarget(name: "ToolTests", dependencies: ["replk-cls", "TestSupport", "Weights"], path: "Tests/ToolTests"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "Datasets", "TestSupport"], path: "Tests/EvalTests"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], path: "Tests/ImagingTests"),
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Weights", "Engine", "TestSupport"],
