@@ -145,3 +145,29 @@ public struct Image: Equatable {
         }
     }
 }
+
+/// A single-channel 16-bit map (Cityscapes `*_instanceIds.png`); 8-bit files are widened.
+public struct Map16: Equatable {
+    public var width: Int
+    public var height: Int
+    public var values: [UInt16]
+
+    public init(contentsOf path: String) throws {
+        let data = try Image.readFile(path)
+        var img = replk_image()
+        var err = replk_error()
+        let rc = data.withUnsafeBufferPointer { replk_png_decode($0.baseAddress, $0.count, 2, &img, &err) }
+        guard rc == 0 else {
+            let msg = withUnsafeBytes(of: &err.message) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            throw ImageError.corrupt(file: path, detail: msg)
+        }
+        defer { replk_free(img.data) }
+        width = Int(img.width); height = Int(img.height)
+        let n = width * height
+        if img.channels == 2 {
+            values = (0..<n).map { UInt16(img.data[2 * $0]) | UInt16(img.data[2 * $0 + 1]) << 8 }
+        } else {
+            values = (0..<n).map { UInt16(img.data[$0]) }
+        }
+    }
+}

@@ -40,3 +40,7 @@ enum Listing {
         return out
     }
 }
+
+extension Listing {
+    static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+}

@@ -208,7 +208,7 @@ int replk_png_decode(const unsigned char *buf, size_t len, int raw_indices, repl
             png_error(png, "label map must be a single-channel PNG (greyscale or palette), found a colour image");
         if (depth < 8) png_set_packing(png);
         if (depth == 16) png_set_swap(png); /* little-endian samples: low byte first */
-        outc = 1;
+        outc = (raw_indices == 2 && depth == 16) ? 2 : 1;
     } else {
         if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
         if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
@@ -221,7 +221,7 @@ int replk_png_decode(const unsigned char *buf, size_t len, int raw_indices, repl
     png_read_update_info(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
     int sample_bytes = (raw_indices && depth == 16) ? 2 : 1;
-    if (rowbytes != (size_t)w * outc * sample_bytes) png_error(png, "unexpected PNG row layout");
+    if (rowbytes != (size_t)w * (raw_indices ? 1 : outc) * sample_bytes) png_error(png, "unexpected PNG row layout");
     rowbuf = (unsigned char *)malloc(rowbytes * h);
     pixels = (unsigned char *)malloc((size_t)w * h * outc);
     if (!rowbuf || !pixels) png_error(png, "out of memory decoding PNG");
@@ -232,7 +232,9 @@ int replk_png_decode(const unsigned char *buf, size_t len, int raw_indices, repl
     png_read_image(png, rows);
     free(rows);
     png_read_end(png, NULL);
-    if (sample_bytes == 2) {
+    if (sample_bytes == 2 && outc == 2) {
+        memcpy(pixels, rowbuf, (size_t)w * h * 2);
+    } else if (sample_bytes == 2) {
         for (size_t i = 0; i < (size_t)w * h; i++) pixels[i] = rowbuf[2 * i];
     } else {
         memcpy(pixels, rowbuf, (size_t)w * h * outc);

@@ -22,7 +22,8 @@ int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, re
 /// Decodes a PNG. raw_indices = 0: RGB (alpha dropped, grey replicated, palette expanded, 16-bit
 /// reduced to its high byte). raw_indices = 1: one channel of raw sample values: palette indices for
 /// palette images, grey values for greyscale; 16-bit samples keep their low byte (numpy's uint8 cast).
-/// Colour label maps are refused.
+/// raw_indices = 2: as 1, but 16-bit samples are returned whole as 2 little-endian bytes each
+/// (channels = 2 in the result; Cityscapes instanceIds). Colour label maps are refused.
 int replk_png_decode(const unsigned char *buf, size_t len, int raw_indices, replk_image *out, replk_error *err);
 
 /// Encodes 8-bit RGB (channels 3) or grey (channels 1) pixels as a baseline JPEG.
