@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "replk-cls", targets: ["replk-cls"]),
+        .executable(name: "replk-eval", targets: ["replk-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -57,9 +58,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-cls"),
 
+        .executableTarget(name: "replk-eval", dependencies: [
+            "Datasets", "Eval", "Imaging", "ToolSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/Tools/replk-eval"),
+
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
-        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "TestSupport", "Weights"], path: "Tests/ToolTests"),
+        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "TestSupport", "Weights"], path: "Tests/ToolTests"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Datasets", "TestSupport"], path: "Tests/EvalTests"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], path: "Tests/ImagingTests"),

@@ -86,12 +86,69 @@ public func markdownTable(header: [String], rows: [[String]], rightAligned: Set<
     return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
 }
 
-/// JSON text for Foundation property-list values, keys sorted.
+/// JSON text for dictionaries, arrays, strings, numbers, booleans and `NSNull`, keys sorted.
+/// Doubles are written in their shortest round-trip form, so no digit is lost; NaN and ±∞ become null.
 public func jsonText(_ object: Any, pretty: Bool = true) -> String {
-    var opts: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
-    if pretty { opts.insert(.prettyPrinted) }
-    let data = try! JSONSerialization.data(withJSONObject: object, options: opts)
-    return String(decoding: data, as: UTF8.self)
+    var out = ""
+    writeJSON(object, into: &out, indent: pretty ? 0 : nil)
+    return out
+}
+
+private func writeJSON(_ v: Any, into out: inout String, indent: Int?) {
+    let nl = indent.map { "\n" + String(repeating: "  ", count: $0 + 1) } ?? ""
+    let close = indent.map { "\n" + String(repeating: "  ", count: $0) } ?? ""
+    let sep = indent == nil ? ":" : ": "
+    switch v {
+    case let d as [String: Any]:
+        if d.isEmpty { out += "{}"; return }
+        out += "{"
+        for (i, k) in d.keys.sorted().enumerated() {
+            if i > 0 { out += "," }
+            out += nl + quoteJSON(k) + sep
+            writeJSON(d[k]!, into: &out, indent: indent.map { $0 + 1 })
+        }
+        out += close + "}"
+    case let a as [Any]:
+        if a.isEmpty { out += "[]"; return }
+        let scalar = a.allSatisfy { !($0 is [Any]) && !($0 is [String: Any]) }
+        out += "["
+        for (i, x) in a.enumerated() {
+            if i > 0 { out += scalar && indent != nil ? ", " : "," }
+            if !scalar { out += nl }
+            writeJSON(x, into: &out, indent: indent.map { $0 + 1 })
+        }
+        out += (scalar ? "" : close) + "]"
+    case let s as String: out += quoteJSON(s)
+    case let b as Bool: out += b ? "true" : "false"
+    case let i as Int: out += String(i)
+    case let d as Double: out += d.isFinite ? "\(d)" : "null"
+    case let f as Float: out += f.isFinite ? "\(f)" : "null"
+    case is NSNull: out += "null"
+    case let o as Optional<Any>:
+        if let o { writeJSON(o, into: &out, indent: indent) } else { out += "null" }
+    default: out += quoteJSON("\(v)")
+    }
+}
+
+private func quoteJSON(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
 }
 
 /// Creates a directory (and parents) or fails with a message naming it.

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Datasets
+import Eval
+import Foundation
+import Imaging
+import ToolSupport
+
+@main
+struct ReplkEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replk-eval",
+        abstract: "Evaluate existing predictions: COCO box/mask AP as pycocotools computes it, mIoU as mmsegmentation does.",
+        subcommands: [COCO.self, Seg.self])
+}
+
+struct COCO: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "COCO AP/AR for a results file (the 12 numbers of COCOeval.summarize()).",
+        discussion: """
+        Example:
+          replk-eval coco --gt instances_val2017.json --results dets.json --iou-type bbox
+        mmdetection evaluates with --max-dets 100,300,1000.
+        """)
+
+    @Option(help: "Ground-truth annotation file.")
+    var gt: String
+
+    @Option(help: "Results file (JSON array of detections).")
+    var results: String
+
+    @Option(help: "bbox or segm.")
+    var iouType: String = "bbox"
+
+    @Option(help: "maxDets, comma-separated (pycocotools: 1,10,100; mmdetection: 100,300,1000).")
+    var maxDets: String = "1,10,100"
+
+    @Flag(help: "Print one JSON object instead of the tables.")
+    var json = false
+
+    func run() throws {
+        do {
+            guard let type = COCOIoUType(rawValue: iouType) else { throw ToolError.usage("--iou-type must be bbox or segm") }
+            let md = maxDets.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !md.isEmpty else { throw ToolError.usage("--max-dets needs comma-separated integers") }
+            let start = Date()
+            let truth = try COCOFile.groundTruth(path: gt)
+            let evaluator = try COCOEvaluator(groundTruth: truth, iouType: type, maxDets: md)
+            let dets = try COCOFile.results(path: results)
+            if dets.isEmpty { throw ToolError.io(path: results, detail: "holds no detections (pycocotools cannot evaluate an empty results file)") }
+            do {
+                try evaluator.add(dets)
+            } catch {
+                throw ToolError.io(path: results, detail: "\(error)")
+            }
+            let summary = evaluator.summary()
+            let seconds = Date().timeIntervalSince(start)
+            if json {
+                print(jsonText([
+                    "iou_type": type.rawValue, "max_dets": md, "stats": summary.stats,
+                    "per_category": summary.perCategory.map { ["id": $0.id, "name": $0.name, "ap": $0.ap.isNaN ? NSNull() : $0.ap as Any] },
+                    "images": truth.images.count, "detections": evaluator.detectionCount, "seconds": seconds,
+                ]))
+                return
+            }
+            print("Evaluate annotation type *\(type.rawValue)*")
+            for l in summary.summaryLines { print(l) }
+            print("\n" + cocoClasswiseTable(summary))
+            let copy = [0, 1, 2, 3, 4, 5].map { formatPython3f(summary.stats[$0]) }.joined(separator: " ")
+            print("\n\(type.rawValue)_mAP_copypaste: \(copy)")
+        } catch {
+            exitWithError("replk-eval", error)
+        }
+    }
+}
+
+/// mmdetection's class-wise AP table (3 name/AP column pairs per row).
+func cocoClasswiseTable(_ s: COCOSummary) -> String {
+    let cells = s.perCategory.map { ($0.name, $0.ap.isNaN ? "nan" : String(format: "%.3f", $0.ap)) }
+    var rows = [[String]]()
+    var i = 0
+    while i < cells.count {
+        var r = [String]()
+        for j in 0..<3 {
+            if i + j < cells.count { r += [cells[i + j].0, cells[i + j].1] } else { r += ["", ""] }
+        }
+        rows.append(r)
+        i += 3
+    }
+    return markdownTable(header: ["category", "AP", "category", "AP", "category", "AP"], rows: rows, rightAligned: [1, 3, 5])
+}
+
+struct Seg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "mIoU / mAcc / aAcc of predicted label maps, as mmsegmentation's IoUMetric prints them.",
+        discussion: """
+        --pred DIR holds one label PNG per image, at the image's path relative to the split's image folder
+        (images/validation/ for ADE20K, leftImg8bit/val/ for Cityscapes) with the extension replaced by .png.
+        Values are class indices: 0–149 for ADE20K, train ids for Cityscapes.
+          replk-eval seg --data ade20k --root /data/ADEChallengeData2016 --pred preds/
+        For Cityscapes the official cityscapesScripts scores (class and category IoU and iIoU) are printed too,
+        when gtFine holds *_labelIds.png and *_instanceIds.png.
+        """)
+
+    @Option(help: "ade20k or cityscapes.")
+    var data: String
+
+    @Option(help: "Dataset root (ADEChallengeData2016 or the Cityscapes folder).")
+    var root: String
+
+    @Option(help: "Folder of predicted label PNGs.")
+    var pred: String
+
+    @Option(help: "Split (default: validation for ADE20K, val for Cityscapes).")
+    var split: String?
+
+    @Flag(help: "Print one JSON object instead of the tables.")
+    var json = false
+
+    func run() throws {
+        do {
+            let ds: SegmentationDataset
+            switch data {
+            case "ade20k": ds = try ADE20KDataset(root: root, split: split ?? "validation")
+            case "cityscapes": ds = try CityscapesDataset(root: root, split: split ?? "val")
+            default: throw ToolError.usage("--data must be ade20k or cityscapes")
+            }
+            var metric = SegmentationMetric(classNames: ds.classNames)
+            var official: CityscapesMetric? = (ds as? CityscapesDataset).flatMap { cs in
+                cs.samples.allSatisfy { FileManager.default.fileExists(atPath: cs.labelIdsPath($0)) && FileManager.default.fileExists(atPath: cs.instanceIdsPath($0)) } ? CityscapesMetric() : nil
+            }
+            let progress = Progress(total: ds.samples.count, label: "eval")
+            for s in ds.samples {
+                let gt = try ds.label(s)
+                let predPath = ds.predictionPath(s, in: pred)
+                let p = try Image.readLabelMap(predPath)
+                guard p.width == gt.width && p.height == gt.height else {
+                    throw ToolError.io(path: predPath, detail: "prediction is \(p.width)×\(p.height), ground truth \(s.labelPath) is \(gt.width)×\(gt.height)")
+                }
+                do {
+                    try metric.add(prediction: p.pixels, label: gt.values)
+                } catch {
+                    let culprit = "\(error)".hasPrefix("predicted") ? predPath : s.labelPath
+                    throw ToolError.io(path: culprit, detail: "\(error)")
+                }
+                if var o = official, let cs = ds as? CityscapesDataset {
+                    let ids = try Image.readLabelMap(cs.labelIdsPath(s)).pixels
+                    let inst = try Map16(contentsOf: cs.instanceIdsPath(s)).values
+                    try o.add(prediction: p.pixels.map { CityscapesDataset.labelIds[Int($0)] }, labelIds: ids, instanceIds: inst)
+                    official = o
+                }
+                progress.step()
+            }
+            let r = metric.summary()
+            func num(_ v: Float) -> Any { v.isNaN ? NSNull() : Double(String(describing: v))! }
+            if json {
+                var obj: [String: Any] = ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc),
+                                          "IoU": r.iou.map(num), "Acc": r.acc.map(num), "classes": ds.classNames,
+                                          "images": ds.samples.count]
+                if let o = official?.summary() {
+                    func d(_ v: Double) -> Any { v.isNaN ? NSNull() : v }
+                    obj["cityscapes"] = ["averageScoreClasses": d(o.averageScoreClasses), "averageScoreInstClasses": d(o.averageScoreInstClasses),
+                                         "averageScoreCategories": d(o.averageScoreCategories), "averageScoreInstCategories": d(o.averageScoreInstCategories)]
+                }
+                print(jsonText(obj))
+                return
+            }
+            print("per class results:\n" + r.classTable)
+            print("\nSummary:\n" + r.summaryTable)
+            print("\n" + r.logLine)
+            if let o = official?.summary() { print("\ncityscapesScripts (label ids):\n" + o.report) }
+        } catch {
+            exitWithError("replk-eval", error)
+        }
+    }
+}
