@@ -8,6 +8,10 @@ import Foundation
 final class JSONFile {
     let path: String
     let bytes: [UInt8]
+    // One tokener, reset per element: creating one per element costs more than parsing a small one.
+    private let tokener: UnsafeMutablePointer<json_tokener>? = json_tokener_new()
+
+    deinit { if let tokener { json_tokener_free(tokener) } }
 
     init(path: String) throws {
         var isDir: ObjCBool = false
@@ -85,8 +89,8 @@ final class JSONFile {
 
     /// Parses bytes[start..<end] with json-c and hands the object to `body` (freed afterwards).
     func parse<R>(_ start: Int, _ end: Int, _ body: (OpaquePointer) throws -> R) throws -> R {
-        guard let tok = json_tokener_new() else { throw error(at: start, "cannot create a JSON parser") }
-        defer { json_tokener_free(tok) }
+        guard let tok = tokener else { throw error(at: start, "cannot create a JSON parser") }
+        json_tokener_reset(tok)
         let obj = bytes.withUnsafeBufferPointer { buf -> OpaquePointer? in
             buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { cs in
                 json_tokener_parse_ex(tok, cs + start, Int32(end - start))
