@@ -51,6 +51,9 @@ let package = Package(
         .target(name: "Classification", dependencies: ["Backbone", "Engine", "Imaging", "Weights"],
                 path: "Tasks/Classification"),
 
+        .target(name: "Segmentation", dependencies: ["Backbone", "Engine", "Imaging", "Kernels", "Layers", "Weights"],
+                path: "Tasks/Segmentation"),
+
         // Command-line tools
         .target(name: "ToolSupport", dependencies: ["Parallel"], path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [
@@ -68,7 +71,9 @@ let package = Package(
         .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "TestSupport", "Weights"], path: "Tests/ToolTests"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Datasets", "TestSupport"], path: "Tests/EvalTests"),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], path: "Tests/ImagingTests"),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport", "Weights"], path: "Tests/ImagingTests"),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Engine", "Imaging", "TestSupport", "ToolSupport", "Weights"],
+                    path: "Tests/SegmentationTests"),
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Weights", "Engine", "TestSupport"],
                     path: "Tests/BackboneTests"),

@@ -164,3 +164,50 @@ public func sigmoid(_ x: Tensor) -> Tensor {
     }
     return y
 }
+
+/// The window rows y0..<y1, columns x0..<x1 of an NHWC tensor.
+public func crop(_ x: Tensor, y0: Int, y1: Int, x0: Int, x1: Int) -> Tensor {
+    precondition(y0 >= 0 && x0 >= 0 && y1 <= x.height && x1 <= x.width && y0 < y1 && x0 < x1, "crop window outside \(x.shape)")
+    let (h, w, c) = (y1 - y0, x1 - x0, x.channels)
+    let y = Tensor(uninitializedShape: [x.batch, h, w, c])
+    let xp = x.storage.pointer, yp = y.storage.pointer
+    for b in 0..<x.batch {
+        for r in 0..<h {
+            (yp + ((b * h + r) * w) * c).update(from: xp + ((b * x.height + y0 + r) * x.width + x0) * c, count: w * c)
+        }
+    }
+    return y
+}
+
+/// Mirror an NHWC tensor left-right.
+public func flipHorizontal(_ x: Tensor) -> Tensor {
+    let y = Tensor(uninitializedShape: x.shape)
+    let (w, c) = (x.width, x.channels)
+    let xp = x.storage.pointer, yp = y.storage.pointer
+    for row in 0..<(x.batch * x.height) {
+        for col in 0..<w {
+            (yp + (row * w + col) * c).update(from: xp + (row * w + w - 1 - col) * c, count: c)
+        }
+    }
+    return y
+}
+
+/// Index of the largest channel per pixel (the first on ties, as `torch.argmax`).
+public func argmaxChannels(_ x: Tensor) -> [Int32] {
+    let c = x.shape.last!
+    let n = x.count / c
+    var out = [Int32](repeating: 0, count: n)
+    let p = x.storage.pointer
+    out.withUnsafeMutableBufferPointer { o in
+        let op = o.baseAddress!
+        parallelChunks(n, minChunk: 1024) { s, e in
+            for i in s..<e {
+                let row = p + i * c
+                var best = row[0], arg = 0
+                for k in 1..<c where row[k] > best { best = row[k]; arg = k }
+                op[i] = Int32(arg)
+            }
+        }
+    }
+    return out
+}

@@ -1,0 +1,53 @@
+import Backbone
+import Engine
+import Kernels
+import Weights
+
+/// UperNet on a RepLKNet backbone, loaded from an mmsegmentation checkpoint
+/// (`{'meta', 'state_dict'}` with `backbone.` / `decode_head.` / `auxiliary_head.` keys).
+public final class Segmenter {
+    public let backbone: RepLKNet
+    public let head: UperNetHead
+    public let checkpointPath: String
+    /// Parameters of the backbone and decode head (the auxiliary head is not counted: it is not run).
+    public let parameterCount: Int
+
+    public convenience init(checkpoint path: String, alignCorners: Bool, reparameterize: Bool = true) throws {
+        try self.init(stateDict: try Checkpoint(path: path).stateDict(), file: path, alignCorners: alignCorners,
+                      reparameterize: reparameterize)
+    }
+
+    /// Builds the model from an mmseg state dict (`backbone.` / `decode_head.` / `auxiliary_head.` keys).
+    public init(stateDict sd: StateDict, file path: String, alignCorners: Bool, reparameterize: Bool = true) throws {
+        guard sd["decode_head.conv_seg.weight"] != nil else {
+            if sd["roi_head.bbox_head.0.fc_cls.weight"] != nil || sd["rpn_head.rpn_cls.weight"] != nil {
+                throw WeightsError.invalidModel(file: path, detail: "this is a detection checkpoint; use replk-det")
+            }
+            if sd["head.weight"] != nil { throw WeightsError.invalidModel(file: path, detail: "this is a classification checkpoint; use replk-cls") }
+            throw WeightsError.invalidModel(file: path, detail: "not an mmsegmentation UperNet checkpoint (no 'decode_head.conv_seg.weight')")
+        }
+        let backboneSD = sd.stripping(prefix: "backbone.")
+        let config = try RepLKNetConfig.infer(from: backboneSD, file: path)
+        let bb = WeightBinder(backboneSD, file: path)
+        backbone = try RepLKNet(binder: bb, config: config, options: RepLKNetOptions(reparameterize: reparameterize, includeHead: false))
+        try bb.finish()
+        let hb = WeightBinder(sd.stripping(prefix: "decode_head."), file: path)
+        head = try UperNetHead(binder: hb, inChannels: config.channels, alignCorners: alignCorners)
+        try hb.finish()
+        let known = ["backbone.", "decode_head.", "auxiliary_head."]
+        let stray = sd.keys.filter { k in !known.contains { k.hasPrefix($0) } }
+        if !stray.isEmpty { throw WeightsError.unusedKeys(file: path, keys: stray) }
+        let headParams = hb.stateDict.keys.filter { !$0.hasSuffix("running_mean") && !$0.hasSuffix("running_var") }
+            .reduce(0) { $0 + hb.stateDict[$1]!.count }
+        parameterCount = config.parameterCount(merged: false) + headParams
+        checkpointPath = path
+    }
+
+    public var numClasses: Int { head.numClasses }
+
+    /// `EncoderDecoder.encode_decode`: logits [1, H, W, classes] at the input's size.
+    public func logits(_ input: Tensor) -> Tensor {
+        let out = head(backbone.features(input))
+        return resizeBilinear(out, height: input.height, width: input.width, alignCorners: head.alignCorners)
+    }
+}
