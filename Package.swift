@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "replk-cls", targets: ["replk-cls"]),
         .executable(name: "replk-eval", targets: ["replk-eval"]),
+        .executable(name: "replk-seg", targets: ["replk-seg"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,9 +67,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-eval"),
 
+        .executableTarget(name: "replk-seg", dependencies: [
+            "Datasets", "Engine", "Eval", "Imaging", "Parallel", "Segmentation", "ToolSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/Tools/replk-seg"),
+
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
-        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "TestSupport", "Weights"], path: "Tests/ToolTests"),
+        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "TestSupport", "Weights"], path: "Tests/ToolTests"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Datasets", "TestSupport"], path: "Tests/EvalTests"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport", "Weights"], path: "Tests/ImagingTests"),

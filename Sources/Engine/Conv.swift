@@ -117,7 +117,7 @@ public final class ConvKernel {
                      "conv expects NHWC input with \(inChannels) channels, got \(x.shape)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         precondition(oh > 0 && ow > 0, "conv output would be empty for input \(x.shape)")
-        var y = Tensor(uninitializedShape: [x.batch, oh, ow, outChannels])
+        let y = Tensor(uninitializedShape: [x.batch, oh, ow, outChannels])
         if let residual {
             precondition(residual.shape == y.shape, "residual \(residual.shape) does not match conv output \(y.shape)")
         }

@@ -116,7 +116,7 @@ public struct Tensor {
     /// Converts a row-major NCHW array to an NHWC tensor.
     public static func fromNCHW(_ values: UnsafeBufferPointer<Float>, n: Int, c: Int, h: Int, w: Int) -> Tensor {
         precondition(values.count == n * c * h * w, "NCHW buffer has \(values.count) values, expected \(n * c * h * w)")
-        var t = Tensor(uninitializedShape: [n, h, w, c])
+        let t = Tensor(uninitializedShape: [n, h, w, c])
         let dst = t.storage.pointer
         for b in 0..<n {
             for ch in 0..<c {

@@ -12,9 +12,15 @@ public final class Segmenter {
     /// Parameters of the backbone and decode head (the auxiliary head is not counted: it is not run).
     public let parameterCount: Int
 
+    /// Class names and palette stored in the checkpoint's meta (mmengine `dataset_meta`, or mmcv
+    /// `CLASSES` / `PALETTE`), when present.
+    public private(set) var metaClasses: [String]?
+    public private(set) var metaPalette: [(UInt8, UInt8, UInt8)]?
+
     public convenience init(checkpoint path: String, alignCorners: Bool, reparameterize: Bool = true) throws {
-        try self.init(stateDict: try Checkpoint(path: path).stateDict(), file: path, alignCorners: alignCorners,
-                      reparameterize: reparameterize)
+        let ck = try Checkpoint(path: path)
+        try self.init(stateDict: try ck.stateDict(), file: path, alignCorners: alignCorners, reparameterize: reparameterize)
+        (metaClasses, metaPalette) = datasetMeta(ck)
     }
 
     /// Builds the model from an mmseg state dict (`backbone.` / `decode_head.` / `auxiliary_head.` keys).
@@ -50,4 +56,25 @@ public final class Segmenter {
         let out = head(backbone.features(input))
         return resizeBilinear(out, height: input.height, width: input.width, alignCorners: head.alignCorners)
     }
+}
+
+/// Class names and palette from an OpenMMLab checkpoint's meta.
+func datasetMeta(_ ck: Checkpoint) -> ([String]?, [(UInt8, UInt8, UInt8)]?) {
+    guard let meta = ck.meta else { return (nil, nil) }
+    let dm = meta["dataset_meta"]?.dict
+    let classValue = dm?["classes"] ?? meta["CLASSES"]
+    let paletteValue = dm?["palette"] ?? meta["PALETTE"]
+    func list(_ v: PickleValue?) -> [PickleValue]? {
+        switch v {
+        case let .tuple(t)?: return t
+        case let .list(l)?: return l.items
+        default: return nil
+        }
+    }
+    let classes = list(classValue)?.compactMap(\.string)
+    let palette = list(paletteValue)?.compactMap { c -> (UInt8, UInt8, UInt8)? in
+        guard let rgb = list(c)?.compactMap(\.int), rgb.count == 3 else { return nil }
+        return (UInt8(clamping: rgb[0]), UInt8(clamping: rgb[1]), UInt8(clamping: rgb[2]))
+    }
+    return (classes?.isEmpty == false ? classes : nil, palette?.isEmpty == false ? palette : nil)
 }

@@ -1,0 +1,300 @@
+import ArgumentParser
+import Datasets
+import Engine
+import Eval
+import Foundation
+import Imaging
+import Parallel
+import Segmentation
+import ToolSupport
+
+@main
+struct ReplkSeg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replk-seg",
+        abstract: "RepLKNet + UperNet semantic segmentation (mmsegmentation checkpoints): evaluate on ADE20K / Cityscapes, segment images.",
+        subcommands: [Evaluate.self, Infer.self])
+}
+
+/// Options shared by eval and infer: the model and mmseg's test configuration.
+struct SegOptions: ParsableArguments {
+    @Option(help: "ade20k or cityscapes: picks the test pipeline, align_corners, class names and palette.")
+    var data: String
+
+    @Option(help: "mmsegmentation checkpoint ({'meta', 'state_dict'}).")
+    var checkpoint: String
+
+    @Option(help: "whole or slide (default: whole, as the RepLKNet ADE20K-512 and Cityscapes configs).")
+    var mode: String = "whole"
+
+    @Option(help: "Slide window size (default 512; the ADE20K-640 configs use 640, mmseg's Cityscapes 769 configs 769).")
+    var crop: Int = 512
+
+    @Option(help: "Slide stride (default 341; 426 for crop 640, 513 for crop 769).")
+    var stride: Int?
+
+    @Option(help: "Keep-ratio resize target 'long,short' (default 2048,512 for ADE20K, 2049,1025 for Cityscapes).")
+    var scale: String?
+
+    @Flag(help: "Multi-scale + flip test (the paper's 'ms' column).")
+    var augTest = false
+
+    @Option(help: "Scale ratios for --aug-test.")
+    var ratios: String = "0.5,0.75,1.0,1.25,1.5,1.75"
+
+    @Flag(help: "Run the training-time backbone graph instead of the merged one.")
+    var noReparam = false
+
+    @Option(help: "Threads (default: all CPUs).")
+    var threads: Int?
+
+    var kind: String { data }
+
+    func testConfig(model: Segmenter) throws -> SegmentationTestConfig {
+        var c: SegmentationTestConfig
+        switch data {
+        case "ade20k": c = .ade20k
+        case "cityscapes": c = .cityscapes
+        default: throw ToolError.usage("--data must be ade20k or cityscapes")
+        }
+        if let scale {
+            let v = scale.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard v.count == 2, v.allSatisfy({ $0 > 0 }) else { throw ToolError.usage("--scale needs 'long,short', e.g. 2048,512") }
+            c.scale = (v[0], v[1])
+        }
+        switch mode {
+        case "whole": c.mode = .whole
+        case "slide":
+            let s = stride ?? (crop == 640 ? 426 : crop == 769 ? 513 : Int((Double(crop) * 2 / 3).rounded(.down)))
+            guard crop > 0, s > 0 else { throw ToolError.usage("--crop and --stride must be positive") }
+            c.mode = .slide(crop: (crop, crop), stride: (s, s))
+        default: throw ToolError.usage("--mode must be whole or slide")
+        }
+        if model.backbone.config.name == "RepLKNet-XL" {
+            c.mean = [127.5, 127.5, 127.5]
+            c.std = [127.5, 127.5, 127.5]
+        }
+        if augTest {
+            let r = ratios.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !r.isEmpty, r.allSatisfy({ $0 > 0 }) else { throw ToolError.usage("--ratios needs positive numbers") }
+            c.augRatios = r
+        }
+        return c
+    }
+
+    func load() throws -> (Segmenter, SegmentationPipeline) {
+        configureThreads(threads)
+        guard data == "ade20k" || data == "cityscapes" else { throw ToolError.usage("--data must be ade20k or cityscapes") }
+        let model = try Segmenter(checkpoint: checkpoint, alignCorners: data == "cityscapes", reparameterize: !noReparam)
+        return (model, SegmentationPipeline(model: model, config: try testConfig(model: model)))
+    }
+
+    /// Class names and palette: the checkpoint's own, else the dataset's when the class count matches.
+    func classes(_ model: Segmenter) -> (names: [String], palette: [(UInt8, UInt8, UInt8)]) {
+        let n = model.numClasses
+        let (dsNames, dsPalette) = data == "cityscapes" ? (cityscapesClasses.map(\.name), cityscapesClasses.map(\.color))
+                                                         : (ade20kClasses.map(\.name), ade20kClasses.map(\.color))
+        let names = model.metaClasses.flatMap { $0.count == n ? $0 : nil } ?? (dsNames.count == n ? dsNames : (0..<n).map { "class \($0)" })
+        let palette = model.metaPalette.flatMap { $0.count == n ? $0 : nil } ?? (dsPalette.count == n ? dsPalette : generatedPalette(n))
+        return (names, palette)
+    }
+
+    func describe(_ c: SegmentationTestConfig) -> [String: Any] {
+        var d: [String: Any] = ["scale": [c.scale.0, c.scale.1], "align_corners": c.alignCorners, "aug_test": c.augRatios != nil]
+        switch c.mode {
+        case .whole: d["mode"] = "whole"
+        case let .slide(crop, stride): d["mode"] = "slide"; d["crop"] = [crop.0, crop.1]; d["stride"] = [stride.0, stride.1]
+        }
+        if let r = c.augRatios { d["ratios"] = r; d["flip"] = true }
+        return d
+    }
+}
+
+/// A distinct colour per class (mmseg draws random palettes for unknown datasets; ours is fixed).
+func generatedPalette(_ n: Int) -> [(UInt8, UInt8, UInt8)] {
+    (0..<n).map { i in
+        var x = UInt32(i &* 2654435761 &+ 12345)
+        x ^= x >> 13
+        return (UInt8(truncatingIfNeeded: x), UInt8(truncatingIfNeeded: x >> 8), UInt8(truncatingIfNeeded: x >> 16))
+    }
+}
+
+func labelImage(_ labels: [Int32], width: Int, height: Int) -> Image {
+    Image(width: width, height: height, channels: 1, pixels: labels.map { UInt8(clamping: $0) })
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "mIoU / mAcc / aAcc over a dataset split, with mmsegmentation's per-class table.",
+        discussion: """
+        Example (released checkpoint, real dataset):
+          replk-seg eval --data ade20k --root /data/ADEChallengeData2016 --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth
+        Progress is journalled in <results>/<checkpoint>.seg-journal.jsonl: an interrupted run continues with --resume and
+        ends with the same numbers. With --keep-going, unreadable images or annotations are skipped and listed.
+        """)
+
+    @OptionGroup var options: SegOptions
+
+    @Option(help: "Dataset root (ADEChallengeData2016, or the Cityscapes folder).")
+    var root: String
+
+    @Option(help: "Split (default: validation for ADE20K, val for Cityscapes).")
+    var split: String?
+
+    @Option(help: "Evaluate only the first N images.")
+    var limit: Int?
+
+    @Option(help: "Write each predicted label map (class indices) here, named as replk-eval seg --pred expects.")
+    var savePred: String?
+
+    @Option(help: "Folder for the results record and the resume journal.")
+    var results = "results"
+
+    @Flag(help: "Continue an interrupted evaluation.")
+    var resume = false
+
+    @Flag(help: "Skip images that cannot be read (reported at the end) instead of stopping.")
+    var keepGoing = false
+
+    @Flag(help: "Print one JSON object instead of the tables.")
+    var json = false
+
+    func run() throws {
+        do {
+            let ds: SegmentationDataset = options.data == "cityscapes"
+                ? try CityscapesDataset(root: root, split: split ?? "val")
+                : try ADE20KDataset(root: root, split: split ?? "validation")
+            let (model, pipeline) = try options.load()
+            let (names, _) = options.classes(model)
+            let samples = Array(ds.samples.prefix(limit ?? ds.samples.count))
+            try makeDirectory(results)
+            if let savePred { try makeDirectory(savePred) }
+            let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
+            var settings = options.describe(pipeline.config)
+            settings["checkpoint"] = options.checkpoint
+            settings["root"] = root
+            settings["images"] = samples.count
+            settings["reparam"] = !options.noReparam
+            let journal = try Journal(path: "\(results)/\(stem).seg-journal.jsonl", settings: settings, resume: resume)
+            let todo = samples.filter { !journal.contains($0.relativePath) }
+            let progress = Progress(total: samples.count, label: "eval", alreadyDone: samples.count - todo.count)
+            var skipped = [String]()
+            var seconds = 0.0
+            for s in todo {
+                do {
+                    let image = try Image(contentsOf: s.imagePath)
+                    let gt = try ds.label(s)
+                    guard gt.width == image.width && gt.height == image.height else {
+                        throw ToolError.io(path: s.labelPath, detail: "label map is \(gt.width)×\(gt.height) but its image is \(image.width)×\(image.height)")
+                    }
+                    let t0 = Date()
+                    let out = pipeline(image)
+                    seconds += Date().timeIntervalSince(t0)
+                    let pred = out.labels.map { UInt8(clamping: $0) }
+                    let c: (intersect: [Int], pred: [Int], label: [Int])
+                    do {
+                        c = try SegmentationMetric.counts(prediction: pred, label: gt.values, numClasses: model.numClasses)
+                    } catch {
+                        throw ToolError.io(path: s.labelPath, detail: "\(error)")
+                    }
+                    if let savePred {
+                        let path = ds.predictionPath(s, in: savePred)
+                        try makeDirectory((path as NSString).deletingLastPathComponent)
+                        try labelImage(out.labels, width: out.width, height: out.height).write(to: path)
+                    }
+                    journal.append(key: s.relativePath, ["intersect": c.intersect, "pred": c.pred, "label": c.label])
+                } catch {
+                    if !keepGoing { throw error }
+                    skipped.append("\(error)")
+                    journal.append(key: s.relativePath, ["skipped": "\(error)"])
+                }
+                progress.step()
+            }
+            // Add the per-image counts in dataset order, so a resumed run sums exactly as an uninterrupted one.
+            var metric = SegmentationMetric(classNames: names)
+            var evaluated = 0
+            let byKey = Dictionary(journal.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            for s in samples {
+                guard let e = byKey[s.relativePath] else { continue }
+                if let i = e["intersect"] as? [Int], let p = e["pred"] as? [Int], let l = e["label"] as? [Int] {
+                    metric.add(intersect: i, pred: p, label: l)
+                    evaluated += 1
+                } else if let why = e["skipped"] as? String, !skipped.contains(why) {
+                    skipped.append(why)
+                }
+            }
+            let r = metric.summary()
+            func num(_ v: Float) -> Any { v.isNaN ? NSNull() : Double("\(v)")! }
+            let record = ResultsRecord(
+                task: "segmentation", dataset: options.data, split: split ?? (options.data == "cityscapes" ? "val" : "validation"),
+                model: "UperNet " + model.backbone.config.name, checkpointPath: options.checkpoint, imageCount: evaluated,
+                testMode: options.describe(pipeline.config),
+                metrics: ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num), "Acc": r.acc.map(num),
+                          "classes": names],
+                parameters: model.parameterCount,
+                throughput: seconds > 0 ? Double(todo.count - skipped.count) / seconds : nil,
+                latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
+                threads: ThreadPool.shared.threadCount)
+            let recordPath = try record.write(to: results)
+            if json {
+                print(jsonText(["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num),
+                                "Acc": r.acc.map(num), "classes": names, "images": evaluated, "skipped": skipped, "record": recordPath]))
+                return
+            }
+            print("per class results:\n" + r.classTable)
+            print("\nSummary:\n" + r.summaryTable)
+            print("\n" + r.logLine)
+            if !skipped.isEmpty {
+                print("\nSkipped \(skipped.count) image(s):")
+                for s in skipped { print("  \(s)") }
+            }
+            print("\nresults record: \(recordPath)")
+        } catch {
+            exitWithError("replk-seg", error)
+        }
+    }
+}
+
+struct Infer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Segment images: DIR/<name>.png (class indices at the original size) and DIR/<name>_overlay.jpg.",
+        discussion: """
+        Example:
+          replk-seg infer --data ade20k --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth photo.jpg --out out/
+        """)
+
+    @OptionGroup var options: SegOptions
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Argument(help: "JPEG or PNG images.")
+    var images: [String]
+
+    func run() throws {
+        do {
+            guard !images.isEmpty else { throw ToolError.usage("give at least one image") }
+            let (model, pipeline) = try options.load()
+            let (names, palette) = options.classes(model)
+            try makeDirectory(out)
+            for path in images {
+                let image = try Image(contentsOf: path)
+                let t0 = Date()
+                let r = pipeline(image)
+                let ms = 1000 * Date().timeIntervalSince(t0)
+                let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+                try labelImage(r.labels, width: r.width, height: r.height).write(to: "\(out)/\(base).png")
+                try segmentationOverlay(image: image, labels: r.labels, classNames: names, palette: palette)
+                    .write(to: "\(out)/\(base)_overlay.jpg")
+                var counts = [Int](repeating: 0, count: names.count)
+                for l in r.labels { counts[Int(l)] += 1 }
+                let top = counts.indices.filter { counts[$0] > 0 }.sorted { counts[$0] > counts[$1] }.prefix(5)
+                    .map { "\(names[$0]) \(String(format: "%.1f", 100 * Double(counts[$0]) / Double(r.labels.count)))%" }
+                print("\(path): \(r.width)×\(r.height), \(String(format: "%.0f", ms)) ms → \(out)/\(base).png, \(out)/\(base)_overlay.jpg  [\(top.joined(separator: ", "))]")
+            }
+        } catch {
+            exitWithError("replk-seg", error)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+import Imaging
+import TestSupport
+
+final class ReplkSegTests: XCTestCase {
+    let demo = Fixtures.path("../../Datasets/Demo")
+
+    func evalArgs(_ root: String, _ results: String, _ extra: [String] = []) -> [String] {
+        ["eval", "--data", "ade20k", "--root", root, "--checkpoint", demo + "/seg/upernet_replknet_shapes_ade.pth",
+         "--scale", "1024,256", "--results", results] + extra
+    }
+
+    func testDemoEvaluationPrintsMMSegReferenceTable() throws {
+        let r = try Tools.run("replk-seg", evalArgs(demo + "/ADEChallengeData2016", Fixtures.temporaryDirectory()))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // demo/README.md: mmseg IoUMetric on the 50 val images.
+        XCTAssertTrue(r.stdout.contains("| 93.48 | 40.77 | 53.04 |"), r.stdout)
+        for row in ["| background |  98.0 | 99.55 |", "|   circle   | 54.95 | 79.53 |", "|   square   | 16.19 | 19.98 |",
+                    "|  triangle  | 22.75 | 31.28 |", "|    star    |  5.57 |  6.33 |", "|    ring    | 47.13 | 81.57 |"] {
+            XCTAssertTrue(r.stdout.contains(row), row)
+        }
+        XCTAssertTrue(r.stdout.contains("aAcc: 93.4800  mIoU: 40.7700  mAcc: 53.0400"))
+    }
+
+    func testInterruptedEvaluationResumesToTheSameNumbers() throws {
+        let results = Fixtures.temporaryDirectory()
+        let root = demo + "/ADEChallengeData2016"
+        // Simulate an interruption: a journal that holds only part of the run (its first 12 lines).
+        let full = try Tools.run("replk-seg", evalArgs(root, results, ["--json"]))
+        XCTAssertEqual(full.status, 0, full.stderr)
+        let journal = results + "/upernet_replknet_shapes_ade.seg-journal.jsonl"
+        let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 51)
+        try (lines.prefix(12).joined(separator: "\n") + "\n{\"key\": \"torn").write(toFile: journal, atomically: true, encoding: .utf8)
+        let resumed = try Tools.run("replk-seg", evalArgs(root, results, ["--json", "--resume"]))
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        func metrics(_ s: String) -> String { s.components(separatedBy: "\"classes\"")[0] }
+        XCTAssertEqual(metrics(resumed.stdout), metrics(full.stdout))
+        XCTAssertTrue(resumed.stderr.contains("eval 50/50"))
+        // Other settings: resuming is refused rather than mixing results.
+        let other = try Tools.run("replk-seg", evalArgs(root, results, ["--json", "--resume", "--mode", "slide", "--crop", "256"]))
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderr.contains("other settings"), other.stderr)
+    }
+
+    func testBadFilesStopTheRunOrAreSkippedWithKeepGoing() throws {
+        let root = Fixtures.temporaryDirectory() + "/ADEChallengeData2016"
+        try FileManager.default.createDirectory(atPath: root + "/images", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/annotations", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: demo + "/ADEChallengeData2016/images/validation", toPath: root + "/images/validation")
+        try FileManager.default.copyItem(atPath: demo + "/ADEChallengeData2016/annotations/validation", toPath: root + "/annotations/validation")
+        let img = root + "/images/validation/ADE_val_00000003.jpg"
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).write(to: URL(fileURLWithPath: img))
+        try FileManager.default.removeItem(atPath: root + "/annotations/validation/ADE_val_00000005.png")
+        try FileManager.default.removeItem(atPath: root + "/annotations/validation/ADE_val_00000007.png")
+        try FileManager.default.copyItem(atPath: Fixtures.path("imaging/label_gray.png"), toPath: root + "/annotations/validation/ADE_val_00000007.png")
+        let stop = try Tools.run("replk-seg", evalArgs(root, Fixtures.temporaryDirectory()))
+        XCTAssertNotEqual(stop.status, 0)
+        XCTAssertTrue(stop.stderr.contains("ADE_val_00000003.jpg: corrupt image"), stop.stderr)
+        let results = Fixtures.temporaryDirectory()
+        let go = try Tools.run("replk-seg", evalArgs(root, results, ["--keep-going"]))
+        XCTAssertEqual(go.status, 0, go.stderr)
+        XCTAssertTrue(go.stdout.contains("Skipped 3 image(s)"), go.stdout)
+        XCTAssertTrue(go.stdout.contains("ADE_val_00000005.png: cannot read: No such file"), go.stdout)
+        XCTAssertTrue(go.stdout.contains("ADE_val_00000007.png: label map is 13×9 but its image is 256×256"), go.stdout)
+    }
+
+    func testInferWritesLabelMapsAndOverlays() throws {
+        let out = Fixtures.temporaryDirectory()
+        let images = ["ADE_val_00000001.jpg", "ADE_val_00000002.jpg"].map { demo + "/ade20k-sample/ADEChallengeData2016/images/validation/" + $0 }
+        let r = try Tools.run("replk-seg", ["infer", "--data", "ade20k", "--checkpoint", demo + "/seg/upernet_replknet_shapes_ade.pth",
+                                            "--scale", "1024,256", "--out", out] + images)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for (img, name) in zip(images, ["ADE_val_00000001", "ADE_val_00000002"]) {
+            let src = try Image(contentsOf: img)
+            let label = try Image.readLabelMap(out + "/\(name).png")
+            XCTAssertEqual([label.width, label.height], [src.width, src.height])
+            XCTAssertTrue(label.pixels.allSatisfy { $0 < 6 })
+            let overlay = try Image(contentsOf: out + "/\(name)_overlay.jpg")
+            XCTAssertGreaterThan(overlay.width, src.width)   // the legend sits beside the image
+        }
+    }
+}
