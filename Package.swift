@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "replk-cls", targets: ["replk-cls"]),
         .executable(name: "replk-eval", targets: ["replk-eval"]),
         .executable(name: "replk-seg", targets: ["replk-seg"]),
+        .executable(name: "replk-det", targets: ["replk-det"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,9 @@ let package = Package(
         .target(name: "Segmentation", dependencies: ["Backbone", "Engine", "Imaging", "Kernels", "Layers", "Weights"],
                 path: "Tasks/Segmentation"),
 
+        .target(name: "Detection", dependencies: ["Backbone", "Engine", "Eval", "Imaging", "Kernels", "Layers", "Weights"],
+                path: "Tasks/Detection"),
+
         // Command-line tools
         .target(name: "ToolSupport", dependencies: ["Parallel"], path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [
@@ -72,10 +76,17 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-seg"),
 
+        .executableTarget(name: "replk-det", dependencies: [
+            "Datasets", "Detection", "Eval", "Imaging", "Parallel", "ToolSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/Tools/replk-det"),
+
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
-        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "TestSupport", "Weights"], path: "Tests/ToolTests"),
+        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "replk-det", "TestSupport", "Weights"], path: "Tests/ToolTests"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Engine", "Eval", "Imaging", "TestSupport", "Weights"],
+                    path: "Tests/DetectionTests"),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Datasets", "TestSupport"], path: "Tests/EvalTests"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport", "Weights"], path: "Tests/ImagingTests"),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Engine", "Imaging", "TestSupport", "ToolSupport", "Weights"],

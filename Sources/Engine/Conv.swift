@@ -172,3 +172,56 @@ public final class ConvKernel {
         return y
     }
 }
+
+/// `ConvTranspose2d` with kernel 2 and stride 2 (the mask head's upsampling): each input pixel
+/// writes a 2×2 block, computed as one GEMM against the weights laid out (ci) × (dy, dx, co).
+public final class ConvTranspose2x2 {
+    public let inChannels: Int
+    public let outChannels: Int
+    private let packed: TensorStorage
+    private let bias: [Float]
+
+    /// `weight` in PyTorch's ConvTranspose layout (in, out, 2, 2).
+    public init(weight w: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
+        precondition(w.count == inChannels * outChannels * 4 && bias.count == outChannels, "ConvTranspose2x2 weight/bias sizes")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        let n = 4 * outChannels
+        var b = [Float](repeating: 0, count: inChannels * n)
+        for ci in 0..<inChannels {
+            for co in 0..<outChannels {
+                for t in 0..<4 { b[ci * n + t * outChannels + co] = w[((ci * outChannels + co) * 2 + t / 2) * 2 + t % 2] }
+            }
+        }
+        let storage = TensorStorage(count: packedBCount(k: inChannels, n: n))
+        b.withUnsafeBufferPointer { packB($0.baseAddress!, k: inChannels, n: n, strideK: n, strideN: 1, into: storage.pointer) }
+        packed = storage
+        self.bias = (0..<4).flatMap { _ in bias }
+    }
+
+    /// [N, H, W, in] → [N, 2H, 2W, out], with the activation applied after the bias.
+    public func callAsFunction(_ x: Tensor, activation: Activation = .none, pool: ThreadPool = ThreadPool.shared) -> Tensor {
+        precondition(x.rank == 4 && x.channels == inChannels, "ConvTranspose2x2 expects \(inChannels) channels, got \(x.shape)")
+        let (n, h, w) = (x.batch, x.height, x.width)
+        let cols = 4 * outChannels
+        let tmp = Tensor(uninitializedShape: [n * h * w, cols])
+        bias.withUnsafeBufferPointer { bp in
+            gemm(.rows(x.storage.pointer, ld: inChannels), m: n * h * w, n: cols, k: inChannels, packedB: packed.pointer,
+                 c: tmp.storage.pointer, ldc: cols, epilogue: Epilogue(bias: bp.baseAddress, activation: activation), pool: pool)
+        }
+        let y = Tensor(uninitializedShape: [n, 2 * h, 2 * w, outChannels])
+        let tp = tmp.storage.pointer, yp = y.storage.pointer
+        for b in 0..<n {
+            for yy in 0..<h {
+                for xx in 0..<w {
+                    let src = tp + ((b * h + yy) * w + xx) * cols
+                    for t in 0..<4 {
+                        let dst = yp + ((b * 2 * h + 2 * yy + t / 2) * 2 * w + 2 * xx + t % 2) * outChannels
+                        dst.update(from: src + t * outChannels, count: outChannels)
+                    }
+                }
+            }
+        }
+        return y
+    }
+}

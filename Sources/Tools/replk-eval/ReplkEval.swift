@@ -34,6 +34,9 @@ struct COCO: ParsableCommand {
     @Option(help: "maxDets, comma-separated (pycocotools: 1,10,100; mmdetection: 100,300,1000).")
     var maxDets: String = "1,10,100"
 
+    @Flag(help: "For segm, ignore the results' boxes so instance areas come from the masks (what mmdetection's CocoMetric does; pycocotools alone uses the box area).")
+    var maskArea = false
+
     @Flag(help: "Print one JSON object instead of the tables.")
     var json = false
 
@@ -45,7 +48,8 @@ struct COCO: ParsableCommand {
             let start = Date()
             let truth = try COCOFile.groundTruth(path: gt)
             let evaluator = try COCOEvaluator(groundTruth: truth, iouType: type, maxDets: md)
-            let dets = try COCOFile.results(path: results)
+            var dets = try COCOFile.results(path: results)
+            if maskArea && type == .segm { dets = dets.map { var d = $0; d.bbox = nil; return d } }
             if dets.isEmpty { throw ToolError.io(path: results, detail: "holds no detections (pycocotools cannot evaluate an empty results file)") }
             do {
                 try evaluator.add(dets)

@@ -1,0 +1,249 @@
+import ArgumentParser
+import Datasets
+import Detection
+import Eval
+import Foundation
+import Imaging
+import Parallel
+import ToolSupport
+
+@main
+struct ReplkDet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replk-det",
+        abstract: "RepLKNet + Cascade Mask R-CNN detection (mmdetection checkpoints): detect objects, evaluate on COCO.",
+        subcommands: [Infer.self, Evaluate.self])
+}
+
+struct DetOptions: ParsableArguments {
+    @Option(help: "mmdetection Cascade Mask R-CNN checkpoint ({'meta', 'state_dict'}).")
+    var checkpoint: String
+
+    @Option(help: "Keep-ratio resize target 'long,short' (default 1333,800 as coco_instance.py).")
+    var scale: String = "1333,800"
+
+    @Flag(help: "Run the training-time backbone graph instead of the merged one.")
+    var noReparam = false
+
+    @Option(help: "Threads (default: all CPUs).")
+    var threads: Int?
+
+    func load() throws -> DetectionPipeline {
+        configureThreads(threads)
+        let v = scale.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard v.count == 2, v.allSatisfy({ $0 > 0 }) else { throw ToolError.usage("--scale needs 'long,short', e.g. 1333,800") }
+        let model = try CascadeMaskRCNN(checkpoint: checkpoint, reparameterize: !noReparam)
+        var p = DetectionPipeline(model: model)
+        p.scale = (v[0], v[1])
+        return p
+    }
+}
+
+/// Class names: the checkpoint's, else COCO's for 80 classes, else "class N".
+func classNames(_ model: CascadeMaskRCNN) -> [String] {
+    let n = model.numClasses
+    if let m = model.metaClasses, m.count == n { return m }
+    if n == 80 { return cocoCategories.map(\.name) }
+    return (0..<n).map { "class \($0)" }
+}
+
+struct Infer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Detect objects: DIR/<name>.jpg (boxes, labels, scores, masks) and DIR/<name>.json (COCO results).",
+        discussion: """
+        Example:
+          replk-det infer --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth street.jpg --out out/
+        The JSON lists every detection the model keeps (score > 0.05, at most 100), as mmdetection writes them:
+        bbox as x, y, w, h in original pixels, score, category_id (official COCO ids for 80-class models, index + 1
+        otherwise), segmentation as compressed RLE. --score-thr only selects what is drawn.
+        """)
+
+    @OptionGroup var options: DetOptions
+
+    @Option(help: "Lowest score drawn on the image.")
+    var scoreThr: Float = 0.3
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Argument(help: "JPEG or PNG images.")
+    var images: [String]
+
+    func run() throws {
+        do {
+            guard !images.isEmpty else { throw ToolError.usage("give at least one image") }
+            let pipeline = try options.load()
+            let names = classNames(pipeline.model)
+            let ids = pipeline.model.numClasses == 80 ? cocoCategories.map(\.id) : Array(1...pipeline.model.numClasses)
+            let palette = detectionPalette(names.count)
+            try makeDirectory(out)
+            for (n, path) in images.enumerated() {
+                let image = try Image(contentsOf: path)
+                let t0 = Date()
+                let (dets, _) = pipeline(image)
+                let ms = 1000 * Date().timeIntervalSince(t0)
+                let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+                let imageId = Int(base) ?? (n + 1)
+                let results = dets.map { $0.cocoResult(imageId: imageId, categoryIds: ids, imageWidth: image.width, imageHeight: image.height) }
+                try writeText(jsonText(results, pretty: false) + "\n", to: "\(out)/\(base).json")
+                try drawDetections(image, dets.filter { $0.score >= scoreThr }, classNames: names, palette: palette)
+                    .write(to: "\(out)/\(base).jpg")
+                let shown = dets.filter { $0.score >= scoreThr }
+                print("\(path): \(dets.count) detections (\(shown.count) ≥ \(scoreThr)), \(String(format: "%.0f", ms)) ms → \(out)/\(base).jpg, \(out)/\(base).json")
+            }
+        } catch {
+            exitWithError("replk-det", error)
+        }
+    }
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "COCO box and mask AP (mmdetection's CocoMetric: pycocotools with maxDets 100, 300, 1000).",
+        discussion: """
+        Example:
+          replk-det eval --data coco --root /data/coco --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth
+        Detections are journalled per image in <results>/<checkpoint>.det-journal.jsonl as they are computed; an
+        interrupted run continues with --resume. The COCO results files <checkpoint>.bbox.json and .segm.json are
+        written at the end.
+        """)
+
+    @Option(help: "Dataset layout: coco.")
+    var data = "coco"
+
+    @Option(help: "COCO root (holding <split>/ and annotations/).")
+    var root: String
+
+    @Option(help: "Split (images folder and annotations/instances_<split>.json).")
+    var split = "val2017"
+
+    @OptionGroup var options: DetOptions
+
+    @Option(help: "Evaluate only the first N images (by id).")
+    var limit: Int?
+
+    @Option(help: "Folder for results files, the journal and the results record.")
+    var results = "results"
+
+    @Flag(help: "Continue an interrupted evaluation.")
+    var resume = false
+
+    @Flag(help: "Skip unreadable images (reported at the end) instead of stopping.")
+    var keepGoing = false
+
+    @Flag(help: "Print one JSON object instead of the tables.")
+    var json = false
+
+    func run() throws {
+        do {
+            guard data == "coco" else { throw ToolError.usage("--data must be coco") }
+            let ds = try COCODataset(root: root, split: split)
+            let pipeline = try options.load()
+            let model = pipeline.model
+            let names = classNames(model)
+            // Map model labels to the annotation file's categories: by name when the checkpoint names
+            // its classes (mmdet's cat_ids), else in id order when the counts agree.
+            let cats = ds.groundTruth.categories
+            var ids: [Int]
+            if let m = model.metaClasses, m.count == model.numClasses, m.allSatisfy({ n in cats.contains { $0.name == n } }) {
+                ids = m.map { n in cats.first { $0.name == n }!.id }
+            } else if cats.count == model.numClasses {
+                ids = cats.map(\.id).sorted()
+            } else {
+                throw ToolError.io(path: ds.annotationPath, detail: "has \(cats.count) categories but the checkpoint predicts \(model.numClasses) classes: annotation file and model do not belong together")
+            }
+            let images = Array(ds.images.prefix(limit ?? ds.images.count))
+            try makeDirectory(results)
+            let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
+            let settings: [String: Any] = ["checkpoint": options.checkpoint, "root": root, "split": split, "scale": options.scale,
+                                           "images": images.count, "reparam": !options.noReparam]
+            let journal = try Journal(path: "\(results)/\(stem).det-journal.jsonl", settings: settings, resume: resume)
+            let todo = images.filter { !journal.contains(String($0.id)) }
+            let progress = Progress(total: images.count, label: "eval", alreadyDone: images.count - todo.count)
+            var skipped = [String]()
+            var seconds = 0.0
+            for img in todo {
+                do {
+                    let path = ds.imagePath(img)
+                    let image = try Image(contentsOf: path)
+                    guard image.width == img.width && image.height == img.height else {
+                        throw ToolError.io(path: path, detail: "image is \(image.width)×\(image.height), the annotation file says \(img.width)×\(img.height)")
+                    }
+                    let t0 = Date()
+                    let (dets, _) = pipeline(image)
+                    seconds += Date().timeIntervalSince(t0)
+                    journal.append(key: String(img.id), ["results": dets.map {
+                        $0.cocoResult(imageId: img.id, categoryIds: ids, imageWidth: image.width, imageHeight: image.height)
+                    }])
+                } catch {
+                    if !keepGoing { throw error }
+                    skipped.append("\(error)")
+                    journal.append(key: String(img.id), ["skipped": "\(error)"])
+                }
+                progress.step()
+            }
+            // Results in image-id order, as pycocotools reads them.
+            let byKey = Dictionary(journal.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            var all = [[String: Any]]()
+            var evaluated = 0
+            for img in images {
+                guard let e = byKey[String(img.id)] else { continue }
+                if let r = e["results"] as? [[String: Any]] { all += r; evaluated += 1 }
+                else if let why = e["skipped"] as? String, !skipped.contains(why) { skipped.append(why) }
+            }
+            let bboxPath = "\(results)/\(stem).bbox.json", segmPath = "\(results)/\(stem).segm.json"
+            try writeText(jsonText(all.map { r in r.filter { $0.key != "segmentation" } }, pretty: false) + "\n", to: bboxPath)
+            try writeText(jsonText(all, pretty: false) + "\n", to: segmPath)
+            var summaries = [COCOSummary]()
+            // Evaluate the files just written: the journal's numbers round-trip exactly through them.
+            let dets = try COCOFile.results(path: segmPath)
+            for type in [COCOIoUType.bbox, .segm] where !dets.isEmpty {
+                let ev = try COCOEvaluator(groundTruth: ds.groundTruth, iouType: type, maxDets: [100, 300, 1000])
+                // mmdetection drops "bbox" before evaluating masks, so areas (small/medium/large) come
+                // from the masks rather than the boxes.
+                try ev.add(type == .segm ? dets.map { var d = $0; d.bbox = nil; return d } : dets)
+                summaries.append(ev.summary())
+            }
+            var metrics: [String: Any] = [:]
+            for s in summaries {
+                let keys = ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l", "AR@100", "AR@300", "AR@1000", "AR_s@1000", "AR_m@1000", "AR_l@1000"]
+                metrics[s.iouType.rawValue] = Dictionary(uniqueKeysWithValues: zip(keys, s.stats))
+                metrics[s.iouType.rawValue + "_per_category"] = s.perCategory.map { ["name": $0.name, "ap": $0.ap.isNaN ? NSNull() : $0.ap as Any] }
+                metrics[s.iouType.rawValue + "_stats"] = s.stats
+            }
+            let record = ResultsRecord(
+                task: "detection", dataset: "coco", split: split, model: "Cascade Mask R-CNN " + model.backbone.config.name,
+                checkpointPath: options.checkpoint, imageCount: evaluated,
+                testMode: ["scale": options.scale, "max_dets": [100, 300, 1000], "score_thr": Double(model.config.scoreThreshold)],
+                metrics: metrics, parameters: model.parameterCount,
+                throughput: seconds > 0 ? Double(todo.count - skipped.count) / seconds : nil,
+                latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
+                threads: ThreadPool.shared.threadCount)
+            let recordPath = try record.write(to: results)
+            if json {
+                var obj: [String: Any] = ["images": evaluated, "detections": all.count, "skipped": skipped, "record": recordPath,
+                                          "results": [bboxPath, segmPath]]
+                for s in summaries { obj[s.iouType.rawValue] = ["stats": s.stats] }
+                print(jsonText(obj))
+                return
+            }
+            if summaries.isEmpty { print("no detections: nothing to evaluate") }
+            for s in summaries {
+                print("\nEvaluate annotation type *\(s.iouType.rawValue)*")
+                for l in s.summaryLines { print(l) }
+                let table = s.perCategory.map { ($0.name, $0.ap.isNaN ? "nan" : String(format: "%.3f", $0.ap)) }
+                print("\n" + markdownTable(header: ["category", "AP"], rows: table.map { [$0.0, $0.1] }, rightAligned: [1]))
+                print("\n\(s.iouType.rawValue)_mAP_copypaste: " + (0..<6).map { formatPython3f(s.stats[$0]) }.joined(separator: " "))
+            }
+            _ = names
+            if !skipped.isEmpty {
+                print("\nSkipped \(skipped.count) image(s):")
+                for s in skipped { print("  \(s)") }
+            }
+            print("\nresults: \(bboxPath), \(segmPath)\nresults record: \(recordPath)")
+        } catch {
+            exitWithError("replk-det", error)
+        }
+    }
+}

@@ -1,0 +1,241 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Backbone
+import Engine
+import Kernels
+import Layers
+import Weights
+
+/// Test-time settings of the official config (`test_cfg`), none of which the checkpoint stores.
+public struct DetectionTestConfig: Sendable {
+    public var rpnPreNMS = 1000
+    public var rpnMaxPerImage = 1000
+    public var rpnIoU: Float = 0.7
+    public var scoreThreshold: Float = 0.05
+    public var nmsIoU: Float = 0.5
+    public var maxPerImage = 100
+    public var maskThreshold: Float = 0.5
+    public var anchorScales: [Float] = [8]
+    public var anchorRatios: [Float] = [0.5, 1, 2]
+    public var strides = [4, 8, 16, 32, 64]
+    public var finestScale: Float = 56
+    /// Box-delta stds per cascade stage (means are 0).
+    public var stageStds: [(Float, Float, Float, Float)] = [(0.1, 0.1, 0.2, 0.2), (0.05, 0.05, 0.1, 0.1), (0.033, 0.033, 0.067, 0.067)]
+    public init() {}
+}
+
+/// What the network returns for one image, in the network-input frame (before rescaling).
+public struct RawDetections {
+    public var proposals: [Box]
+    public var proposalScores: [Float]
+    /// RoIs fed to the last stage, and the stage-averaged class logits for them.
+    public var lastStageRoIs: [Box]
+    public var averagedLogits: [Float]
+    public var boxes: [Box]
+    public var scores: [Float]
+    public var labels: [Int]
+    /// Averaged sigmoid mask probabilities of each detection's class, `maskSize²` each.
+    public var maskProbabilities: [[Float]]
+    public var maskSize: Int
+    /// P2…P6.
+    public var fpn: [Tensor]
+}
+
+/// Cascade Mask R-CNN on RepLKNet (mmdetection checkpoints: `backbone.`, `neck.`, `rpn_head.`,
+/// `roi_head.bbox_head.N.`, `roi_head.mask_head.N.`), widths and class count read off the shapes.
+public final class CascadeMaskRCNN {
+    public let backbone: RepLKNet
+    let fpn: FPN
+    let rpn: RPNHead
+    let boxHeads: [BBoxHead]
+    let maskHeads: [MaskHead]
+    public var config = DetectionTestConfig()
+    public let checkpointPath: String
+    public let parameterCount: Int
+    public private(set) var metaClasses: [String]?
+
+    public var numClasses: Int { boxHeads[0].numClasses }
+    public var stageCount: Int { boxHeads.count }
+
+    public convenience init(checkpoint path: String, reparameterize: Bool = true) throws {
+        let ck = try Checkpoint(path: path)
+        try self.init(stateDict: try ck.stateDict(), file: path, reparameterize: reparameterize)
+        if let dm = ck.meta?["dataset_meta"]?.dict, case let .tuple(t)? = dm["classes"] {
+            metaClasses = t.compactMap(\.string)
+        } else if let dm = ck.meta?["dataset_meta"]?.dict, case let .list(l)? = dm["classes"] {
+            metaClasses = l.items.compactMap(\.string)
+        } else if case let .tuple(t)? = ck.meta?["CLASSES"] {
+            metaClasses = t.compactMap(\.string)
+        }
+    }
+
+    public init(stateDict sd: StateDict, file path: String, reparameterize: Bool = true) throws {
+        guard sd["roi_head.bbox_head.0.fc_cls.weight"] != nil, sd["rpn_head.rpn_cls.weight"] != nil else {
+            if sd["decode_head.conv_seg.weight"] != nil {
+                throw WeightsError.invalidModel(file: path, detail: "this is a segmentation checkpoint; use replk-seg")
+            }
+            if sd["bbox_head.conv_cls.weight"] != nil {
+                throw WeightsError.invalidModel(file: path, detail: "this is an FCOS checkpoint; replk-det runs Cascade Mask R-CNN")
+            }
+            if sd["head.weight"] != nil { throw WeightsError.invalidModel(file: path, detail: "this is a classification checkpoint; use replk-cls") }
+            throw WeightsError.invalidModel(file: path, detail: "not an mmdetection Cascade Mask R-CNN checkpoint (no 'roi_head.bbox_head.0.fc_cls.weight')")
+        }
+        let bsd = sd.stripping(prefix: "backbone.")
+        let cfg = try RepLKNetConfig.infer(from: bsd, file: path)
+        let bb = WeightBinder(bsd, file: path)
+        backbone = try RepLKNet(binder: bb, config: cfg, options: RepLKNetOptions(reparameterize: reparameterize, includeHead: false))
+        try bb.finish()
+        var binders = [WeightBinder]()
+        func scoped(_ prefix: String) -> WeightBinder {
+            let b = WeightBinder(sd.stripping(prefix: prefix), file: path)
+            binders.append(b)
+            return b
+        }
+        fpn = try FPN(binder: scoped("neck."), inChannels: cfg.channels)
+        rpn = try RPNHead(binder: scoped("rpn_head."), channels: fpn.channels)
+        var boxHeads = [BBoxHead](), maskHeads = [MaskHead]()
+        while sd["roi_head.bbox_head.\(boxHeads.count).fc_cls.weight"] != nil {
+            let s = boxHeads.count
+            boxHeads.append(try BBoxHead(binder: scoped("roi_head.bbox_head.\(s)."), inChannels: fpn.channels, roiSize: 7))
+            if sd["roi_head.mask_head.\(s).conv_logits.weight"] != nil {
+                maskHeads.append(try MaskHead(binder: scoped("roi_head.mask_head.\(s)."), inChannels: fpn.channels))
+            }
+        }
+        guard boxHeads.count == config.stageStds.count else {
+            throw WeightsError.invalidModel(file: path, detail: "\(boxHeads.count) cascade stages; the RepLKNet configs have \(config.stageStds.count)")
+        }
+        guard maskHeads.isEmpty || maskHeads.count == boxHeads.count else {
+            throw WeightsError.invalidModel(file: path, detail: "\(maskHeads.count) mask heads for \(boxHeads.count) box heads")
+        }
+        guard boxHeads.allSatisfy({ $0.numClasses == boxHeads[0].numClasses }), maskHeads.allSatisfy({ $0.numClasses == boxHeads[0].numClasses }) else {
+            throw WeightsError.invalidModel(file: path, detail: "heads disagree on the number of classes")
+        }
+        guard rpn.anchorsPerLocation == config.anchorScales.count * config.anchorRatios.count else {
+            throw WeightsError.invalidModel(file: path, detail: "RPN predicts \(rpn.anchorsPerLocation) anchors per location; the config has \(config.anchorScales.count * config.anchorRatios.count)")
+        }
+        self.boxHeads = boxHeads
+        self.maskHeads = maskHeads
+        for b in binders { try b.finish() }
+        let known = ["backbone.", "neck.", "rpn_head.", "roi_head."]
+        let stray = sd.keys.filter { k in !known.contains { k.hasPrefix($0) } }
+        if !stray.isEmpty { throw WeightsError.unusedKeys(file: path, keys: stray) }
+        let nonBackbone = sd.keys.filter { !$0.hasPrefix("backbone.") && !$0.hasSuffix("running_mean") && !$0.hasSuffix("running_var") }
+        parameterCount = cfg.parameterCount(merged: false) + nonBackbone.reduce(0) { $0 + sd[$1]!.count }
+        checkpointPath = path
+    }
+
+    /// RoIAlign features [N, S, S, C] for boxes, each from the FPN level its size maps to.
+    func roiFeatures(_ levels: [Tensor], _ rois: [Box], size: Int) -> Tensor {
+        let c = levels[0].channels
+        let out = Tensor(uninitializedShape: [rois.count, size, size, c])
+        let op = out.storage.pointer
+        for (i, r) in rois.enumerated() {
+            let scale = ((r.x2 - r.x1) * (r.y2 - r.y1)).squareRoot()
+            var lvl = Int(floorf(log2f(scale / config.finestScale + 1e-6)))
+            lvl = min(max(lvl, 0), 3)
+            let f = levels[lvl]
+            roiAlignNHWC(f.storage.pointer, height: f.height, width: f.width, channels: c, box: (r.x1, r.y1, r.x2, r.y2),
+                         spatialScale: 1 / Float(config.strides[lvl]), outputSize: size, aligned: true, samplingRatio: 0,
+                         into: op + i * size * size * c)
+        }
+        return out
+    }
+
+    /// Runs the network on a normalised, padded input [1, H, W, 3]; `imageShape` is the unpadded
+    /// (height, width) used for clipping.
+    public func detect(_ x: Tensor, imageShape: (Int, Int)) -> RawDetections {
+        let feats = fpn(backbone.features(x))
+        // RPN: per level top-k, decode, size filter, NMS per level, best 1000 overall.
+        var boxes = [Box](), scores = [Float](), levelIds = [Int]()
+        for (l, p) in feats.enumerated() {
+            let (logits, deltas) = rpn(p)
+            let a = anchors(featureHeight: p.height, featureWidth: p.width, stride: config.strides[l],
+                            scales: config.anchorScales, ratios: config.anchorRatios)
+            let s = logits.map { 1 / (1 + expf(-$0)) }
+            var order = Array(s.indices)
+            if config.rpnPreNMS > 0 && s.count > config.rpnPreNMS {
+                order.sort { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) }
+                order = Array(order.prefix(config.rpnPreNMS))
+            }
+            for i in order {
+                let d = (deltas[4 * i], deltas[4 * i + 1], deltas[4 * i + 2], deltas[4 * i + 3])
+                boxes.append(decodeDelta(a[i], d, stds: (1, 1, 1, 1), maxShape: imageShape))
+                scores.append(s[i])
+                levelIds.append(l)
+            }
+        }
+        let valid = boxes.indices.filter { boxes[$0].width > 0 && boxes[$0].height > 0 }
+        boxes = valid.map { boxes[$0] }; scores = valid.map { scores[$0] }; levelIds = valid.map { levelIds[$0] }
+        let keep = Array(batchedNMS(boxes, scores, levelIds, iouThreshold: config.rpnIoU).prefix(config.rpnMaxPerImage))
+        let proposals = keep.map { boxes[$0] }, proposalScores = keep.map { scores[$0] }
+
+        // Cascade: refine RoIs stage by stage by the argmax over foreground logits.
+        let levels = Array(feats.prefix(4))
+        let K = numClasses
+        var rois = proposals
+        var logitSum = [Float](repeating: 0, count: rois.count * (K + 1))
+        var lastReg = [Float]()
+        var lastRoIs = rois
+        for (s, head) in boxHeads.enumerated() {
+            let (cls, reg) = head(roiFeatures(levels, rois, size: 7))
+            for i in 0..<logitSum.count { logitSum[i] += cls[i] }
+            lastRoIs = rois
+            lastReg = reg
+            if s + 1 < boxHeads.count {
+                rois = rois.indices.map { n in
+                    var best = 0
+                    for k in 1..<K where cls[n * (K + 1) + k] > cls[n * (K + 1) + best] { best = k }
+                    let d = (reg[n * 4 * K + 4 * best], reg[n * 4 * K + 4 * best + 1], reg[n * 4 * K + 4 * best + 2], reg[n * 4 * K + 4 * best + 3])
+                    return decodeDelta(rois[n], d, stds: config.stageStds[s], maxShape: imageShape)
+                }
+            }
+        }
+        let stages = Float(boxHeads.count)
+        let avg = logitSum.map { $0 / stages }
+        // Softmax over classes + background, one box per class from the last stage's deltas.
+        var candBoxes = [Box](), candScores = [Float](), candLabels = [Int]()
+        let last = config.stageStds[boxHeads.count - 1]
+        for n in 0..<lastRoIs.count {
+            let row = avg[(n * (K + 1))..<((n + 1) * (K + 1))]
+            let m = row.max()!
+            let e = row.map { expf($0 - m) }
+            let z = e.reduce(0, +)
+            for k in 0..<K {
+                let p = e[k] / z
+                guard p > config.scoreThreshold else { continue }
+                let d = (lastReg[n * 4 * K + 4 * k], lastReg[n * 4 * K + 4 * k + 1], lastReg[n * 4 * K + 4 * k + 2], lastReg[n * 4 * K + 4 * k + 3])
+                candBoxes.append(decodeDelta(lastRoIs[n], d, stds: last, maxShape: imageShape))
+                candScores.append(p)
+                candLabels.append(k)
+            }
+        }
+        let kept = Array(batchedNMS(candBoxes, candScores, candLabels, iouThreshold: config.nmsIoU).prefix(config.maxPerImage))
+        let detBoxes = kept.map { candBoxes[$0] }, detScores = kept.map { candScores[$0] }, detLabels = kept.map { candLabels[$0] }
+
+        // Masks: the mean of the stages' sigmoid probabilities for each detection's class.
+        var probs = [[Float]]()
+        var maskSize = 0
+        if !maskHeads.isEmpty && !detBoxes.isEmpty {
+            let f = roiFeatures(levels, detBoxes, size: 14)
+            var sum = [Float]()
+            for head in maskHeads {
+                let m = head(f)
+                maskSize = m.height
+                let v = m.scalars
+                let area = maskSize * maskSize
+                if sum.isEmpty { sum = [Float](repeating: 0, count: detBoxes.count * area) }
+                for (i, label) in detLabels.enumerated() {
+                    for p in 0..<area { sum[i * area + p] += 1 / (1 + expf(-v[(i * area + p) * m.channels + label])) }
+                }
+            }
+            let area = maskSize * maskSize
+            probs = detBoxes.indices.map { i in (0..<area).map { sum[i * area + $0] / Float(maskHeads.count) } }
+        }
+        return RawDetections(proposals: proposals, proposalScores: proposalScores, lastStageRoIs: lastRoIs,
+                             averagedLogits: avg, boxes: detBoxes, scores: detScores, labels: detLabels,
+                             maskProbabilities: probs, maskSize: maskSize, fpn: feats)
+    }
+}
