@@ -119,10 +119,16 @@ private func writeJSON(_ v: Any, into out: inout String, indent: Int?) {
         }
         out += (scalar ? "" : close) + "]"
     case let s as String: out += quoteJSON(s)
-    case let b as Bool: out += b ? "true" : "false"
-    case let i as Int: out += String(i)
-    case let d as Double: out += d.isFinite ? "\(d)" : "null"
-    case let f as Float: out += f.isFinite ? "\(f)" : "null"
+    case let b as Bool where type(of: v) == Bool.self: out += b ? "true" : "false"
+    case let i as Int where type(of: v) == Int.self: out += String(i)
+    case let d as Double where type(of: v) == Double.self: out += d.isFinite ? "\(d)" : "null"
+    case let f as Float where type(of: v) == Float.self: out += f.isFinite ? "\(f)" : "null"
+    case let n as NSNumber:
+        // Values parsed by Foundation arrive as NSNumber, which casts to Bool, Int and Double alike.
+        let t = String(cString: n.objCType)
+        if t == "c" || t == "B" { out += n.boolValue ? "true" : "false" }
+        else if t == "d" || t == "f" { out += n.doubleValue.isFinite ? "\(n.doubleValue)" : "null" }
+        else { out += "\(n.int64Value)" }
     case is NSNull: out += "null"
     case let o as Optional<Any>:
         if let o { writeJSON(o, into: &out, indent: indent) } else { out += "null" }

@@ -173,9 +173,10 @@ struct Evaluate: ParsableCommand {
                     let t0 = Date()
                     let (dets, _) = pipeline(image)
                     seconds += Date().timeIntervalSince(t0)
-                    journal.append(key: String(img.id), ["results": dets.map {
+                    // Kept as JSON text: Foundation's parser does not round-trip every double exactly.
+                    journal.append(key: String(img.id), ["results": jsonText(dets.map {
                         $0.cocoResult(imageId: img.id, categoryIds: ids, imageWidth: image.width, imageHeight: image.height)
-                    }])
+                    }, pretty: false)])
                 } catch {
                     if !keepGoing { throw error }
                     skipped.append("\(error)")
@@ -185,19 +186,26 @@ struct Evaluate: ParsableCommand {
             }
             // Results in image-id order, as pycocotools reads them.
             let byKey = Dictionary(journal.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
-            var all = [[String: Any]]()
+            var parts = [String]()
             var evaluated = 0
             for img in images {
                 guard let e = byKey[String(img.id)] else { continue }
-                if let r = e["results"] as? [[String: Any]] { all += r; evaluated += 1 }
-                else if let why = e["skipped"] as? String, !skipped.contains(why) { skipped.append(why) }
+                if let r = e["results"] as? String {
+                    let inner = r.dropFirst().dropLast()
+                    if !inner.isEmpty { parts.append(String(inner)) }
+                    evaluated += 1
+                } else if let why = e["skipped"] as? String, !skipped.contains(why) {
+                    skipped.append(why)
+                }
             }
             let bboxPath = "\(results)/\(stem).bbox.json", segmPath = "\(results)/\(stem).segm.json"
-            try writeText(jsonText(all.map { r in r.filter { $0.key != "segmentation" } }, pretty: false) + "\n", to: bboxPath)
-            try writeText(jsonText(all, pretty: false) + "\n", to: segmPath)
+            try writeText("[" + parts.joined(separator: ",") + "]\n", to: segmPath)
             var summaries = [COCOSummary]()
             // Evaluate the files just written: the journal's numbers round-trip exactly through them.
             let dets = try COCOFile.results(path: segmPath)
+            try writeText(jsonText(dets.map { d -> [String: Any] in
+                ["image_id": d.imageId, "category_id": d.categoryId, "bbox": d.bbox ?? [], "score": d.score]
+            }, pretty: false) + "\n", to: bboxPath)
             for type in [COCOIoUType.bbox, .segm] where !dets.isEmpty {
                 let ev = try COCOEvaluator(groundTruth: ds.groundTruth, iouType: type, maxDets: [100, 300, 1000])
                 // mmdetection drops "bbox" before evaluating masks, so areas (small/medium/large) come
@@ -222,7 +230,7 @@ struct Evaluate: ParsableCommand {
                 threads: ThreadPool.shared.threadCount)
             let recordPath = try record.write(to: results)
             if json {
-                var obj: [String: Any] = ["images": evaluated, "detections": all.count, "skipped": skipped, "record": recordPath,
+                var obj: [String: Any] = ["images": evaluated, "detections": dets.count, "skipped": skipped, "record": recordPath,
                                           "results": [bboxPath, segmPath]]
                 for s in summaries { obj[s.iouType.rawValue] = ["stats": s.stats] }
                 print(jsonText(obj))

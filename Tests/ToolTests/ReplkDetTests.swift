@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+import Imaging
+import TestSupport
+
+final class ReplkDetTests: XCTestCase {
+    let demo = Fixtures.path("../../Datasets/Demo")
+    var checkpoint: String { demo + "/det/cascade_mask_rcnn_replknet_shapes_coco.pth" }
+
+    /// The "stats" arrays of the --json output, read digit for digit.
+    func stats(_ out: String, _ type: String) -> [Double] {
+        let t = out[out.range(of: "\"\(type)\": {")!.upperBound...]
+        let a = t[t.range(of: "[")!.upperBound..<t.range(of: "]")!.lowerBound]
+        return a.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces))! }
+    }
+
+    func testDemoEvaluationReproducesMMDetection() throws {
+        let results = Fixtures.temporaryDirectory()
+        let r = try Tools.run("replk-det", ["eval", "--data", "coco", "--root", demo + "/coco", "--checkpoint", checkpoint,
+                                           "--scale", "256,256", "--results", results, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Datasets/Demo/det/reference_metrics.json: COCOeval.stats as mmdetection's CocoMetric computed them.
+        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: demo + "/det/reference_metrics.json"))) as! [String: Any]
+        let want = ref["cocoeval_stats"] as! [String: [Double]]
+        XCTAssertEqual(stats(r.stdout, "bbox").map { String(format: "%.3f", $0) }, want["bbox"]!.map { String(format: "%.3f", $0) })
+        XCTAssertEqual(stats(r.stdout, "segm").map { String(format: "%.3f", $0) }, want["segm"]!.map { String(format: "%.3f", $0) })
+        // Resume after an interruption that left 20 images journalled: same numbers.
+        let journal = results + "/cascade_mask_rcnn_replknet_shapes_coco.det-journal.jsonl"
+        let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n")
+        try (lines.prefix(21).joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        let resumed = try Tools.run("replk-det", ["eval", "--data", "coco", "--root", demo + "/coco", "--checkpoint", checkpoint,
+                                                 "--scale", "256,256", "--results", results, "--json", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(stats(resumed.stdout, "bbox"), stats(r.stdout, "bbox"))
+        XCTAssertEqual(stats(resumed.stdout, "segm"), stats(r.stdout, "segm"))
+    }
+
+    func testInferDrawsAndWritesCOCOResults() throws {
+        let out = Fixtures.temporaryDirectory()
+        let image = demo + "/coco/val2017/000000000001.jpg"
+        let r = try Tools.run("replk-det", ["infer", "--checkpoint", checkpoint, "--scale", "256,256", image, "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let drawn = try Image(contentsOf: out + "/000000000001.jpg")
+        XCTAssertEqual([drawn.width, drawn.height], [256, 256])
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/000000000001.json"))) as! [[String: Any]]
+        XCTAssertFalse(results.isEmpty)
+        for d in results {
+            XCTAssertEqual(d["image_id"] as? Int, 1)
+            XCTAssertEqual((d["bbox"] as? [Double])?.count, 4)
+            XCTAssertNotNil((d["segmentation"] as? [String: Any])?["counts"] as? String)
+        }
+    }
+
+    func testWrongInputsAreClearErrors() throws {
+        let seg = demo + "/seg/upernet_replknet_shapes_ade.pth"
+        let a = try Tools.run("replk-det", ["infer", "--checkpoint", seg, demo + "/coco/val2017/000000000001.jpg", "--out", Fixtures.temporaryDirectory()])
+        XCTAssertNotEqual(a.status, 0)
+        XCTAssertTrue(a.stderr.contains("segmentation checkpoint"), a.stderr)
+        // An annotation file for another dataset (6 categories, not the model's 5).
+        let root = Fixtures.temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: root + "/annotations", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: demo + "/coco/val2017", toPath: root + "/val2017")
+        try FileManager.default.copyItem(atPath: Fixtures.path("coco/gt_1.json"), toPath: root + "/annotations/instances_val2017.json")
+        let b = try Tools.run("replk-det", ["eval", "--data", "coco", "--root", root, "--checkpoint", checkpoint, "--results", Fixtures.temporaryDirectory()])
+        XCTAssertNotEqual(b.status, 0)
+        XCTAssertTrue(b.stderr.contains("6 categories but the checkpoint predicts 5 classes"), b.stderr)
+        let c = try Tools.run("replk-det", ["infer", "--checkpoint", checkpoint, Fixtures.path("imaging/truncated.jpg"), "--out", Fixtures.temporaryDirectory()])
+        XCTAssertNotEqual(c.status, 0)
+        XCTAssertTrue(c.stderr.contains("truncated.jpg: corrupt image"), c.stderr)
+    }
+}
