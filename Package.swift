@@ -1,10 +1,18 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+import Foundation
+
 // The numeric kernels need AVX-512 code generation: without it `SIMD16.addingProduct` becomes 16
-// scalar fmaf calls. Only the kernel target gets these flags.
+// scalar fmaf calls. Only the kernel target gets these flags; the tools check at start-up that the
+// CPU has what the kernels were built for and refuse with a message otherwise (never SIGILL).
+// REPLK_MARCH=x86-64-v3 builds them for AVX2 + FMA CPUs instead.
 #if arch(x86_64)
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-Ounchecked"])]
+let march = ProcessInfo.processInfo.environment["REPLK_MARCH"] ?? "x86-64-v4"
+let kernelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=\(march)", "-Ounchecked"]),
+    .define(march == "x86-64-v4" ? "REPLK_X86_64_V4" : march == "x86-64-v3" ? "REPLK_X86_64_V3" : "REPLK_X86_64_GENERIC"),
+]
 #else
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
 #endif
@@ -17,6 +25,7 @@ let package = Package(
         .executable(name: "replk-eval", targets: ["replk-eval"]),
         .executable(name: "replk-seg", targets: ["replk-seg"]),
         .executable(name: "replk-det", targets: ["replk-det"]),
+        .executable(name: "replk-bench", targets: ["replk-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,7 +40,8 @@ let package = Package(
 
         // Engine: threads, kernels over unsafe buffers, tensors and ops (no file I/O)
         .target(name: "Parallel", path: "Sources/Parallel"),
-        .target(name: "Kernels", path: "Sources/Kernels", swiftSettings: kernelFlags,
+        .target(name: "CPUInfo", path: "Sources/CPUInfo"),
+        .target(name: "Kernels", path: "Sources/Kernels", exclude: ["generate_depthwise_tiles.py"], swiftSettings: kernelFlags,
                 linkerSettings: [.linkedLibrary("m")]),
         .target(name: "Engine", dependencies: ["Kernels", "Parallel"], path: "Sources/Engine"),
 
@@ -60,7 +70,7 @@ let package = Package(
                 path: "Tasks/Detection"),
 
         // Command-line tools
-        .target(name: "ToolSupport", dependencies: ["Parallel"], path: "Sources/ToolSupport"),
+        .target(name: "ToolSupport", dependencies: ["CPUInfo", "Kernels", "Parallel"], path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [
             "Backbone", "Classification", "Datasets", "Engine", "Eval", "Imaging", "Parallel", "ToolSupport", "Weights",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -80,6 +90,11 @@ let package = Package(
             "Datasets", "Detection", "Eval", "Imaging", "Parallel", "ToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-det"),
+
+        .executableTarget(name: "replk-bench", dependencies: [
+            "Backbone", "Datasets", "Detection", "Engine", "Eval", "Kernels", "Parallel", "Segmentation", "ToolSupport", "Weights",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/Tools/replk-bench"),
 
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),

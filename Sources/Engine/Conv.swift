@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Kernels
 import Parallel
 
@@ -43,6 +48,8 @@ public final class ConvKernel {
     private let plan: Plan
     /// GEMM: one packed B per group. Depth-wise: tap-major weights `[kH·kW][C]`.
     private let weights: TensorStorage
+    /// Depth-wise, stride 1: the same weights channel-blocked, `[C/16][kH][kW][16]`.
+    private let blockedWeights: TensorStorage?
     private let groupStride: Int
     private let bias: TensorStorage?
 
@@ -76,7 +83,15 @@ public final class ConvKernel {
             }
             weights = s
             groupStride = 0
+            if stride == (1, 1) && dilation == (1, 1) {
+                let bw = TensorStorage(count: (outChannels + 15) / 16 * 16 * taps)
+                blockDepthwiseWeights(s.pointer, channels: outChannels, taps: taps, into: bw.pointer)
+                blockedWeights = bw
+            } else {
+                blockedWeights = nil
+            }
         } else {
+            blockedWeights = nil
             plan = .gemm
             // B[k][n] with k = (ky, kx, ci): element (k, n) of group g is w[(g·coutG + n), ci, ky, kx].
             let k = taps * cinG
@@ -123,19 +138,41 @@ public final class ConvKernel {
         }
         let yp = y.storage.pointer
         let xp = x.storage.pointer
+        FLOPCounter.shared.add(Double(x.batch * oh * ow * outChannels * (inChannels / groups) * kernelH * kernelW))
         switch plan {
         case .depthwise:
             let g = DepthwiseGeometry(batch: x.batch, height: x.height, width: x.width, channels: inChannels,
                                       kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW,
                                       padTop: padH, padLeft: padW, dilationH: dilationH, dilationW: dilationW,
                                       outHeight: oh, outWidth: ow)
-            let rows = x.batch * oh
-            let chunk = max(1, rows / (8 * pool.threadCount))
-            let tasks = (rows + chunk - 1) / chunk
-            let w = weights.pointer, b = bias?.pointer
-            pool.parallelFor(tasks) { t in
-                depthwiseConvRows(xp, g, weights: w, bias: b, activation: activation, yp,
-                                  row0: t * chunk, row1: min(rows, (t + 1) * chunk))
+            let b = bias?.pointer
+            if let bw = blockedWeights {
+                // Stride 1: copy the input once into the channel-blocked, column-padded layout the
+                // register-tiled kernels read, then run (batch, channel block, row) tasks.
+                let layout = BlockedDepthwiseInput(g)
+                let scratch = TensorStorage(count: layout.count)
+                let sp = scratch.pointer
+                let inRows = layout.batch * layout.blocks * layout.height
+                let inChunk = max(1, inRows / (8 * pool.threadCount))
+                pool.parallelFor((inRows + inChunk - 1) / inChunk) { t in
+                    blockDepthwiseInput(xp, g, layout, into: sp, rows: t * inChunk, min(inRows, (t + 1) * inChunk))
+                }
+                let rows = layout.batch * layout.blocks * oh
+                let chunk = max(1, rows / (8 * pool.threadCount))
+                let wp = bw.pointer
+                pool.parallelFor((rows + chunk - 1) / chunk) { t in
+                    depthwiseConvBlockedRows(sp, g, layout, blockedWeights: wp, bias: b, activation: activation, yp,
+                                             row0: t * chunk, row1: min(rows, (t + 1) * chunk))
+                }
+            } else {
+                let rows = x.batch * oh
+                let chunk = max(1, rows / (8 * pool.threadCount))
+                let tasks = (rows + chunk - 1) / chunk
+                let w = weights.pointer
+                pool.parallelFor(tasks) { t in
+                    depthwiseConvRows(xp, g, weights: w, bias: b, activation: activation, yp,
+                                      row0: t * chunk, row1: min(rows, (t + 1) * chunk))
+                }
             }
             if let residual {
                 let rp = residual.storage.pointer
@@ -204,6 +241,7 @@ public final class ConvTranspose2x2 {
         precondition(x.rank == 4 && x.channels == inChannels, "ConvTranspose2x2 expects \(inChannels) channels, got \(x.shape)")
         let (n, h, w) = (x.batch, x.height, x.width)
         let cols = 4 * outChannels
+        FLOPCounter.shared.add(Double(n * h * w * cols * inChannels))
         let tmp = Tensor(uninitializedShape: [n * h * w, cols])
         bias.withUnsafeBufferPointer { bp in
             gemm(.rows(x.storage.pointer, ld: inChannels), m: n * h * w, n: cols, k: inChannels, packedB: packed.pointer,
@@ -223,5 +261,29 @@ public final class ConvTranspose2x2 {
             }
         }
         return y
+    }
+}
+
+/// Counts the multiply-accumulates of every conv and linear layer run while enabled (the
+/// convention of the FLOPs columns in the RepLKNet tables: one MAC per weight use).
+public final class FLOPCounter: @unchecked Sendable {
+    public static let shared = FLOPCounter()
+    private let lock = NSLockLike()
+    private var total: Double = 0
+    public var enabled = true
+
+    public func reset() { lock.locked { total = 0 } }
+    public var macs: Double { lock.locked { total } }
+    func add(_ m: Double) { if enabled { lock.locked { total += m } } }
+}
+
+/// A minimal mutex (Engine has no Foundation dependency).
+final class NSLockLike {
+    private var m = pthread_mutex_t()
+    init() { pthread_mutex_init(&m, nil) }
+    func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&m)
+        defer { pthread_mutex_unlock(&m) }
+        return body()
     }
 }

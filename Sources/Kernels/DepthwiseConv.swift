@@ -108,3 +108,115 @@ public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
         }
     }
 }
+
+/// Tile width for a row of `w` outputs: the one of 16, 14, 8 that wastes the fewest lanes.
+public func depthwiseTileWidth(_ w: Int) -> Int {
+    [16, 14, 8].min { a, b in
+        let wa = (w + a - 1) / a * a - w, wb = (w + b - 1) / b * b - w
+        return wa < wb || (wa == wb && a > b)
+    }!
+}
+
+/// Layout of the channel-blocked, column-padded copy of a depth-wise conv input:
+/// `[batch][C/16][H][padLeft + W + padRight + slack][16]`.
+public struct BlockedDepthwiseInput {
+    public let blocks: Int
+    public let rowLength: Int   // padded pixels per row
+    public let height: Int
+    public let batch: Int
+
+    public init(_ g: DepthwiseGeometry) {
+        blocks = (g.channels + 15) / 16
+        // Right padding covers the kernel overhang and a whole tile of slack for ragged last tiles.
+        rowLength = g.padLeft + g.width + g.kernelW + depthwiseTileWidth(g.outWidth)
+        height = g.height
+        batch = g.batch
+    }
+
+    public var count: Int { batch * blocks * height * rowLength * 16 }
+}
+
+/// Copies rows `r0..<r1` (row = (n·blocks + cb)·H + y) of an NHWC input into the blocked, padded layout.
+public func blockDepthwiseInput(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
+                                into p: UnsafeMutablePointer<Float>, rows r0: Int, _ r1: Int) {
+    let C = g.channels
+    for r in r0..<r1 {
+        let y = r % layout.height
+        let nb = r / layout.height
+        let cb = nb % layout.blocks, n = nb / layout.blocks
+        let dst = p + r * layout.rowLength * 16
+        let lanes = min(16, C - cb * 16)
+        dst.update(repeating: 0, count: g.padLeft * 16)
+        let tail = layout.rowLength - g.padLeft - g.width
+        (dst + (g.padLeft + g.width) * 16).update(repeating: 0, count: tail * 16)
+        let src = x + ((n * g.height + y) * g.width) * C + cb * 16
+        if lanes == 16 {
+            for ix in 0..<g.width { store16(load16(src + ix * C), dst + (g.padLeft + ix) * 16) }
+        } else {
+            for ix in 0..<g.width {
+                let d = dst + (g.padLeft + ix) * 16
+                for l in 0..<16 { d[l] = l < lanes ? src[ix * C + l] : 0 }
+            }
+        }
+    }
+}
+
+/// Blocked weights `[C/16][kH][kW][16]` (zero-filled past the last channel) from tap-major `[kH·kW][C]`.
+public func blockDepthwiseWeights(_ w: UnsafePointer<Float>, channels C: Int, taps: Int, into p: UnsafeMutablePointer<Float>) {
+    let blocks = (C + 15) / 16
+    for cb in 0..<blocks {
+        for t in 0..<taps {
+            for l in 0..<16 {
+                let c = cb * 16 + l
+                p[(cb * taps + t) * 16 + l] = c < C ? w[t * C + c] : 0
+            }
+        }
+    }
+}
+
+/// Stride-1 depth-wise conv over the blocked input for output rows `row0..<row1`, row =
+/// (n·blocks + cb)·outH + oy. Only taps that reach the map for some output of a tile are run.
+public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
+                                     blockedWeights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
+                                     _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
+    let C = g.channels
+    let T = depthwiseTileWidth(g.outWidth)
+    let K = g.kernelW
+    for row in row0..<row1 {
+        let oy = row % g.outHeight
+        let nb = row / g.outHeight
+        let cb = nb % layout.blocks, n = nb / layout.blocks
+        let lanes = min(16, C - cb * 16)
+        let kyLo = max(0, g.padTop - oy), kyHi = min(g.kernelH, g.height + g.padTop - oy)
+        guard kyHi > kyLo else { continue }
+        var b = V16()
+        if let bias { for l in 0..<lanes { b[l] = bias[cb * 16 + l] } }
+        let plane = p + (n * layout.blocks + cb) * layout.height * layout.rowLength * 16
+        let rows = plane + (oy - g.padTop + kyLo) * layout.rowLength * 16
+        let wts = blockedWeights + (cb * g.kernelH + kyLo) * K * 16
+        let out = y + ((n * g.outHeight + oy) * g.outWidth) * C + cb * 16
+        var ox0 = 0
+        while ox0 < g.outWidth {
+            let valid = min(T, g.outWidth - ox0)
+            // Taps that land inside the map for at least one output of the tile.
+            let kxLo = max(0, g.padLeft - (ox0 + valid - 1)), kxHi = min(K, g.width + g.padLeft - ox0)
+            let tile = rows + ox0 * 16
+            let o = out + ox0 * C
+            switch T {
+            case 16:
+                depthwiseTile16(rows: tile, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
+                                kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
+                                valid: valid, lanes: lanes)
+            case 14:
+                depthwiseTile14(rows: tile, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
+                                kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
+                                valid: valid, lanes: lanes)
+            default:
+                depthwiseTile8(rows: tile, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
+                               kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
+                               valid: valid, lanes: lanes)
+            }
+            ox0 += T
+        }
+    }
+}

@@ -15,7 +15,9 @@ private let erfQ: (Float, Float, Float, Float, Float) = (
 
 @inline(__always)
 func erf16(_ xIn: V16) -> V16 {
-    let x = xIn.clamped(lowerBound: V16(repeating: -4), upperBound: V16(repeating: 4))
+    // Explicit compare-and-select: the generic `clamped` is not inlined.
+    var x = xIn.replacing(with: 4, where: xIn .> 4)
+    x = x.replacing(with: -4, where: x .< -4)
     let x2 = x * x
     var p = V16(repeating: erfP.0)
     p = V16(repeating: erfP.1).addingProduct(p, x2)

@@ -156,6 +156,54 @@ typealias V16 = SIMD16<Float>
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self)
 }
 
+/// Bias, activation and residual for one 12×32 tile, resolved once per tile.
+@usableFromInline
+struct TileEpilogue {
+    var bias0: V16, bias1: V16
+    var activation: Activation
+    var residual: UnsafePointer<Float>?
+    var residualStride: Int
+
+    @inline(__always)
+    init(_ e: Epilogue, row0: Int, col0: Int) {
+        if let b = e.bias { bias0 = load16(b + col0); bias1 = load16(b + col0 + 16) } else { bias0 = V16(); bias1 = V16() }
+        activation = e.activation
+        residual = e.residual.map { UnsafePointer($0 + row0 * e.residualStride + col0) }
+        residualStride = e.residualStride
+    }
+
+    @inline(__always)
+    func apply(_ v: inout V16, _ w: inout V16, row r: Int) {
+        v += bias0
+        w += bias1
+        switch activation {
+        case .none: break
+        case .relu:
+            v = v.replacing(with: 0, where: v .< 0)
+            w = w.replacing(with: 0, where: w .< 0)
+        case .gelu:
+            v = gelu16(v)
+            w = gelu16(w)
+        }
+        if let res = residual {
+            v += load16(res + r * residualStride)
+            w += load16(res + r * residualStride + 16)
+        }
+    }
+}
+
+/// Bias, activation and residual over a full 12×32 tile of C.
+@inline(never)
+func fullTileEpilogue(_ e: TileEpilogue, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    for r in 0..<gemmMR {
+        let p = c + r * ldc
+        var x = load16(p), y = load16(p + 16)
+        e.apply(&x, &y, row: r)
+        store16(x, p)
+        store16(y, p + 16)
+    }
+}
+
 /// C[12×32] (+)= Apanel[kc×12]ᵀ · Bpanel[kc×32]. 24 accumulators stay in zmm registers.
 @inline(__always)
 func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
@@ -185,13 +233,13 @@ func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<F
     }
     @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) {
         let p = c + r * ldc
+        var x = v0, y = v1
         if accumulate {
-            store16(load16(p) + v0, p)
-            store16(load16(p + 16) + v1, p + 16)
-        } else {
-            store16(v0, p)
-            store16(v1, p + 16)
+            x += load16(p)
+            y += load16(p + 16)
         }
+        store16(x, p)
+        store16(y, p + 16)
     }
     put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3)
     put(c40, c41, 4); put(c50, c51, 5); put(c60, c61, 6); put(c70, c71, 7)
@@ -246,6 +294,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                       scratch: UnsafeMutablePointer<Float>) {
     let mcEff = min(mc, m - m0)
     if mcEff <= 0 { return }
+    let hasEpilogue = epilogue.bias != nil || epilogue.activation != .none || epilogue.residual != nil
     var tile = (V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(),
                 V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16())
     withUnsafeMutableBytes(of: &tile) { tileRaw in
@@ -269,15 +318,18 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                     let cTile = c + row0 * ldc + col0
                     if rows == gemmMR && cols == gemmNR {
                         microKernel12x32(kc, aPanel, bPanel, cTile, ldc, accumulate)
+                        // The tile is still in L1: bias, activation and residual in one pass over it.
+                        if last && hasEpilogue { fullTileEpilogue(TileEpilogue(epilogue, row0: row0, col0: col0), cTile, ldc) }
                     } else {
+                        // Edge tile: compute the full 12×32 in a scratch tile, keep the valid part.
                         if accumulate {
                             for r in 0..<rows { for j in 0..<cols { tilePtr[r * gemmNR + j] = cTile[r * ldc + j] } }
                         }
                         microKernel12x32(kc, aPanel, bPanel, tilePtr, gemmNR, accumulate)
                         for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j] = tilePtr[r * gemmNR + j] } }
-                    }
-                    if last {
-                        applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
+                        if last {
+                            applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
+                        }
                     }
                 }
             }

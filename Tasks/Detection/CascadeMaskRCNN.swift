@@ -239,3 +239,37 @@ public final class CascadeMaskRCNN {
                              maskProbabilities: probs, maskSize: maskSize, fpn: feats)
     }
 }
+
+extension CascadeMaskRCNN {
+    /// mmdet checkpoint keys and shapes of the neck and heads of the official Cascade Mask R-CNN
+    /// (FPN 256, 4conv1fc box heads with 1024-wide FC, FCN mask heads).
+    public static func stateDictShapes(inChannels: [Int], fpn c: Int = 256, classes n: Int = 80,
+                                       convOut: Int = 256, fcOut: Int = 1024) -> [(key: String, shape: [Int])] {
+        var out = [(String, [Int])]()
+        for (i, cin) in inChannels.enumerated() {
+            out.append(("neck.lateral_convs.\(i).conv.weight", [c, cin, 1, 1])); out.append(("neck.lateral_convs.\(i).conv.bias", [c]))
+        }
+        for i in inChannels.indices {
+            out.append(("neck.fpn_convs.\(i).conv.weight", [c, c, 3, 3])); out.append(("neck.fpn_convs.\(i).conv.bias", [c]))
+        }
+        out += [("rpn_head.rpn_conv.weight", [c, c, 3, 3]), ("rpn_head.rpn_conv.bias", [c]), ("rpn_head.rpn_cls.weight", [3, c, 1, 1]),
+                ("rpn_head.rpn_cls.bias", [3]), ("rpn_head.rpn_reg.weight", [12, c, 1, 1]), ("rpn_head.rpn_reg.bias", [12])]
+        for s in 0..<3 {
+            let p = "roi_head.bbox_head.\(s)"
+            for k in 0..<4 {
+                out.append(("\(p).shared_convs.\(k).conv.weight", [convOut, k == 0 ? c : convOut, 3, 3]))
+                for t in ["weight", "bias", "running_mean", "running_var"] { out.append(("\(p).shared_convs.\(k).bn.\(t)", [convOut])) }
+            }
+            out += [("\(p).shared_fcs.0.weight", [fcOut, convOut * 49]), ("\(p).shared_fcs.0.bias", [fcOut]),
+                    ("\(p).fc_cls.weight", [n + 1, fcOut]), ("\(p).fc_cls.bias", [n + 1]),
+                    ("\(p).fc_reg.weight", [4 * n, fcOut]), ("\(p).fc_reg.bias", [4 * n])]
+            let m = "roi_head.mask_head.\(s)"
+            for k in 0..<4 {
+                out.append(("\(m).convs.\(k).conv.weight", [convOut, k == 0 ? c : convOut, 3, 3])); out.append(("\(m).convs.\(k).conv.bias", [convOut]))
+            }
+            out += [("\(m).upsample.weight", [convOut, convOut, 2, 2]), ("\(m).upsample.bias", [convOut]),
+                    ("\(m).conv_logits.weight", [n, convOut, 1, 1]), ("\(m).conv_logits.bias", [n])]
+        }
+        return out
+    }
+}

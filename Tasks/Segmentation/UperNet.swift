@@ -72,3 +72,26 @@ public final class UperNetHead {
         return classifier(fpnBottleneck(concatChannels(outs), activation: .relu))
     }
 }
+
+extension UperNetHead {
+    /// mmseg checkpoint keys and shapes of a UperNet decode head (and its FCN auxiliary head).
+    public static func stateDictShapes(inChannels: [Int], channels c: Int = 512, classes n: Int,
+                                       poolScales: Int = 4, auxChannels: Int? = 256) -> [(key: String, shape: [Int])] {
+        var out = [(String, [Int])]()
+        func module(_ p: String, _ o: Int, _ i: Int, _ k: Int) {
+            out.append(("\(p).conv.weight", [o, i, k, k]))
+            for s in ["weight", "bias", "running_mean", "running_var"] { out.append(("\(p).bn.\(s)", [o])) }
+        }
+        out.append(("decode_head.conv_seg.weight", [n, c, 1, 1])); out.append(("decode_head.conv_seg.bias", [n]))
+        for s in 0..<poolScales { module("decode_head.psp_modules.\(s).1", c, inChannels.last!, 1) }
+        module("decode_head.bottleneck", c, inChannels.last! + poolScales * c, 3)
+        for i in 0..<(inChannels.count - 1) { module("decode_head.lateral_convs.\(i)", c, inChannels[i], 1) }
+        for i in 0..<(inChannels.count - 1) { module("decode_head.fpn_convs.\(i)", c, c, 3) }
+        module("decode_head.fpn_bottleneck", c, inChannels.count * c, 3)
+        if let a = auxChannels {
+            module("auxiliary_head.convs.0", a, inChannels[inChannels.count - 2], 3)
+            out.append(("auxiliary_head.conv_seg.weight", [n, a, 1, 1])); out.append(("auxiliary_head.conv_seg.bias", [n]))
+        }
+        return out
+    }
+}

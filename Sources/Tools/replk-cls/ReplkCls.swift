@@ -12,6 +12,17 @@ import Weights
 
 @main
 struct ReplkCls: ParsableCommand {
+    /// Checks the CPU before any engine code runs, then parses and runs the command.
+    static func main() {
+        requireSupportedCPU("replk-cls")
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "replk-cls",
         abstract: "RepLKNet image classification: predict, evaluate on an ImageNet-style folder, export merged weights.",

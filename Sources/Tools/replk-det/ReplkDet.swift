@@ -9,6 +9,17 @@ import ToolSupport
 
 @main
 struct ReplkDet: ParsableCommand {
+    /// Checks the CPU before any engine code runs, then parses and runs the command.
+    static func main() {
+        requireSupportedCPU("replk-det")
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "replk-det",
         abstract: "RepLKNet + Cascade Mask R-CNN detection (mmdetection checkpoints): detect objects, evaluate on COCO.",

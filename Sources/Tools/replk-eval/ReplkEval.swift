@@ -7,6 +7,17 @@ import ToolSupport
 
 @main
 struct ReplkEval: ParsableCommand {
+    /// Checks the CPU before any engine code runs, then parses and runs the command.
+    static func main() {
+        requireSupportedCPU("replk-eval")
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "replk-eval",
         abstract: "Evaluate existing predictions: COCO box/mask AP as pycocotools computes it, mIoU as mmsegmentation does.",

@@ -10,6 +10,17 @@ import ToolSupport
 
 @main
 struct ReplkSeg: ParsableCommand {
+    /// Checks the CPU before any engine code runs, then parses and runs the command.
+    static func main() {
+        requireSupportedCPU("replk-seg")
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "replk-seg",
         abstract: "RepLKNet + UperNet semantic segmentation (mmsegmentation checkpoints): evaluate on ADE20K / Cityscapes, segment images.",

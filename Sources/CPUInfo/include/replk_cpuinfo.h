@@ -1,0 +1,9 @@
+#ifndef REPLK_CPUINFO_H
+#define REPLK_CPUINFO_H
+
+/// 1 when the CPU runs code built for the given x86-64 micro-architecture level (v3: AVX2 + FMA;
+/// v4: AVX-512 F/BW/CD/DQ/VL), 0 otherwise; always 1 on other architectures.
+int replk_cpu_supports_x86_64_v3(void);
+int replk_cpu_supports_x86_64_v4(void);
+
+#endif

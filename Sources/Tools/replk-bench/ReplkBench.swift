@@ -1,0 +1,371 @@
+import ArgumentParser
+import Backbone
+import Datasets
+import Detection
+import Engine
+import Eval
+import Foundation
+import Kernels
+import Parallel
+import Segmentation
+import ToolSupport
+import Weights
+
+@main
+struct ReplkBench: ParsableCommand {
+    /// Checks the CPU before any engine code runs, then parses and runs the command.
+    static func main() {
+        requireSupportedCPU("replk-bench")
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "replk-bench",
+        abstract: "Speed and memory of the engine: FMA peak, depth-wise conv stacks, whole models, COCO evaluation.",
+        discussion: "Speeds are medians over repeated runs; each figure is also given as a share of the peak measured in the same run.",
+        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self])
+}
+
+struct Timing {
+    var samples: [Double] = []
+    var median: Double { let s = samples.sorted(); return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }
+    var min: Double { samples.min() ?? .nan }
+    var mean: Double { samples.isEmpty ? .nan : samples.reduce(0, +) / Double(samples.count) }
+}
+
+/// Runs `body` `warmup` times, then `repeats` times, returning milliseconds.
+func measure(warmup: Int = 1, repeats: Int, _ body: () -> Void) -> Timing {
+    for _ in 0..<warmup { body() }
+    var t = Timing()
+    for _ in 0..<repeats {
+        let s = DispatchTime.now().uptimeNanoseconds
+        body()
+        t.samples.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e6)
+    }
+    return t
+}
+
+func peakRSSMegabytes() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_maxrss) / 1024
+}
+
+/// FMA peak in GFLOP/s with `threads` threads (each runs the FMA loop for about 0.3 s).
+func measurePeak(threads: Int) -> Double {
+    let pool = ThreadPool(threadCount: threads)
+    let iterations = 20_000_000
+    var best = 0.0
+    for _ in 0..<3 {
+        var sink = [Float](repeating: 0, count: threads)
+        let start = DispatchTime.now().uptimeNanoseconds
+        sink.withUnsafeMutableBufferPointer { s in
+            let p = s.baseAddress!
+            pool.parallelFor(threads) { i in p[i] = fmaPeakLoop(iterations: iterations, seed: Float(i)) }
+        }
+        let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if sink.contains(where: { $0.isNaN }) { print("") }
+        best = max(best, Double(threads * iterations * fmaPeakFlopsPerIteration) / secs / 1e9)
+    }
+    return best
+}
+
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Threads.")
+    var threads: Int = ThreadPool.defaultThreadCount
+
+    @Option(name: .customLong("repeat"), help: "Timed runs (after one warm-up).")
+    var repeats: Int = 10
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: "Python interpreter with torch / onnxruntime / openvino: run the same workload through them in this run.")
+    var peers: String?
+}
+
+struct Peak: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure this machine's float32 FMA peak on 1 and N threads.")
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let one = measurePeak(threads: 1)
+        let many = measurePeak(threads: common.threads)
+        if common.json {
+            print(jsonText(["peak_gflops_1_thread": one, "peak_gflops": many, "threads": common.threads]))
+        } else {
+            print(String(format: "FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads", one, many, common.threads))
+        }
+    }
+}
+
+/// Depth-wise stack: `depth` convs of `k×k` over C channels at R×R, with "useful" MACs counting
+/// only the taps that land inside the map.
+struct DWStack {
+    let convs: [ConvKernel]
+    let input: Tensor
+    let nominalMACs: Double
+    let usefulMACs: Double
+
+    init(channels c: Int, size r: Int, kernel k: Int, depth: Int, batch: Int) {
+        var seed: UInt32 = 12345
+        func next() -> Float { seed = seed &* 1664525 &+ 1013904223; return Float(seed >> 8) / Float(1 << 24) - 0.5 }
+        convs = (0..<depth).map { _ in
+            let w = (0..<(c * k * k)).map { _ in next() / Float(k) }
+            return w.withUnsafeBufferPointer {
+                ConvKernel(weightOIHW: $0, bias: nil, outChannels: c, inChannels: c, kernelH: k, kernelW: k, padding: (k / 2, k / 2), groups: c)
+            }
+        }
+        input = Tensor(shape: [batch, r, r, c], values: (0..<(batch * r * r * c)).map { _ in next() })
+        nominalMACs = Double(depth * batch * c * r * r * k * k)
+        var valid = 0
+        for x in 0..<r { valid += min(r - 1, x + k / 2) - max(0, x - k / 2) + 1 }
+        usefulMACs = Double(depth * batch * c) * Double(valid) * Double(valid)
+    }
+
+    func run() -> Tensor {
+        var t = input
+        for conv in convs { t = conv(t) }
+        return t
+    }
+}
+
+struct DWConv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dwconv",
+        abstract: "A stack of depth-wise convs (the paper's Table 1 setting): time and GFLOP/s.",
+        discussion: "Example: replk-bench dwconv --channels 384 --size 32 --kernel 31 --depth 24 --threads 2 --json")
+
+    @Option var channels = 384
+    @Option var size = 32
+    @Option var kernel = 31
+    @Option var depth = 24
+    @Option var batch = 1
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        configureThreads(common.threads)
+        let peak = measurePeak(threads: common.threads)
+        let stack = DWStack(channels: channels, size: size, kernel: kernel, depth: depth, batch: batch)
+        let t = measure(repeats: common.repeats) { _ = stack.run() }
+        let useful = 2 * stack.usefulMACs / (t.median / 1000) / 1e9
+        let nominal = 2 * stack.nominalMACs / (t.median / 1000) / 1e9
+        var obj: [String: Any] = ["median_ms": t.median, "min_ms": t.min, "mean_ms": t.mean, "runs": common.repeats,
+                                  "channels": channels, "size": size, "kernel": kernel, "depth": depth, "batch": batch,
+                                  "threads": common.threads, "useful_gflops_per_s": useful, "nominal_gflops_per_s": nominal,
+                                  "peak_gflops": peak, "percent_of_peak_useful": 100 * useful / peak]
+        if let py = common.peers {
+            obj["peers"] = try runPeers(py, ["dwconv", "--channels", "\(channels)", "--size", "\(size)", "--kernel", "\(kernel)",
+                                              "--depth", "\(depth)", "--batch", "\(batch)", "--threads", "\(common.threads)",
+                                              "--repeat", "\(common.repeats)"])
+        }
+        if common.json { print(jsonText(obj)); return }
+        print(String(format: "dwconv C=%d R=%d K=%d ×%d, %d thread(s): %.2f ms median (min %.2f), %.1f useful GFLOP/s = %.0f%% of %.0f peak (%.1f nominal)",
+                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, nominal))
+        printPeers(obj["peers"], ours: t.median)
+    }
+}
+
+struct Table1: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The paper's Table 1 analog: 24 stacked depth-wise convs, C = 384, R ∈ {16, 32, 64}, K from 3 to 31.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Kernel sizes.") var kernels = "3,5,7,9,13,17,21,27,29,31"
+    @Option(help: "Map sizes.") var sizes = "16,32,64"
+
+    func run() throws {
+        configureThreads(common.threads)
+        let peak = measurePeak(threads: common.threads)
+        let ks = kernels.split(separator: ",").compactMap { Int($0) }, rs = sizes.split(separator: ",").compactMap { Int($0) }
+        var rows = [[String]](), out = [[String: Any]]()
+        for r in rs {
+            for k in ks {
+                let stack = DWStack(channels: 384, size: r, kernel: k, depth: 24, batch: 1)
+                let t = measure(repeats: common.repeats) { _ = stack.run() }
+                let useful = 2 * stack.usefulMACs / (t.median / 1000) / 1e9
+                var row: [String: Any] = ["size": r, "kernel": k, "median_ms": t.median, "useful_gflops_per_s": useful,
+                                          "percent_of_peak_useful": 100 * useful / peak]
+                var cells = ["\(r)", "\(k)", String(format: "%.2f", t.median), String(format: "%.0f", useful), String(format: "%.0f%%", 100 * useful / peak)]
+                if let py = common.peers {
+                    let peers = try runPeers(py, ["dwconv", "--channels", "384", "--size", "\(r)", "--kernel", "\(k)", "--depth", "24",
+                                                  "--batch", "1", "--threads", "\(common.threads)", "--repeat", "\(common.repeats)"])
+                    row["peers"] = peers
+                    for name in ["torch", "onnxruntime", "openvino"] {
+                        if let ms = (peers[name] as? [String: Any])?["median_ms"] as? Double { cells.append(String(format: "%.2f (%.2f×)", ms, ms / t.median)) }
+                        else { cells.append("—") }
+                    }
+                }
+                rows.append(cells)
+                out.append(row)
+            }
+        }
+        if common.json { print(jsonText(["peak_gflops": peak, "threads": common.threads, "rows": out])); return }
+        var header = ["R", "K", "ms", "useful GFLOP/s", "% of peak"]
+        if common.peers != nil { header += ["PyTorch ms (ratio)", "onnxruntime ms (ratio)", "OpenVINO ms (ratio)"] }
+        print(String(format: "24 depth-wise convs, C = 384, batch 1, %d thread(s); FMA peak %.0f GFLOP/s", common.threads, peak))
+        print(markdownTable(header: header, rows: rows, rightAligned: Set(0..<header.count)))
+    }
+}
+
+struct Model: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Latency, throughput and peak memory of a full-size model with random weights.",
+        discussion: """
+        Models: replknet-31b, replknet-31l, replknet-xl (classification), upernet-31b (segmentation, whole image
+        of --height × --width, or --slide for mmseg's 512 windows), cascade-31b (detection, 80 classes).
+          replk-bench model replknet-31b --size 224 --batch 1 --threads 2 --json
+        """)
+
+    @Argument var name: String
+    @Option(help: "Square input size (classification).") var size: Int?
+    @Option var height: Int?
+    @Option var width: Int?
+    @Option var batch = 1
+    @Flag(help: "upernet: slide windows of 512, stride 341 over the input.") var slide = false
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        do {
+            configureThreads(common.threads)
+            let peak = measurePeak(threads: common.threads)
+            let rssBefore = peakRSSMegabytes()
+            var obj: [String: Any] = ["model": name, "threads": common.threads, "batch": batch, "peak_gflops": peak]
+            let t: Timing
+            var macs: Double = 0
+            switch name {
+            case "replknet-31b", "replknet-31l", "replknet-xl":
+                let cfg = RepLKNetConfig.preset(String(name.dropFirst("replknet-".count)))!
+                let s = size ?? 224
+                let model = try RepLKNet(stateDict: randomStateDict(cfg.stateDictShapes()), file: name)
+                let x = Tensor(shape: [batch, s, s, 3], repeating: 0.1)
+                FLOPCounter.shared.reset()
+                _ = model.logits(x)
+                macs = FLOPCounter.shared.macs
+                t = measure(repeats: common.repeats) { _ = model.logits(x) }
+                obj["input"] = [s, s]
+                obj["params"] = cfg.parameterCount(merged: true)
+            case "upernet-31b":
+                let (h, w) = (height ?? size ?? 512, width ?? size ?? 512)
+                let cfg = RepLKNetConfig.preset("31b", numClasses: nil)!
+                var sd = randomStateDict(cfg.stateDictShapes(), prefix: "backbone.")
+                let head = randomStateDict(UperNetHead.stateDictShapes(inChannels: cfg.channels, classes: 150), seed: 2)
+                for k in head.keys { sd.insert(k, head[k]!) }
+                let model = try Segmenter(stateDict: sd, file: name, alignCorners: false)
+                var config = SegmentationTestConfig.ade20k
+                if slide { config.mode = .slide(crop: (512, 512), stride: (341, 341)) }
+                let pipeline = SegmentationPipeline(model: model, config: config)
+                let x = Tensor(shape: [1, h, w, 3], repeating: 0.1)
+                FLOPCounter.shared.reset()
+                _ = pipeline.logits(x)
+                macs = FLOPCounter.shared.macs
+                t = measure(repeats: common.repeats) { _ = pipeline.logits(x) }
+                obj["input"] = [h, w]
+                obj["mode"] = slide ? "slide 512/341" : "whole"
+                obj["params"] = model.parameterCount
+            case "cascade-31b":
+                let (h, w) = (height ?? 800, width ?? 1333)
+                let cfg = RepLKNetConfig.preset("31b", numClasses: nil)!
+                var sd = randomStateDict(cfg.stateDictShapes(), prefix: "backbone.")
+                let heads = randomStateDict(CascadeMaskRCNN.stateDictShapes(inChannels: cfg.channels), seed: 3)
+                for k in heads.keys { sd.insert(k, heads[k]!) }
+                let model = try CascadeMaskRCNN(stateDict: sd, file: name)
+                let ph = (h + 31) / 32 * 32, pw = (w + 31) / 32 * 32
+                let x = Tensor(shape: [1, ph, pw, 3], repeating: 0.1)
+                FLOPCounter.shared.reset()
+                let raw = model.detect(x, imageShape: (h, w))
+                macs = FLOPCounter.shared.macs
+                obj["detections"] = raw.boxes.count
+                t = measure(repeats: common.repeats) { _ = model.detect(x, imageShape: (h, w)) }
+                obj["input"] = [h, w]
+                obj["params"] = model.parameterCount
+            default:
+                throw ToolError.usage("unknown model \(name): replknet-31b, replknet-31l, replknet-xl, upernet-31b, cascade-31b")
+            }
+            let gflops = 2 * macs / (t.median / 1000) / 1e9
+            obj["median_ms"] = t.median; obj["min_ms"] = t.min; obj["mean_ms"] = t.mean; obj["runs"] = common.repeats
+            obj["gmacs"] = macs / 1e9
+            obj["gflops_per_s"] = gflops
+            obj["percent_of_peak"] = 100 * gflops / peak
+            obj["throughput_per_s"] = Double(batch) / (t.median / 1000)
+            obj["peak_rss_mb"] = peakRSSMegabytes()
+            obj["rss_before_model_mb"] = rssBefore
+            if let py = common.peers {
+                var args = ["model", name, "--batch", "\(batch)", "--threads", "\(common.threads)", "--repeat", "\(common.repeats)"]
+                if let input = obj["input"] as? [Int] { args += ["--height", "\(input[0])", "--width", "\(input[1])"] }
+                obj["peers"] = try runPeers(py, args)
+            }
+            if common.json { print(jsonText(obj)); return }
+            print(String(format: "%@ %@, batch %d, %d thread(s): %.1f ms median (min %.1f), %.1f GMAC, %.0f GFLOP/s = %.0f%% of %.0f peak, peak RSS %.0f MB",
+                         name, "\(obj["input"]!)", batch, common.threads, t.median, t.min, macs / 1e9, gflops, 100 * gflops / peak, peak,
+                         obj["peak_rss_mb"] as! Double))
+            printPeers(obj["peers"], ours: t.median)
+        } catch {
+            exitWithError("replk-bench", error)
+        }
+    }
+}
+
+struct COCOEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coco-eval",
+        abstract: "COCO bbox evaluation speed (load + evaluate + accumulate + summarise), against faster-coco-eval with --peers.")
+    @Option var gt: String
+    @Option var results: String
+    @Option var iouType = "bbox"
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        do {
+            guard let type = COCOIoUType(rawValue: iouType) else { throw ToolError.usage("--iou-type must be bbox or segm") }
+            var stats = [Double]()
+            let t = measure(warmup: 0, repeats: common.repeats) {
+                let truth = try! COCOFile.groundTruth(path: gt)
+                let ev = try! COCOEvaluator(groundTruth: truth, iouType: type)
+                try! ev.add(try! COCOFile.results(path: results))
+                stats = ev.summary().stats
+            }
+            var obj: [String: Any] = ["median_ms": t.median, "min_ms": t.min, "runs": common.repeats, "stats": stats]
+            if let py = common.peers {
+                obj["peers"] = try runPeers(py, ["coco-eval", "--gt", gt, "--results", results, "--iou-type", iouType, "--repeat", "\(common.repeats)"])
+            }
+            if common.json { print(jsonText(obj)); return }
+            print(String(format: "COCO %@ evaluation: %.0f ms median (min %.0f)", iouType, t.median, t.min))
+            printPeers(obj["peers"], ours: t.median)
+        } catch {
+            exitWithError("replk-bench", error)
+        }
+    }
+}
+
+struct GEMMBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm", abstract: "1×1 conv (GEMM) shapes of RepLKNet-31B at 224: time and GFLOP/s each.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Activation fused in the epilogue: none, relu, gelu.") var activation = "none"
+
+    func run() throws {
+        configureThreads(common.threads)
+        let peak = measurePeak(threads: common.threads)
+        let act: Activation = activation == "gelu" ? .gelu : activation == "relu" ? .relu : .none
+        let shapes = [(56, 128, 512), (56, 512, 128), (28, 256, 1024), (28, 1024, 256), (14, 512, 2048), (14, 2048, 512),
+                      (7, 1024, 4096), (7, 4096, 1024), (56, 128, 128), (14, 512, 512)]
+        var rows = [[String]]()
+        for (r, cin, cout) in shapes {
+            let w = [Float](repeating: 0.01, count: cin * cout)
+            let conv = w.withUnsafeBufferPointer { ConvKernel(weightOIHW: $0, bias: [Float](repeating: 0.1, count: cout), outChannels: cout, inChannels: cin, kernelH: 1, kernelW: 1) }
+            let x = Tensor(shape: [1, r, r, cin], repeating: 0.5)
+            let t = measure(repeats: common.repeats) { _ = conv(x, activation: act) }
+            let gf = 2 * Double(r * r * cin * cout) / (t.median / 1000) / 1e9
+            let gmin = 2 * Double(r * r * cin * cout) / (t.min / 1000) / 1e9
+            rows.append(["\(r * r)", "\(cin)", "\(cout)", String(format: "%.3f", t.median), String(format: "%.3f", t.min), String(format: "%.0f", gf),
+                         String(format: "%.0f%%", 100 * gf / peak), String(format: "%.0f%%", 100 * gmin / peak)])
+        }
+        print(String(format: "GEMM (1×1 conv, epilogue %@), %d thread(s), peak %.0f GFLOP/s", activation, common.threads, peak))
+        print(markdownTable(header: ["M (pixels)", "K (in)", "N (out)", "ms", "min ms", "GFLOP/s", "% peak", "% peak (min)"], rows: rows, rightAligned: Set(0..<8)))
+    }
+}
