@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "replk-seg", targets: ["replk-seg"]),
         .executable(name: "replk-det", targets: ["replk-det"]),
         .executable(name: "replk-bench", targets: ["replk-bench"]),
+        .executable(name: "replk-board", targets: ["replk-board"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,6 +71,7 @@ let package = Package(
                 path: "Tasks/Detection"),
 
         // Command-line tools
+        .target(name: "Leaderboard", path: "Sources/Leaderboard"),
         .target(name: "ToolSupport", dependencies: ["CPUInfo", "Kernels", "Parallel"], path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [
             "Backbone", "Classification", "Datasets", "Engine", "Eval", "Imaging", "Parallel", "ToolSupport", "Weights",
@@ -96,9 +98,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-bench"),
 
+        .executableTarget(name: "replk-board", dependencies: [
+            "Leaderboard", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/Tools/replk-board"),
+
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
-        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "replk-det", "TestSupport", "Weights"], path: "Tests/ToolTests"),
+        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "replk-det", "replk-board", "replk-bench", "TestSupport", "Weights"], path: "Tests/ToolTests"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Engine", "Eval", "Imaging", "TestSupport", "Weights"],
                     path: "Tests/DetectionTests"),
@@ -106,6 +112,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport", "Weights"], path: "Tests/ImagingTests"),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Engine", "Imaging", "TestSupport", "ToolSupport", "Weights"],
                     path: "Tests/SegmentationTests"),
+        .testTarget(name: "LeaderboardTests", dependencies: ["Leaderboard", "TestSupport", "ToolSupport"], path: "Tests/LeaderboardTests"),
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Weights", "Engine", "TestSupport"],
                     path: "Tests/BackboneTests"),

@@ -38,7 +38,8 @@ public struct RepLKNetConfig: Equatable, Sendable {
         if channels == [128, 256, 512, 1024] && largeKernels == [13, 13, 13, 13] && layers == [2, 2, 18, 2] {
             return "RepLKNet-13"
         }
-        return "RepLKNet(channels \(channels), layers \(layers), kernels \(largeKernels))"
+        func dash(_ v: [Int]) -> String { v.map(String.init).joined(separator: "-") }
+        return "RepLKNet custom (C \(dash(channels)), L \(dash(layers)), K \(dash(largeKernels)))"
     }
 
     /// Infers the configuration from backbone keys (no `backbone.` prefix).

@@ -139,6 +139,7 @@ public final class ConvKernel {
         let yp = y.storage.pointer
         let xp = x.storage.pointer
         FLOPCounter.shared.add(Double(x.batch * oh * ow * outChannels * (inChannels / groups) * kernelH * kernelW))
+        if FLOPCounter.shared.dryRun { return Tensor(zeros: y.shape) }
         switch plan {
         case .depthwise:
             let g = DepthwiseGeometry(batch: x.batch, height: x.height, width: x.width, channels: inChannels,
@@ -242,6 +243,7 @@ public final class ConvTranspose2x2 {
         let (n, h, w) = (x.batch, x.height, x.width)
         let cols = 4 * outChannels
         FLOPCounter.shared.add(Double(n * h * w * cols * inChannels))
+        if FLOPCounter.shared.dryRun { return Tensor(zeros: [n, 2 * h, 2 * w, outChannels]) }
         let tmp = Tensor(uninitializedShape: [n * h * w, cols])
         bias.withUnsafeBufferPointer { bp in
             gemm(.rows(x.storage.pointer, ld: inChannels), m: n * h * w, n: cols, k: inChannels, packedB: packed.pointer,
@@ -271,9 +273,22 @@ public final class FLOPCounter: @unchecked Sendable {
     private let lock = NSLockLike()
     private var total: Double = 0
     public var enabled = true
+    /// Count without computing: convs return zero tensors of the right shape. For measuring a
+    /// model's cost at sizes where running it would be slow.
+    public var dryRun = false
 
     public func reset() { lock.locked { total = 0 } }
     public var macs: Double { lock.locked { total } }
+
+    /// Multiply-accumulates of the convs `body` runs, counted without computing them.
+    public static func dryRunMACs(_ body: () -> Void) -> Double {
+        let c = FLOPCounter.shared
+        c.reset()
+        c.dryRun = true
+        defer { c.dryRun = false }
+        body()
+        return c.macs
+    }
     func add(_ m: Double) { if enabled { lock.locked { total += m } } }
 }
 

@@ -14,7 +14,9 @@ public struct ResultsRecord {
     public var testMode: [String: Any]
     public var metrics: [String: Any]
     public var parameters: Int?
+    /// Multiply-accumulates of one image at `flopsInput` (the convention of the RepLKNet tables).
     public var flops: Double?
+    public var flopsInput: [Int]?
     public var throughput: Double?
     public var latencyMs: Double?
     public var threads: Int
@@ -44,8 +46,12 @@ public struct ResultsRecord {
             "threads": threads, "engine_version": engineVersion, "date": iso,
             "command": CommandLine.arguments.joined(separator: " "),
         ]
-        if let parameters { obj["params"] = parameters }
-        if let flops { obj["flops"] = flops }
+        if let parameters { obj["params"] = parameters; obj["params_convention"] = "deployed (merged) model" }
+        if let flops {
+            obj["flops"] = flops
+            obj["flops_convention"] = "multiply-accumulates of convs and linear layers, as the RepLKNet tables count them"
+        }
+        if let flopsInput { obj["flops_input_wh"] = flopsInput }
         if let throughput { obj["throughput_img_per_s"] = throughput }
         if let latencyMs { obj["latency_ms"] = latencyMs }
         let stamp = iso.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")

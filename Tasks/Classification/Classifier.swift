@@ -2,6 +2,7 @@ import Backbone
 import Engine
 import Imaging
 import Weights
+import Engine
 
 /// A RepLKNet classifier loaded from a checkpoint, with its evaluation transform.
 public final class Classifier {
@@ -29,6 +30,12 @@ public final class Classifier {
     }
 
     public var numClasses: Int { model.config.numClasses ?? 0 }
+
+    /// Multiply-accumulates of one image at the input size, counted by the engine without computing.
+    public var macs: Double {
+        let s = preprocess.inputSize
+        return FLOPCounter.dryRunMACs { _ = model.logits(Tensor(zeros: [1, s, s, 3])) }
+    }
 
     /// Logits [N, classes] for decoded images (each preprocessed to the input size).
     public func logits(_ images: [Image]) -> Tensor {

@@ -144,6 +144,42 @@ public final class CascadeMaskRCNN {
         return out
     }
 
+    /// Multiply-accumulates on a `height × width` image (padded to 32): backbone, FPN and RPN
+    /// counted by the engine without computing, plus the RoI heads for `boxRoIs` proposals in each
+    /// box head and `maskRoIs` detections in each mask head.
+    public func macs(height: Int, width: Int, boxRoIs: Int = 1000, maskRoIs: Int = 100) -> Double {
+        let x = Tensor(zeros: [1, (height + 31) / 32 * 32, (width + 31) / 32 * 32, 3])
+        let dense = FLOPCounter.dryRunMACs {
+            for p in fpn(backbone.features(x)) { _ = rpn(p) }
+        }
+        return dense + roiHeadMACs(boxRoIs: boxRoIs, maskRoIs: maskRoIs)
+    }
+
+    /// Parameters of the deployed model (merged backbone).
+    public var mergedParameterCount: Int {
+        parameterCount - backbone.config.parameterCount(merged: false) + backbone.config.parameterCount(merged: true)
+    }
+
+    /// Multiply-accumulates of the cascade's RoI heads for a given number of box and mask RoIs.
+    public func roiHeadMACs(boxRoIs: Int, maskRoIs: Int) -> Double {
+        var total = 0.0
+        for head in boxHeads {
+            var s = 0.0
+            for c in head.convs { s += Double(49 * c.kernel.outChannels * c.kernel.inChannels * 9) }
+            for f in head.fcs { s += Double(f.kernel.outChannels * f.kernel.inChannels) }
+            s += Double(head.cls.kernel.outChannels * head.cls.kernel.inChannels + head.reg.kernel.outChannels * head.reg.kernel.inChannels)
+            total += s * Double(boxRoIs)
+        }
+        for head in maskHeads {
+            var s = 0.0
+            for c in head.convs { s += Double(196 * c.kernel.outChannels * c.kernel.inChannels * 9) }
+            s += Double(196 * 4 * head.upsample.outChannels * head.upsample.inChannels)
+            s += Double(784 * head.logits.kernel.outChannels * head.logits.kernel.inChannels)
+            total += s * Double(maskRoIs)
+        }
+        return total
+    }
+
     /// Runs the network on a normalised, padded input [1, H, W, 3]; `imageShape` is the unpadded
     /// (height, width) used for clipping.
     public func detect(_ x: Tensor, imageShape: (Int, Int)) -> RawDetections {

@@ -51,6 +51,20 @@ public final class Segmenter {
 
     public var numClasses: Int { head.numClasses }
 
+    /// Multiply-accumulates of one whole-image pass on a `height × width` input, the FCN auxiliary
+    /// head included (3×3 conv C2 → 256 and a 1×1 classifier at stride 16), as the RepLKNet tables
+    /// count it. Counted by the engine without computing.
+    public func macs(height: Int, width: Int) -> Double {
+        let c2 = backbone.config.channels[min(2, backbone.config.channels.count - 1)]
+        let aux = Double(((height + 15) / 16) * ((width + 15) / 16)) * Double(256 * c2 * 9 + numClasses * 256)
+        return FLOPCounter.dryRunMACs { _ = logits(Tensor(zeros: [1, height, width, 3])) } + aux
+    }
+
+    /// Parameters of the deployed model: merged backbone and decode head.
+    public var mergedParameterCount: Int {
+        parameterCount - backbone.config.parameterCount(merged: false) + backbone.config.parameterCount(merged: true)
+    }
+
     /// `EncoderDecoder.encode_decode`: logits [1, H, W, classes] at the input's size.
     public func logits(_ input: Tensor) -> Tensor {
         let out = head(backbone.features(input))

@@ -28,7 +28,7 @@ struct ReplkBench: ParsableCommand {
         commandName: "replk-bench",
         abstract: "Speed and memory of the engine: FMA peak, depth-wise conv stacks, whole models, COCO evaluation.",
         discussion: "Speeds are medians over repeated runs; each figure is also given as a share of the peak measured in the same run.",
-        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self])
+        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Cost.self])
 }
 
 struct Timing {
@@ -251,11 +251,7 @@ struct Model: ParsableCommand {
                 obj["params"] = cfg.parameterCount(merged: true)
             case "upernet-31b":
                 let (h, w) = (height ?? size ?? 512, width ?? size ?? 512)
-                let cfg = RepLKNetConfig.preset("31b", numClasses: nil)!
-                var sd = randomStateDict(cfg.stateDictShapes(), prefix: "backbone.")
-                let head = randomStateDict(UperNetHead.stateDictShapes(inChannels: cfg.channels, classes: 150), seed: 2)
-                for k in head.keys { sd.insert(k, head[k]!) }
-                let model = try Segmenter(stateDict: sd, file: name, alignCorners: false)
+                let model = try FullSize.upernet("31b")
                 var config = SegmentationTestConfig.ade20k
                 if slide { config.mode = .slide(crop: (512, 512), stride: (341, 341)) }
                 let pipeline = SegmentationPipeline(model: model, config: config)
@@ -269,11 +265,7 @@ struct Model: ParsableCommand {
                 obj["params"] = model.parameterCount
             case "cascade-31b":
                 let (h, w) = (height ?? 800, width ?? 1333)
-                let cfg = RepLKNetConfig.preset("31b", numClasses: nil)!
-                var sd = randomStateDict(cfg.stateDictShapes(), prefix: "backbone.")
-                let heads = randomStateDict(CascadeMaskRCNN.stateDictShapes(inChannels: cfg.channels), seed: 3)
-                for k in heads.keys { sd.insert(k, heads[k]!) }
-                let model = try CascadeMaskRCNN(stateDict: sd, file: name)
+                let model = try FullSize.cascade("31b")
                 let ph = (h + 31) / 32 * 32, pw = (w + 31) / 32 * 32
                 let x = Tensor(shape: [1, ph, pw, 3], repeating: 0.1)
                 FLOPCounter.shared.reset()

@@ -247,13 +247,16 @@ struct Evaluate: ParsableCommand {
             let summary = acc.summary()
             let top1 = summary[0].percent, top5 = summary[1].percent
             let record = ResultsRecord(
-                task: "classification", dataset: "imagenet-folder", split: (root as NSString).lastPathComponent,
+                task: "classification", dataset: "imagenet", split: (root as NSString).lastPathComponent,
                 model: clf.model.config.name, checkpointPath: model.checkpoint, imageCount: acc.count,
                 testMode: ["input_size": clf.preprocess.inputSize, "crop_pct": clf.preprocess.cropPct, "interpolation": "bicubic"],
                 metrics: ["top1": top1, "top5": top5],
-                parameters: clf.model.config.parameterCount(merged: !model.noReparam),
+                parameters: clf.model.config.parameterCount(merged: true),
                 throughput: progress.elapsed > 0 ? Double(todo.count) / progress.elapsed : nil, threads: ThreadPool.shared.threadCount)
-            let recordPath = try record.write(to: results)
+            var rec = record
+            rec.flops = clf.macs
+            rec.flopsInput = [clf.preprocess.inputSize, clf.preprocess.inputSize]
+            let recordPath = try rec.write(to: results)
             if json {
                 print(jsonText(["top1": top1, "top5": top5, "images": acc.count, "record": recordPath, "skipped": skipped]))
             } else {

@@ -116,8 +116,8 @@ struct Evaluate: ParsableCommand {
         Example:
           replk-det eval --data coco --root /data/coco --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth
         Detections are journalled per image in <results>/<checkpoint>.det-journal.jsonl as they are computed; an
-        interrupted run continues with --resume. The COCO results files <checkpoint>.bbox.json and .segm.json are
-        written at the end.
+        interrupted run continues with --resume. The COCO results files detections/<checkpoint>.bbox.json and
+        .segm.json are written at the end.
         """)
 
     @Option(help: "Dataset layout: coco.")
@@ -209,7 +209,8 @@ struct Evaluate: ParsableCommand {
                     skipped.append(why)
                 }
             }
-            let bboxPath = "\(results)/\(stem).bbox.json", segmPath = "\(results)/\(stem).segm.json"
+            try makeDirectory(results + "/detections")
+            let bboxPath = "\(results)/detections/\(stem).bbox.json", segmPath = "\(results)/detections/\(stem).segm.json"
             try writeText("[" + parts.joined(separator: ",") + "]\n", to: segmPath)
             var summaries = [COCOSummary]()
             // Evaluate the files just written: the journal's numbers round-trip exactly through them.
@@ -231,14 +232,18 @@ struct Evaluate: ParsableCommand {
                 metrics[s.iouType.rawValue + "_per_category"] = s.perCategory.map { ["name": $0.name, "ap": $0.ap.isNaN ? NSNull() : $0.ap as Any] }
                 metrics[s.iouType.rawValue + "_stats"] = s.stats
             }
-            let record = ResultsRecord(
+            // The RepLKNet COCO table quotes FLOPs at 1280×800 for the (1333, 800) test scale.
+            let flopsInput = pipeline.scale == (1333, 800) ? [1280, 800] : [pipeline.scale.0, pipeline.scale.1]
+            var record = ResultsRecord(
                 task: "detection", dataset: "coco", split: split, model: "Cascade Mask R-CNN " + model.backbone.config.name,
                 checkpointPath: options.checkpoint, imageCount: evaluated,
                 testMode: ["scale": options.scale, "max_dets": [100, 300, 1000], "score_thr": Double(model.config.scoreThreshold)],
-                metrics: metrics, parameters: model.parameterCount,
+                metrics: metrics, parameters: model.mergedParameterCount,
+                flops: model.macs(height: flopsInput[1], width: flopsInput[0]),
                 throughput: seconds > 0 ? Double(todo.count - skipped.count) / seconds : nil,
                 latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
                 threads: ThreadPool.shared.threadCount)
+            record.flopsInput = flopsInput
             let recordPath = try record.write(to: results)
             if json {
                 var obj: [String: Any] = ["images": evaluated, "detections": dets.count, "skipped": skipped, "record": recordPath,

@@ -243,11 +243,14 @@ struct Evaluate: ParsableCommand {
                 testMode: options.describe(pipeline.config),
                 metrics: ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num), "Acc": r.acc.map(num),
                           "classes": names],
-                parameters: model.parameterCount,
+                parameters: model.mergedParameterCount,
+                flops: model.macs(height: pipeline.config.scale.1, width: pipeline.config.scale.0),
                 throughput: seconds > 0 ? Double(todo.count - skipped.count) / seconds : nil,
                 latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
                 threads: ThreadPool.shared.threadCount)
-            let recordPath = try record.write(to: results)
+            var rec = record
+            rec.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
+            let recordPath = try rec.write(to: results)
             if json {
                 print(jsonText(["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num),
                                 "Acc": r.acc.map(num), "classes": names, "images": evaluated, "skipped": skipped, "record": recordPath]))

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Leaderboard
+import ToolSupport
+
+@main
+struct ReplkBoard: ParsableCommand {
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "replk-board",
+        abstract: "Leaderboard tables from the results records of replk-cls / replk-seg / replk-det eval, with the paper's numbers as reference rows.",
+        discussion: """
+        Examples:
+          replk-board                                  # Markdown from results/
+          replk-board --results runs/ --format html --out board.html
+        Records that cannot be read are reported on stderr and skipped.
+        """)
+
+    @Option(help: "Folder of results records.")
+    var results = "results"
+
+    @Option(help: "md (default), csv or html.")
+    var format = "md"
+
+    @Option(help: "Write to this file instead of standard output.")
+    var out: String?
+
+    func run() throws {
+        do {
+            guard ["md", "csv", "html"].contains(format) else { throw ToolError.usage("--format must be md, csv or html") }
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: results, isDirectory: &isDir), isDir.boolValue else {
+                throw ToolError.io(path: results, detail: "results folder not found")
+            }
+            let (rows, skipped) = Leaderboard.load(directory: results)
+            for s in skipped { printError("replk-board: skipped \(s)") }
+            let text: String
+            switch format {
+            case "csv": text = Leaderboard.csv(rows)
+            case "html": text = Leaderboard.html(rows)
+            default: text = Leaderboard.markdown(rows)
+            }
+            if let out { try writeText(text, to: out) } else { print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
+        } catch {
+            exitWithError("replk-board", error)
+        }
+    }
+}
