@@ -7,27 +7,55 @@ import Foundation
 /// Errors carry the line and column in the file.
 final class JSONFile {
     let path: String
-    let bytes: [UInt8]
+    /// The file, memory-mapped read-only.
+    let bytes: UnsafeBufferPointer<UInt8>
+    private let mapping: UnsafeMutableRawPointer?
+    private let mappedLength: Int
+    /// Start of the part of the mapping still resident; earlier pages have been released.
+    private var released = 0
     // One tokener, reset per element: creating one per element costs more than parsing a small one.
     private let tokener: UnsafeMutablePointer<json_tokener>? = json_tokener_new()
-
-    deinit { if let tokener { json_tokener_free(tokener) } }
 
     init(path: String) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
             throw DatasetError.missing(path: path, what: "JSON file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DatasetError.invalid(path: path, detail: "cannot read")
-        }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw DatasetError.invalid(path: path, detail: "cannot read: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw DatasetError.invalid(path: path, detail: "cannot stat") }
         self.path = path
-        bytes = [UInt8](data)
+        mappedLength = Int(st.st_size)
+        if mappedLength == 0 {
+            mapping = nil
+            bytes = UnsafeBufferPointer(start: nil, count: 0)
+        } else {
+            guard let m = mmap(nil, mappedLength, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
+                throw DatasetError.invalid(path: path, detail: "cannot map the file")
+            }
+            mapping = m
+            bytes = UnsafeBufferPointer(start: m.assumingMemoryBound(to: UInt8.self), count: mappedLength)
+        }
     }
 
-    init(path: String, bytes: [UInt8]) {
-        self.path = path
-        self.bytes = bytes
+    deinit {
+        if let tokener { json_tokener_free(tokener) }
+        if let mapping { munmap(mapping, mappedLength) }
+    }
+
+    /// Drops the pages before `offset` from memory: a 448 MB annotation file is parsed element by
+    /// element, so only a window of it needs to be resident (they are read back if an error needs
+    /// its line number).
+    func release(before offset: Int) {
+        guard let mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = offset / page * page
+        if end - released >= 16 << 20 {
+            madvise(mapping + released, end - released, MADV_DONTNEED)
+            released = end
+        }
     }
 
     func position(_ offset: Int) -> (line: Int, column: Int) {
@@ -91,10 +119,8 @@ final class JSONFile {
     func parse<R>(_ start: Int, _ end: Int, _ body: (OpaquePointer) throws -> R) throws -> R {
         guard let tok = tokener else { throw error(at: start, "cannot create a JSON parser") }
         json_tokener_reset(tok)
-        let obj = bytes.withUnsafeBufferPointer { buf -> OpaquePointer? in
-            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { cs in
-                json_tokener_parse_ex(tok, cs + start, Int32(end - start))
-            }
+        let obj = UnsafeRawPointer(bytes.baseAddress! + start).withMemoryRebound(to: CChar.self, capacity: end - start) { cs in
+            json_tokener_parse_ex(tok, cs, Int32(end - start))
         }
         let err = json_tokener_get_error(tok)
         guard let obj, err == json_tokener_success else {
@@ -121,6 +147,7 @@ final class JSONFile {
             skipSpace(&p)
             let e = try valueEnd(p)
             try element(p, e)
+            release(before: e)
             p = e
             skipSpace(&p)
             guard p < bytes.count else { throw error(at: p, "unexpected end of file inside an array") }
