@@ -86,7 +86,7 @@ final class DetectionFixtureTests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("dev-det-a/detections.json")))) as! [String: Any]
         let expected = json["detections"] as! [[String: Any]]
         let probs = try array("mask_probs_28")
-        var maskPixelsDiffering = 0
+        var maskPixelsDiffering = 0, worstMask = 0
         for i in 0..<boxes.shape[0] {
             let w = Array(boxes.values[(4 * i)..<(4 * i + 4)])
             // Match by label and box (rank-robust), as the fixture README advises.
@@ -102,8 +102,13 @@ final class DetectionFixtureTests: XCTestCase {
             let seg = expected[i]["segmentation"] as! [String: Any]
             let want = RLE(compressed: seg["counts"] as! String, height: image.height, width: image.width)!.decode()
             let got = d.mask!.full(imageWidth: image.width, imageHeight: image.height)
-            maskPixelsDiffering += zip(want, got).filter { $0 != $1 }.count
+            let differing = zip(want, got).filter { $0 != $1 }.count
+            maskPixelsDiffering += differing
+            worstMask = max(worstMask, differing)
         }
-        XCTAssertLessThanOrEqual(maskPixelsDiffering, 8, "mask pixels differing over all 100 detections")
+        // Probabilities within ~1e-6 of 0.5 flip between float orderings (fp32 vs fp64 PyTorch: 3 pixels).
+        XCTAssertLessThanOrEqual(worstMask, 4, "mask pixels differing in one detection")
+        XCTAssertLessThanOrEqual(maskPixelsDiffering, 16, "mask pixels differing over all 100 detections (of ~574k set)")
+        print("dev-det-a masks: \(maskPixelsDiffering) pixels differ in total, at most \(worstMask) in one detection")
     }
 }
