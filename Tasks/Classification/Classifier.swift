@@ -15,8 +15,9 @@ public final class Classifier {
     public init(checkpoint path: String, reparameterize: Bool = true, variant: StateDictVariant = .model,
                 inputSize: Int? = nil, mean: [Float]? = nil, std: [Float]? = nil) throws {
         let sd = try Checkpoint(path: path).stateDict(variant)
-        if sd["stem.0.conv.weight"] == nil && sd["backbone.stem.0.conv.weight"] != nil {
-            throw WeightsError.invalidModel(file: path, detail: "this is a downstream (mmseg/mmdet) checkpoint; replk-cls needs a classifier with a head (use replk-seg or replk-det)")
+        let kind = CheckpointKind(sd)
+        if kind == .segmentation || kind == .cascadeDetector || kind == .fcosDetector {
+            throw kind.mismatch(file: path, expected: "a classifier")
         }
         model = try RepLKNet(stateDict: sd, file: path, options: RepLKNetOptions(reparameterize: reparameterize))
         guard model.hasHead else {

@@ -73,15 +73,9 @@ public final class CascadeMaskRCNN {
     }
 
     public init(stateDict sd: StateDict, file path: String, reparameterize: Bool = true) throws {
-        guard sd["roi_head.bbox_head.0.fc_cls.weight"] != nil, sd["rpn_head.rpn_cls.weight"] != nil else {
-            if sd["decode_head.conv_seg.weight"] != nil {
-                throw WeightsError.invalidModel(file: path, detail: "this is a segmentation checkpoint; use replk-seg")
-            }
-            if sd["bbox_head.conv_cls.weight"] != nil {
-                throw WeightsError.invalidModel(file: path, detail: "this is an FCOS checkpoint; replk-det runs Cascade Mask R-CNN")
-            }
-            if sd["head.weight"] != nil { throw WeightsError.invalidModel(file: path, detail: "this is a classification checkpoint; use replk-cls") }
-            throw WeightsError.invalidModel(file: path, detail: "not an mmdetection Cascade Mask R-CNN checkpoint (no 'roi_head.bbox_head.0.fc_cls.weight')")
+        let kind = CheckpointKind(sd)
+        guard kind == .cascadeDetector else {
+            throw kind.mismatch(file: path, expected: "an mmdetection Cascade Mask R-CNN checkpoint (no 'roi_head.bbox_head.0.fc_cls.weight')")
         }
         let bsd = sd.stripping(prefix: "backbone.")
         let cfg = try RepLKNetConfig.infer(from: bsd, file: path)

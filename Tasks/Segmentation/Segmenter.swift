@@ -25,12 +25,9 @@ public final class Segmenter {
 
     /// Builds the model from an mmseg state dict (`backbone.` / `decode_head.` / `auxiliary_head.` keys).
     public init(stateDict sd: StateDict, file path: String, alignCorners: Bool, reparameterize: Bool = true) throws {
-        guard sd["decode_head.conv_seg.weight"] != nil else {
-            if sd["roi_head.bbox_head.0.fc_cls.weight"] != nil || sd["rpn_head.rpn_cls.weight"] != nil {
-                throw WeightsError.invalidModel(file: path, detail: "this is a detection checkpoint; use replk-det")
-            }
-            if sd["head.weight"] != nil { throw WeightsError.invalidModel(file: path, detail: "this is a classification checkpoint; use replk-cls") }
-            throw WeightsError.invalidModel(file: path, detail: "not an mmsegmentation UperNet checkpoint (no 'decode_head.conv_seg.weight')")
+        let kind = CheckpointKind(sd)
+        guard kind == .segmentation else {
+            throw kind.mismatch(file: path, expected: "an mmsegmentation UperNet checkpoint (no 'decode_head.conv_seg.weight')")
         }
         let backboneSD = sd.stripping(prefix: "backbone.")
         let config = try RepLKNetConfig.infer(from: backboneSD, file: path)

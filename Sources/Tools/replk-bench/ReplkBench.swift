@@ -13,16 +13,7 @@ import Weights
 
 @main
 struct ReplkBench: ParsableCommand {
-    /// Checks the CPU before any engine code runs, then parses and runs the command.
-    static func main() {
-        requireSupportedCPU("replk-bench")
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { mainCheckingCPU("replk-bench") }
 
     static let configuration = CommandConfiguration(
         commandName: "replk-bench",

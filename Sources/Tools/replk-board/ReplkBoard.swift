@@ -5,14 +5,7 @@ import ToolSupport
 
 @main
 struct ReplkBoard: ParsableCommand {
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { mainCheckingCPU("replk-board") }
 
     static let configuration = CommandConfiguration(
         commandName: "replk-board",

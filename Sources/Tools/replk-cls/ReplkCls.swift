@@ -12,16 +12,7 @@ import Weights
 
 @main
 struct ReplkCls: ParsableCommand {
-    /// Checks the CPU before any engine code runs, then parses and runs the command.
-    static func main() {
-        requireSupportedCPU("replk-cls")
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { mainCheckingCPU("replk-cls") }
 
     static let configuration = CommandConfiguration(
         commandName: "replk-cls",

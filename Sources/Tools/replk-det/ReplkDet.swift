@@ -9,16 +9,7 @@ import ToolSupport
 
 @main
 struct ReplkDet: ParsableCommand {
-    /// Checks the CPU before any engine code runs, then parses and runs the command.
-    static func main() {
-        requireSupportedCPU("replk-det")
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { mainCheckingCPU("replk-det") }
 
     static let configuration = CommandConfiguration(
         commandName: "replk-det",

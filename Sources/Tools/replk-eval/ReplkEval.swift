@@ -7,16 +7,7 @@ import ToolSupport
 
 @main
 struct ReplkEval: ParsableCommand {
-    /// Checks the CPU before any engine code runs, then parses and runs the command.
-    static func main() {
-        requireSupportedCPU("replk-eval")
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { mainCheckingCPU("replk-eval") }
 
     static let configuration = CommandConfiguration(
         commandName: "replk-eval",

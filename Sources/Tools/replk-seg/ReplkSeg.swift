@@ -10,16 +10,7 @@ import ToolSupport
 
 @main
 struct ReplkSeg: ParsableCommand {
-    /// Checks the CPU before any engine code runs, then parses and runs the command.
-    static func main() {
-        requireSupportedCPU("replk-seg")
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { mainCheckingCPU("replk-seg") }
 
     static let configuration = CommandConfiguration(
         commandName: "replk-seg",
