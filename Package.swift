@@ -3,18 +3,16 @@ import PackageDescription
 
 import Foundation
 
-// The numeric kernels need AVX-512 code generation: without it `SIMD16.addingProduct` becomes 16
-// scalar fmaf calls. Only the kernel target gets these flags; the tools check at start-up that the
-// CPU has what the kernels were built for and refuse with a message otherwise (never SIGILL).
-// REPLK_MARCH=x86-64-v3 builds them for AVX2 + FMA CPUs instead.
+// The numeric kernels are built twice from the same sources, for AVX-512 (x86-64-v4) and for AVX2 +
+// FMA (x86-64-v3): without such flags `SIMD16.addingProduct` becomes 16 scalar fmaf calls. Only
+// these two targets get the flags; the `Kernels` target picks one at run time by CPUID, so nothing
+// built for a wider ISA runs on a CPU without it (never SIGILL).
 #if arch(x86_64)
-let march = ProcessInfo.processInfo.environment["REPLK_MARCH"] ?? "x86-64-v4"
-let kernelFlags: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-march=\(march)", "-Ounchecked"]),
-    .define(march == "x86-64-v4" ? "REPLK_X86_64_V4" : march == "x86-64-v3" ? "REPLK_X86_64_V3" : "REPLK_X86_64_GENERIC"),
-]
+func kernelFlags(_ march: String, _ define: String) -> [SwiftSetting] {
+    [.unsafeFlags(["-Xcc", "-march=\(march)", "-Ounchecked"]), .define(define)]
+}
 #else
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+func kernelFlags(_ march: String, _ define: String) -> [SwiftSetting] { [.unsafeFlags(["-Ounchecked"]), .define(define)] }
 #endif
 
 let package = Package(
@@ -42,8 +40,13 @@ let package = Package(
         // Engine: threads, kernels over unsafe buffers, tensors and ops (no file I/O)
         .target(name: "Parallel", path: "Sources/Parallel"),
         .target(name: "CPUInfo", path: "Sources/CPUInfo"),
-        .target(name: "Kernels", path: "Sources/Kernels", exclude: ["generate_depthwise_tiles.py"], swiftSettings: kernelFlags,
-                linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "KernelCore", path: "Sources/KernelCore", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "KernelsV4", dependencies: ["KernelCore"], path: "Sources/KernelsV4", exclude: ["generate_depthwise_tiles.py"],
+                swiftSettings: kernelFlags("x86-64-v4", "REPLK_V4")),
+        // The same files as KernelsV4 (links), built for AVX2 + FMA.
+        .target(name: "KernelsV3", dependencies: ["KernelCore"], path: "Sources/KernelsV3",
+                swiftSettings: kernelFlags("x86-64-v3", "REPLK_V3")),
+        .target(name: "Kernels", dependencies: ["CPUInfo", "KernelCore", "KernelsV3", "KernelsV4"], path: "Sources/Kernels"),
         .target(name: "Engine", dependencies: ["Kernels", "Parallel"], path: "Sources/Engine"),
 
         // Layers (BN folding, convs, linear) → weights (checkpoint formats, binding) → backbone
@@ -72,7 +75,9 @@ let package = Package(
 
         // Command-line tools
         .target(name: "Leaderboard", path: "Sources/Leaderboard"),
-        .target(name: "ToolSupport", dependencies: ["CPUInfo", "Kernels", "Parallel"], path: "Sources/ToolSupport"),
+        .target(name: "ToolSupport", dependencies: ["Kernels", "Parallel",
+                                             .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [
             "Backbone", "Classification", "Datasets", "Engine", "Eval", "Imaging", "Parallel", "ToolSupport", "Weights",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -46,10 +46,13 @@ final class ConvKernelTests: XCTestCase {
             }
         }
         let input = Tensor(shape: [c.n, c.h, c.w, c.cin], values: x)
-        let y = conv(input, activation: activation, residual: residual)
-        XCTAssertEqual(y.shape, [c.n, oh, ow, c.cout], file: file, line: line)
-        let k = Float(c.cin / c.groups * c.kh * c.kw)
-        XCTAssertLessThan(maxAbsDiff(y.scalars, expected), 2e-6 * k.squareRoot() + 1e-6, "\(c)", file: file, line: line)
+        forEachKernelVariant { variant in
+            let y = conv(input, activation: activation, residual: residual)
+            XCTAssertEqual(y.shape, [c.n, oh, ow, c.cout], file: file, line: line)
+            let k = Float(c.cin / c.groups * c.kh * c.kw)
+            XCTAssertLessThan(maxAbsDiff(y.scalars, expected), 2e-6 * k.squareRoot() + 1e-6, "\(c) [\(variant)]",
+                              file: file, line: line)
+        }
     }
 
     func testPointwiseConvMatchesReferenceOnRaggedTiles() {
@@ -89,6 +92,8 @@ final class ConvKernelTests: XCTestCase {
         check(Case(h: 23, w: 19, cin: 48, cout: 48, kh: 5, kw: 5, pad: (2, 2), groups: 48), withResidual: true)
         check(Case(h: 15, w: 18, cin: 16, cout: 16, kh: 3, kw: 3, stride: (2, 2), pad: (1, 1), groups: 16), activation: .relu)
         check(Case(h: 12, w: 30, cin: 17, cout: 17, kh: 3, kw: 5, stride: (2, 1), pad: (1, 2), dilation: (2, 1), groups: 17))
+        // Wide rows: several tiles and a ragged last one; the last block has 8 channels (one AVX2 half).
+        check(Case(h: 9, w: 37, cin: 40, cout: 40, kh: 7, kw: 7, pad: (3, 3), groups: 40), activation: .gelu)
     }
 
     func testDepthwiseConvOnSingleThreadMatchesPool() {
@@ -97,8 +102,10 @@ final class ConvKernelTests: XCTestCase {
         let w = rng.array(64 * 29 * 29)
         let conv = ConvKernel(weightOIHW: w.withUnsafeBufferPointer { $0 }, bias: nil, outChannels: 64, inChannels: 64,
                               kernelH: 29, kernelW: 29, padding: (14, 14), groups: 64)
-        let a = conv(x, pool: ThreadPool(threadCount: 1))
-        let b = conv(x, pool: ThreadPool(threadCount: 3))
-        XCTAssertEqual(a.scalars, b.scalars)
+        forEachKernelVariant { variant in
+            let a = conv(x, pool: ThreadPool(threadCount: 1))
+            let b = conv(x, pool: ThreadPool(threadCount: 3))
+            XCTAssertEqual(a.scalars, b.scalars, "\(variant)")
+        }
     }
 }

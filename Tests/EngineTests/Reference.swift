@@ -63,3 +63,19 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
     for (x, y) in zip(a, b) { m = max(m, abs(x - y)); if x.isNaN != y.isNaN { return .infinity } }
     return m
 }
+
+import Kernels
+import XCTest
+
+/// Runs `body` once with every kernel build this CPU supports (AVX-512 and AVX2 on an AVX-512
+/// machine), then restores the default one. Failing assertions name the build.
+func forEachKernelVariant(_ body: (KernelVariant) throws -> Void) rethrows {
+    let saved = kernelVariant
+    defer { if let saved { selectKernelVariant(saved) } }
+    let variants = KernelVariant.allCases.filter(\.isSupported)
+    XCTAssertFalse(variants.isEmpty, "this CPU runs no kernel build")
+    for v in variants {
+        selectKernelVariant(v)
+        try body(v)
+    }
+}

@@ -1,94 +1,11 @@
+import KernelCore
+
 // Packed single-precision GEMM: C[M×N] (+)= A[M×K] · B[K×N], with a fused epilogue.
 //
 // B (the weights) is packed once at load time into panels of `gemmNR` columns, k-major, so the
 // micro-kernel streams it contiguously. A (the activations) is packed per block into micro-panels of
 // `gemmMR` rows, k-major, either from a plain row-major matrix (1×1 convs, linear layers) or by
 // gathering conv windows on the fly (dense K×K convs: an im2col that never materialises the matrix).
-
-/// Rows of A (output pixels) per micro-tile.
-public let gemmMR = 12
-/// Columns of B (output channels) per micro-tile and per packed panel.
-public let gemmNR = 32
-/// Depth of one K block: an A block of MC×KC floats stays in L1/L2 while it meets every B panel.
-public let gemmKC = 384
-
-@inline(__always) func roundUp(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
-
-/// Non-linearity applied in a fused epilogue.
-public enum Activation: Sendable, Equatable {
-    case none
-    case relu
-    /// Exact (erf) GELU, as `torch.nn.GELU()`.
-    case gelu
-}
-
-/// What happens to each output value after the product: `out = act(acc + bias[col]) + residual[row, col]`.
-public struct Epilogue {
-    public var bias: UnsafePointer<Float>?
-    public var activation: Activation
-    /// Added after the activation; indexed like C, with its own row stride.
-    public var residual: UnsafePointer<Float>?
-    public var residualStride: Int
-
-    public init(bias: UnsafePointer<Float>? = nil, activation: Activation = .none,
-                residual: UnsafePointer<Float>? = nil, residualStride: Int = 0) {
-        self.bias = bias
-        self.activation = activation
-        self.residual = residual
-        self.residualStride = residualStride
-    }
-}
-
-/// Number of floats a packed K×N matrix occupies.
-public func packedBCount(k: Int, n: Int) -> Int { k * roundUp(n, gemmNR) }
-
-/// Packs B, where element (k, n) is `src[k*strideK + n*strideN]`, into `dst` (`packedBCount` floats).
-/// Panel p holds columns p·NR ..< p·NR+NR for every k; missing columns are zero.
-public func packB(_ src: UnsafePointer<Float>, k: Int, n: Int, strideK: Int, strideN: Int,
-                  into dst: UnsafeMutablePointer<Float>) {
-    let panels = (n + gemmNR - 1) / gemmNR
-    for p in 0..<panels {
-        let base = dst + p * k * gemmNR
-        let n0 = p * gemmNR
-        let cols = min(gemmNR, n - n0)
-        for kk in 0..<k {
-            let row = base + kk * gemmNR
-            for j in 0..<cols { row[j] = src[kk * strideK + (n0 + j) * strideN] }
-            for j in cols..<gemmNR { row[j] = 0 }
-        }
-    }
-}
-
-/// Geometry of a dense convolution seen as a GEMM over an NHWC input: row = output pixel
-/// (n, oy, ox), column of A = (ky, kx, ci) with ci fastest.
-public struct Im2ColGeometry {
-    public var batch, height, width, channels: Int
-    /// First input channel of this group, and input channels per group.
-    public var channelOffset, groupChannels: Int
-    public var kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW: Int
-    public var outHeight, outWidth: Int
-
-    public init(batch: Int, height: Int, width: Int, channels: Int, channelOffset: Int, groupChannels: Int,
-                kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, padTop: Int, padLeft: Int,
-                dilationH: Int, dilationW: Int, outHeight: Int, outWidth: Int) {
-        self.batch = batch; self.height = height; self.width = width; self.channels = channels
-        self.channelOffset = channelOffset; self.groupChannels = groupChannels
-        self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
-        self.padTop = padTop; self.padLeft = padLeft; self.dilationH = dilationH; self.dilationW = dilationW
-        self.outHeight = outHeight; self.outWidth = outWidth
-    }
-
-    public var rows: Int { batch * outHeight * outWidth }
-    public var depth: Int { kernelH * kernelW * groupChannels }
-}
-
-/// The A operand of a GEMM.
-public enum GEMMInput {
-    /// Row-major M×K matrix with row stride `ld` (a 1×1 conv over NHWC pixels, a linear layer).
-    case rows(UnsafePointer<Float>, ld: Int)
-    /// Conv windows gathered from an NHWC tensor.
-    case im2col(UnsafePointer<Float>, Im2ColGeometry)
-}
 
 /// Packs rows `m0 ..< m0+mc` and depth `k0 ..< k0+kc` of A into micro-panels of MR rows
 /// (k-major, `kc*MR` floats each). Rows past `m` are zero.
@@ -192,6 +109,7 @@ struct TileEpilogue {
     }
 }
 
+#if !REPLK_V3
 /// Bias, activation and residual over a full 12×32 tile of C.
 @inline(never)
 func fullTileEpilogue(_ e: TileEpilogue, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
@@ -246,6 +164,8 @@ func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<F
     put(c80, c81, 8); put(c90, c91, 9); put(cA0, cA1, 10); put(cB0, cB1, 11)
 }
 
+#endif
+
 /// Applies the epilogue to `rows × cols` values of C starting at global (row0, col0).
 @inline(__always)
 func applyEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -282,9 +202,7 @@ func applyEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, ldc: Int,
     }
 }
 
-/// Bytes of scratch one `gemmBlock` call needs for its packed A block of `mc` rows.
-public func gemmScratchCount(mc: Int) -> Int { roundUp(mc, gemmMR) * gemmKC }
-
+#if !REPLK_V3
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
 /// C = epilogue(A · B) single-threaded. `packedB` comes from `packB` for a `k × n` matrix.
 /// `scratch` holds at least `gemmScratchCount(mc:)` floats.
@@ -337,3 +255,4 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
         }
     }
 }
+#endif

@@ -1,3 +1,5 @@
+import KernelCore
+
 /// RoIAlign (torchvision / mmcv `roi_align`, aligned, average, adaptive sampling grid) over one NHWC
 /// feature map (batch 1), writing `[out, out, C]` per RoI. Arithmetic in float32 in the order of
 /// torchvision's CPU kernel, so sampled values match to the last bit where the inputs do.

@@ -1,18 +1,4 @@
-/// Geometry of a depth-wise convolution over NHWC tensors (one filter per channel).
-public struct DepthwiseGeometry {
-    public var batch, height, width, channels: Int
-    public var kernelH, kernelW, strideH, strideW, padTop, padLeft, dilationH, dilationW: Int
-    public var outHeight, outWidth: Int
-
-    public init(batch: Int, height: Int, width: Int, channels: Int, kernelH: Int, kernelW: Int,
-                strideH: Int, strideW: Int, padTop: Int, padLeft: Int, dilationH: Int, dilationW: Int,
-                outHeight: Int, outWidth: Int) {
-        self.batch = batch; self.height = height; self.width = width; self.channels = channels
-        self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
-        self.padTop = padTop; self.padLeft = padLeft; self.dilationH = dilationH; self.dilationW = dilationW
-        self.outHeight = outHeight; self.outWidth = outWidth
-    }
-}
+import KernelCore
 
 /// Depth-wise convolution for output rows `row0 ..< row1` (row = n·outHeight + oy).
 /// `weights` are tap-major: weight of channel c at (ky, kx) is `weights[(ky·kW + kx)·C + c]`.
@@ -109,33 +95,6 @@ public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     }
 }
 
-/// Tile width for a row of `w` outputs: the one of 16, 14, 8 that wastes the fewest lanes.
-public func depthwiseTileWidth(_ w: Int) -> Int {
-    [16, 14, 8].min { a, b in
-        let wa = (w + a - 1) / a * a - w, wb = (w + b - 1) / b * b - w
-        return wa < wb || (wa == wb && a > b)
-    }!
-}
-
-/// Layout of the channel-blocked, column-padded copy of a depth-wise conv input:
-/// `[batch][C/16][H][padLeft + W + padRight + slack][16]`.
-public struct BlockedDepthwiseInput {
-    public let blocks: Int
-    public let rowLength: Int   // padded pixels per row
-    public let height: Int
-    public let batch: Int
-
-    public init(_ g: DepthwiseGeometry) {
-        blocks = (g.channels + 15) / 16
-        // Right padding covers the kernel overhang and a whole tile of slack for ragged last tiles.
-        rowLength = g.padLeft + g.width + g.kernelW + depthwiseTileWidth(g.outWidth)
-        height = g.height
-        batch = g.batch
-    }
-
-    public var count: Int { batch * blocks * height * rowLength * 16 }
-}
-
 /// Copies rows `r0..<r1` (row = (n·blocks + cb)·H + y) of an NHWC input into the blocked, padded layout.
 public func blockDepthwiseInput(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
                                 into p: UnsafeMutablePointer<Float>, rows r0: Int, _ r1: Int) {
@@ -161,26 +120,17 @@ public func blockDepthwiseInput(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometr
     }
 }
 
-/// Blocked weights `[C/16][kH][kW][16]` (zero-filled past the last channel) from tap-major `[kH·kW][C]`.
-public func blockDepthwiseWeights(_ w: UnsafePointer<Float>, channels C: Int, taps: Int, into p: UnsafeMutablePointer<Float>) {
-    let blocks = (C + 15) / 16
-    for cb in 0..<blocks {
-        for t in 0..<taps {
-            for l in 0..<16 {
-                let c = cb * 16 + l
-                p[(cb * taps + t) * 16 + l] = c < C ? w[t * C + c] : 0
-            }
-        }
-    }
-}
-
 /// Stride-1 depth-wise conv over the blocked input for output rows `row0..<row1`, row =
 /// (n·blocks + cb)·outH + oy. Only taps that reach the map for some output of a tile are run.
 public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
                                      blockedWeights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
                                      _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
     let C = g.channels
+    #if REPLK_V3
+    let T = 8
+    #else
     let T = depthwiseTileWidth(g.outWidth)
+    #endif
     let K = g.kernelW
     for row in row0..<row1 {
         let oy = row % g.outHeight
@@ -202,6 +152,15 @@ public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGe
             let kxLo = max(0, g.padLeft - (ox0 + valid - 1)), kxHi = min(K, g.width + g.padLeft - ox0)
             let tile = rows + ox0 * 16
             let o = out + ox0 * C
+            #if REPLK_V3
+            // Two halves of 8 lanes (the second only if the block has more than 8 channels).
+            for half in 0..<(lanes > 8 ? 2 : 1) {
+                depthwiseHalfTile8(rows: tile + half * 8, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo,
+                                   weights: wts + half * 8, kernelW: K, kxRange: kxLo..<max(kxLo, kxHi),
+                                   bias: half == 0 ? b.lowHalf : b.highHalf, activation: activation, output: o + half * 8,
+                                   outputStride: C, valid: valid, lanes: min(8, lanes - half * 8))
+            }
+            #else
             switch T {
             case 16:
                 depthwiseTile16(rows: tile, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
@@ -216,6 +175,7 @@ public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGe
                                kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
                                valid: valid, lanes: lanes)
             }
+            #endif
             ox0 += T
         }
     }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KernelCore
 
 // erf on [-4, 4] as x·P(x²)/Q(x²), a rational minimax fit (|error| < 5e-7). Beyond ±4 erf is ±1
 // in float32. GELU built on it stays within 2 ulp of torch's exact-erf GELU.
@@ -14,39 +15,37 @@ private let erfQ: (Float, Float, Float, Float, Float) = (
     -1.42647390514189e-02)
 
 @inline(__always)
-func erf16(_ xIn: V16) -> V16 {
+func erfSIMD<V: SIMD>(_ xIn: V) -> V where V.Scalar == Float {
     // Explicit compare-and-select: the generic `clamped` is not inlined.
     var x = xIn.replacing(with: 4, where: xIn .> 4)
     x = x.replacing(with: -4, where: x .< -4)
     let x2 = x * x
-    var p = V16(repeating: erfP.0)
-    p = V16(repeating: erfP.1).addingProduct(p, x2)
-    p = V16(repeating: erfP.2).addingProduct(p, x2)
-    p = V16(repeating: erfP.3).addingProduct(p, x2)
-    p = V16(repeating: erfP.4).addingProduct(p, x2)
-    p = V16(repeating: erfP.5).addingProduct(p, x2)
-    p = V16(repeating: erfP.6).addingProduct(p, x2)
+    var p = V(repeating: erfP.0)
+    p = V(repeating: erfP.1).addingProduct(p, x2)
+    p = V(repeating: erfP.2).addingProduct(p, x2)
+    p = V(repeating: erfP.3).addingProduct(p, x2)
+    p = V(repeating: erfP.4).addingProduct(p, x2)
+    p = V(repeating: erfP.5).addingProduct(p, x2)
+    p = V(repeating: erfP.6).addingProduct(p, x2)
     p *= x
-    var q = V16(repeating: erfQ.0)
-    q = V16(repeating: erfQ.1).addingProduct(q, x2)
-    q = V16(repeating: erfQ.2).addingProduct(q, x2)
-    q = V16(repeating: erfQ.3).addingProduct(q, x2)
-    q = V16(repeating: erfQ.4).addingProduct(q, x2)
+    var q = V(repeating: erfQ.0)
+    q = V(repeating: erfQ.1).addingProduct(q, x2)
+    q = V(repeating: erfQ.2).addingProduct(q, x2)
+    q = V(repeating: erfQ.3).addingProduct(q, x2)
+    q = V(repeating: erfQ.4).addingProduct(q, x2)
     return p / q
 }
 
-/// Exact-erf GELU, 0.5·x·(1 + erf(x/√2)), on 16 lanes.
+/// Exact-erf GELU, 0.5·x·(1 + erf(x/√2)), lane by lane.
 @inline(__always)
-public func gelu16(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let e = erf16(x * V16(repeating: 0.70710678118654752))
-    return V16(repeating: 0.5) * x * (V16(repeating: 1) + e)
+func geluSIMD<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+    let e = erfSIMD(x * V(repeating: 0.70710678118654752))
+    return V(repeating: 0.5) * x * (V(repeating: 1) + e)
 }
 
-/// Exact-erf GELU on one value (libm erf), for tails shorter than a vector.
+/// Exact-erf GELU on 16 lanes.
 @inline(__always)
-public func geluScalar(_ x: Float) -> Float {
-    0.5 * x * (1 + erff(x * 0.70710678118654752))
-}
+func gelu16(_ x: V16) -> V16 { geluSIMD(x) }
 
 /// y[i] = act(x[i]) in place, for `count` values.
 public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {

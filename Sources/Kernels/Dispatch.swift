@@ -1,0 +1,227 @@
+// The kernels are compiled twice from the same sources (Sources/KernelsV4, and Sources/KernelsV3 whose
+// files are links to them): once for AVX-512 (x86-64-v4) and once for AVX2 + FMA (x86-64-v3). This
+// module picks one at run time by CPUID and forwards every call to it, so one binary runs at full
+// speed on AVX-512 machines and correctly (never SIGILL) on AVX2 ones. Elsewhere (arm64) both builds
+// are native and the V4 one is used.
+
+@_exported import KernelCore
+import CPUInfo
+import KernelsV3
+import KernelsV4
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A compiled build of the kernels.
+public enum KernelVariant: String, Sendable, CaseIterable {
+    /// AVX-512 (x86-64-v4): 16-lane vectors in 32 zmm registers.
+    case v4 = "x86-64-v4"
+    /// AVX2 + FMA (x86-64-v3): 8-lane vectors in 16 ymm registers.
+    case v3 = "x86-64-v3"
+
+    /// Whether this CPU can run the variant.
+    public var isSupported: Bool {
+        #if arch(x86_64)
+        switch self {
+        case .v4: return replk_cpu_supports_x86_64_v4() != 0
+        case .v3: return replk_cpu_supports_x86_64_v3() != 0
+        }
+        #else
+        return self == .v4
+        #endif
+    }
+
+    /// The fastest variant this CPU runs, or nil when it runs none (an x86-64 CPU without AVX2/FMA).
+    public static var best: KernelVariant? { allCases.first { $0.isSupported } }
+}
+
+/// The kernel build in use: the best this CPU runs, or the one named by the environment variable
+/// `REPLK_KERNELS` (`x86-64-v3` or `v3`, `x86-64-v4` or `v4`) when the CPU runs it.
+/// `selectKernelVariant` changes it.
+public private(set) var kernelVariant: KernelVariant? = {
+    if let forced = environmentValue("REPLK_KERNELS"), let v = KernelVariant.allCases.first(where: { $0.rawValue == forced || "\($0)" == forced }), v.isSupported {
+        return v
+    }
+    return KernelVariant.best
+}()
+
+/// A description of the kernel build in use ("x86-64-v4", "x86-64-v3", "native" off x86, or
+/// "none" when this CPU runs neither build). Reading it executes no vector code.
+public var kernelTarget: String {
+    #if arch(x86_64)
+    return kernelVariant?.rawValue ?? "none"
+    #else
+    return "native"
+    #endif
+}
+
+/// Switches to another kernel build (tests run every supported one). Returns false, changing
+/// nothing, when this CPU cannot run it. Not for use while kernels run on other threads.
+@discardableResult
+public func selectKernelVariant(_ v: KernelVariant) -> Bool {
+    guard v.isSupported else { return false }
+    kernelVariant = v
+    return true
+}
+
+@inline(__always) private var useV4: Bool {
+    guard let v = kernelVariant else {
+        fatalError("this CPU has neither AVX-512 nor AVX2+FMA; the tools check this before running any kernel")
+    }
+    return v == .v4
+}
+
+private func environmentValue(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    return String(cString: p)
+}
+
+// MARK: - Forwarders (documentation on the implementations in Sources/KernelsV4)
+
+/// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
+/// C = epilogue(A · B) single-threaded. `packedB` comes from `packB` for a `k × n` matrix.
+/// `scratch` holds at least `gemmScratchCount(mc:)` floats.
+public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
+                      packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
+                      scratch: UnsafeMutablePointer<Float>) {
+    if useV4 {
+        KernelsV4.gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+                            m0: m0, mc: mc, panel0: panel0, panelCount: panelCount, scratch: scratch)
+    } else {
+        KernelsV3.gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+                            m0: m0, mc: mc, panel0: panel0, panelCount: panelCount, scratch: scratch)
+    }
+}
+
+/// Depth-wise convolution for output rows `row0 ..< row1` (row = n·outHeight + oy), any stride and
+/// dilation; weights tap-major (`weights[(ky·kW + kx)·C + c]`). Taps in the zero padding are skipped.
+public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
+                              weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                              activation: Activation,
+                              _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
+    if useV4 {
+        KernelsV4.depthwiseConvRows(x, g, weights: weights, bias: bias, activation: activation, y, row0: row0, row1: row1)
+    } else {
+        KernelsV3.depthwiseConvRows(x, g, weights: weights, bias: bias, activation: activation, y, row0: row0, row1: row1)
+    }
+}
+
+/// Copies rows `r0..<r1` (row = (n·blocks + cb)·H + y) of an NHWC input into the blocked, padded layout.
+public func blockDepthwiseInput(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
+                                into p: UnsafeMutablePointer<Float>, rows r0: Int, _ r1: Int) {
+    if useV4 {
+        KernelsV4.blockDepthwiseInput(x, g, layout, into: p, rows: r0, r1)
+    } else {
+        KernelsV3.blockDepthwiseInput(x, g, layout, into: p, rows: r0, r1)
+    }
+}
+
+/// Stride-1 depth-wise conv over the blocked input for output rows `row0..<row1`, row =
+/// (n·blocks + cb)·outH + oy. Only taps that reach the map for some output of a tile are run.
+public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
+                                     blockedWeights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
+                                     _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
+    if useV4 {
+        KernelsV4.depthwiseConvBlockedRows(p, g, layout, blockedWeights: blockedWeights, bias: bias, activation: activation,
+                                           y, row0: row0, row1: row1)
+    } else {
+        KernelsV3.depthwiseConvBlockedRows(p, g, layout, blockedWeights: blockedWeights, bias: bias, activation: activation,
+                                           y, row0: row0, row1: row1)
+    }
+}
+
+/// y[i] = act(x[i]) in place, for `count` values.
+public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {
+    if useV4 { KernelsV4.activate(p, count: count, act) } else { KernelsV3.activate(p, count: count, act) }
+}
+
+/// Per-channel affine map over `pixels` rows of `channels` values: y = x·scale[c] + shift[c]
+/// (an un-folded BatchNorm at inference).
+public func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int, channels: Int,
+                          scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+    if useV4 {
+        KernelsV4.channelAffine(x, y, pixels: pixels, channels: channels, scale: scale, shift: shift)
+    } else {
+        KernelsV3.channelAffine(x, y, pixels: pixels, channels: channels, scale: scale, shift: shift)
+    }
+}
+
+/// z = x + y for `count` values.
+public func addArrays(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count: Int) {
+    if useV4 { KernelsV4.addArrays(x, y, z, count: count) } else { KernelsV3.addArrays(x, y, z, count: count) }
+}
+
+/// A loop of independent FMAs sized for the variant's register file, for measuring the machine's
+/// float32 peak; `fmaPeakFlopsPerIteration` FLOPs per iteration.
+public func fmaPeakLoop(iterations: Int, seed: Float) -> Float {
+    useV4 ? KernelsV4.fmaPeakLoop(iterations: iterations, seed: seed) : KernelsV3.fmaPeakLoop(iterations: iterations, seed: seed)
+}
+
+/// FLOPs one iteration of `fmaPeakLoop` performs.
+public var fmaPeakFlopsPerIteration: Int {
+    useV4 ? KernelsV4.fmaPeakFlopsPerIteration : KernelsV3.fmaPeakFlopsPerIteration
+}
+
+/// RoIAlign (torchvision / mmcv `roi_align`) over one NHWC feature map, writing `[out, out, C]`.
+public func roiAlignNHWC(_ x: UnsafePointer<Float>, height: Int, width: Int, channels C: Int,
+                         box: (Float, Float, Float, Float), spatialScale: Float, outputSize P: Int, aligned: Bool,
+                         samplingRatio: Int, into out: UnsafeMutablePointer<Float>) {
+    if useV4 {
+        KernelsV4.roiAlignNHWC(x, height: height, width: width, channels: C, box: box, spatialScale: spatialScale,
+                               outputSize: P, aligned: aligned, samplingRatio: samplingRatio, into: out)
+    } else {
+        KernelsV3.roiAlignNHWC(x, height: height, width: width, channels: C, box: box, spatialScale: spatialScale,
+                               outputSize: P, aligned: aligned, samplingRatio: samplingRatio, into: out)
+    }
+}
+
+/// Bilinear resize of NHWC rows `row0 ..< row1` (row = n·outH + oy).
+public func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+                               _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int,
+                               yTaps: [LinearTap], xTaps: [LinearTap], row0: Int, row1: Int) {
+    if useV4 {
+        KernelsV4.resizeBilinearRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
+                                     outWidth: outWidth, yTaps: yTaps, xTaps: xTaps, row0: row0, row1: row1)
+    } else {
+        KernelsV3.resizeBilinearRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
+                                     outWidth: outWidth, yTaps: yTaps, xTaps: xTaps, row0: row0, row1: row1)
+    }
+}
+
+/// Nearest-neighbour resize (PyTorch `mode='nearest'`: source = floor(dst · in / out)).
+public func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+                              _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, row0: Int, row1: Int) {
+    if useV4 {
+        KernelsV4.resizeNearestRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
+                                    outWidth: outWidth, row0: row0, row1: row1)
+    } else {
+        KernelsV3.resizeNearestRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
+                                    outWidth: outWidth, row0: row0, row1: row1)
+    }
+}
+
+/// Adaptive average pooling to `outH × outW` bins (bin k covers [floor(k·H/out), ceil((k+1)·H/out))).
+public func adaptiveAvgPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+                            _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
+    if useV4 {
+        KernelsV4.adaptiveAvgPool(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight, outWidth: outWidth)
+    } else {
+        KernelsV3.adaptiveAvgPool(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight, outWidth: outWidth)
+    }
+}
+
+/// Max pooling with padding (padded positions never win), NHWC.
+public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+                    kernel: Int, stride: Int, padding: Int,
+                    _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
+    if useV4 {
+        KernelsV4.maxPool(x, batch: batch, height: height, width: width, channels: C, kernel: kernel, stride: stride,
+                          padding: padding, y, outHeight: outHeight, outWidth: outWidth)
+    } else {
+        KernelsV3.maxPool(x, batch: batch, height: height, width: width, channels: C, kernel: kernel, stride: stride,
+                          padding: padding, y, outHeight: outHeight, outWidth: outWidth)
+    }
+}

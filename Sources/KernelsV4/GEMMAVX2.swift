@@ -1,0 +1,125 @@
+import KernelCore
+
+// The AVX2 build of the GEMM's inner loops. AVX2 has 16 ymm registers of 8 lanes, so the 12×32 tile
+// of the AVX-512 build (24 zmm accumulators) would spill. The packed layouts stay the same (A in
+// micro-panels of 12 rows, B in panels of 32 columns) and each tile is computed as four 6×16
+// sub-tiles: 12 ymm accumulators, 2 for the B row and 1 for the broadcast A value. The loops run
+// over one 16-column half of a B panel (kc × 64 bytes, 24 KB at kc = 384) for every micro-panel
+// of the A block, so that half stays in L1 while the A block streams from L2.
+
+#if REPLK_V3
+typealias V8 = SIMD8<Float>
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> V8 {
+    UnsafeRawPointer(p).loadUnaligned(as: V8.self)
+}
+@inline(__always) func store8(_ v: V8, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V8.self)
+}
+
+/// C[6×16] (+)= A[kc×6]ᵀ · B[kc×16], where A's rows are 6 consecutive rows of a 12-row micro-panel
+/// (stride `gemmMR` per k) and B's columns 16 consecutive columns of a 32-column panel (stride
+/// `gemmNR` per k).
+@inline(__always)
+func microKernel6x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00 = V8(), c01 = V8(), c10 = V8(), c11 = V8(), c20 = V8(), c21 = V8()
+    var c30 = V8(), c31 = V8(), c40 = V8(), c41 = V8(), c50 = V8(), c51 = V8()
+    var ap = a
+    var bp = b
+    for _ in 0..<kc {
+        let b0 = load8(bp), b1 = load8(bp + 8)
+        var s = V8(repeating: ap[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = V8(repeating: ap[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        s = V8(repeating: ap[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+        s = V8(repeating: ap[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+        s = V8(repeating: ap[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+        s = V8(repeating: ap[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+        ap += gemmMR
+        bp += gemmNR
+    }
+    @inline(__always) func put(_ v0: V8, _ v1: V8, _ r: Int) {
+        let p = c + r * ldc
+        var x = v0, y = v1
+        if accumulate {
+            x += load8(p)
+            y += load8(p + 8)
+        }
+        store8(x, p)
+        store8(y, p + 8)
+    }
+    put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2)
+    put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5)
+}
+
+/// Bias, activation and residual over a full 6×16 sub-tile of C at global (row0, col0).
+@inline(never)
+func subTileEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, row0: Int, col0: Int) {
+    let bias = e.bias.map { load16($0 + col0) } ?? V16()
+    for r in 0..<6 {
+        let p = c + r * ldc
+        var v = load16(p) + bias
+        switch e.activation {
+        case .none: break
+        case .relu: v = v.replacing(with: 0, where: v .< 0)
+        case .gelu: v = gelu16(v)
+        }
+        if let res = e.residual { v += load16(res + (row0 + r) * e.residualStride + col0) }
+        store16(v, p)
+    }
+}
+
+/// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
+/// C = epilogue(A · B) single-threaded. `packedB` comes from `packB` for a `k × n` matrix.
+/// `scratch` holds at least `gemmScratchCount(mc:)` floats.
+public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
+                      packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                      epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
+                      scratch: UnsafeMutablePointer<Float>) {
+    let mcEff = min(mc, m - m0)
+    if mcEff <= 0 { return }
+    let hasEpilogue = !epilogue.isIdentity
+    var tile = (V16(), V16(), V16(), V16(), V16(), V16())
+    withUnsafeMutableBytes(of: &tile) { tileRaw in
+        let tilePtr = tileRaw.baseAddress!.assumingMemoryBound(to: Float.self)
+        var k0 = 0
+        while k0 < k {
+            let kc = min(gemmKC, k - k0)
+            let accumulate = k0 > 0
+            let last = k0 + kc >= k
+            packA(input, m: m, m0: m0, mc: mcEff, k0: k0, kc: kc, into: scratch)
+            let subRows = (mcEff + 5) / 6
+            for p in panel0..<(panel0 + panelCount) {
+                for half in 0..<2 {
+                    let col0 = p * gemmNR + half * 16
+                    let cols = min(16, n - col0)
+                    if cols <= 0 { break }
+                    let bHalf = packedB + p * k * gemmNR + k0 * gemmNR + half * 16
+                    for sr in 0..<subRows {
+                        let row0 = m0 + sr * 6
+                        let rows = min(6, m0 + mcEff - row0)
+                        let aSub = scratch + (sr / 2) * kc * gemmMR + (sr % 2) * 6
+                        let cTile = c + row0 * ldc + col0
+                        if rows == 6 && cols == 16 {
+                            microKernel6x16(kc, aSub, bHalf, cTile, ldc, accumulate)
+                            // The sub-tile is still in L1: bias, activation and residual in one pass over it.
+                            if last && hasEpilogue { subTileEpilogue(epilogue, cTile, ldc, row0: row0, col0: col0) }
+                        } else {
+                            // Edge sub-tile: compute all 6×16 in a scratch tile, keep the valid part.
+                            if accumulate {
+                                for r in 0..<rows { for j in 0..<cols { tilePtr[r * 16 + j] = cTile[r * ldc + j] } }
+                            }
+                            microKernel6x16(kc, aSub, bHalf, tilePtr, 16, accumulate)
+                            for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j] = tilePtr[r * 16 + j] } }
+                            if last {
+                                applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
+                            }
+                        }
+                    }
+                }
+            }
+            k0 += kc
+        }
+    }
+}
+#endif
