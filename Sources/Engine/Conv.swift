@@ -6,15 +6,19 @@ import Darwin
 import Kernels
 import Parallel
 
-/// Rows of A per GEMM task: eight 12-row micro-panels.
-private let gemmMC = 96
+/// Most rows of A per GEMM task (20 micro-panels): the packed A block (240 × KC floats) stays in L2
+/// while every B panel of the task meets it.
+private let gemmMaxMC = 240
 
 /// Runs C = epilogue(A · B) over the thread pool. `packedB` comes from `packB` for a `k × n` matrix.
 public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePointer<Float>,
                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
                  pool: ThreadPool = ThreadPool.shared) {
     if m == 0 || n == 0 { return }
-    let mBlocks = (m + gemmMC - 1) / gemmMC
+    // Equal blocks of whole micro-panels. Few, large blocks: each block streams all of B once, which
+    // for the small maps of late stages (M = 196 or 49, N up to 4096) is most of the traffic.
+    let mBlocks = (m + gemmMaxMC - 1) / gemmMaxMC
+    let mc = roundUp((m + mBlocks - 1) / mBlocks, gemmMR)
     let panels = (n + gemmNR - 1) / gemmNR
     let wanted = 4 * pool.threadCount
     var groups = 1
@@ -23,12 +27,12 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePoin
     groups = (panels + panelsPerGroup - 1) / panelsPerGroup
     pool.parallelFor(mBlocks * groups) { task in
         let mb = task / groups, gi = task % groups
-        let m0 = mb * gemmMC
+        let m0 = mb * mc
         let p0 = gi * panelsPerGroup
         let pc = min(panelsPerGroup, panels - p0)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: gemmMC)) { scratch in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: mc)) { scratch in
             gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
-                      m0: m0, mc: gemmMC, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
+                      m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
         }
     }
 }

@@ -42,18 +42,23 @@ public struct Epilogue {
 public func packedBCount(k: Int, n: Int) -> Int { k * roundUp(n, gemmNR) }
 
 /// Packs B, where element (k, n) is `src[k*strideK + n*strideN]`, into `dst` (`packedBCount` floats).
-/// Panel p holds columns p·NR ..< p·NR+NR for every k; missing columns are zero.
+/// Panel p (columns p·NR ..< p·NR+NR) is two halves of 16 columns, each k-major and contiguous:
+/// `dst[p·k·NR + h·k·16 + kk·16 + j]` = B(kk, p·NR + h·16 + j). Missing columns are zero. Each half
+/// is one sequential stream for the micro-kernels (AVX-512 reads both halves per k, AVX2 one half
+/// at a time, which then fills exactly the cache lines it uses).
 public func packB(_ src: UnsafePointer<Float>, k: Int, n: Int, strideK: Int, strideN: Int,
                   into dst: UnsafeMutablePointer<Float>) {
     let panels = (n + gemmNR - 1) / gemmNR
     for p in 0..<panels {
-        let base = dst + p * k * gemmNR
-        let n0 = p * gemmNR
-        let cols = min(gemmNR, n - n0)
-        for kk in 0..<k {
-            let row = base + kk * gemmNR
-            for j in 0..<cols { row[j] = src[kk * strideK + (n0 + j) * strideN] }
-            for j in cols..<gemmNR { row[j] = 0 }
+        for h in 0..<2 {
+            let base = dst + p * k * gemmNR + h * k * 16
+            let n0 = p * gemmNR + h * 16
+            let cols = max(0, min(16, n - n0))
+            for kk in 0..<k {
+                let row = base + kk * 16
+                for j in 0..<cols { row[j] = src[kk * strideK + (n0 + j) * strideN] }
+                for j in cols..<16 { row[j] = 0 }
+            }
         }
     }
 }

@@ -5925,161 +5925,10 @@ func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: In
         let wr = weights + r * K * 16
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
-            let g = min(6, kxRange.upperBound - kx0)
+            let g = min(4, kxRange.upperBound - kx0)
             let wp = wr + kx0 * 16
             let ip = row + kx0 * 16
             switch g {
-            case 6:
-                let w0 = load8(wp + 0)
-                let w1 = load8(wp + 16)
-                let w2 = load8(wp + 32)
-                let w3 = load8(wp + 48)
-                let w4 = load8(wp + 64)
-                let w5 = load8(wp + 80)
-                do { let v = load8(ip + 0)
-                    a0.addProduct(v, w0)
-                }
-                do { let v = load8(ip + 16)
-                    a1.addProduct(v, w0)
-                    a0.addProduct(v, w1)
-                }
-                do { let v = load8(ip + 32)
-                    a2.addProduct(v, w0)
-                    a1.addProduct(v, w1)
-                    a0.addProduct(v, w2)
-                }
-                do { let v = load8(ip + 48)
-                    a3.addProduct(v, w0)
-                    a2.addProduct(v, w1)
-                    a1.addProduct(v, w2)
-                    a0.addProduct(v, w3)
-                }
-                do { let v = load8(ip + 64)
-                    a4.addProduct(v, w0)
-                    a3.addProduct(v, w1)
-                    a2.addProduct(v, w2)
-                    a1.addProduct(v, w3)
-                    a0.addProduct(v, w4)
-                }
-                do { let v = load8(ip + 80)
-                    a5.addProduct(v, w0)
-                    a4.addProduct(v, w1)
-                    a3.addProduct(v, w2)
-                    a2.addProduct(v, w3)
-                    a1.addProduct(v, w4)
-                    a0.addProduct(v, w5)
-                }
-                do { let v = load8(ip + 96)
-                    a6.addProduct(v, w0)
-                    a5.addProduct(v, w1)
-                    a4.addProduct(v, w2)
-                    a3.addProduct(v, w3)
-                    a2.addProduct(v, w4)
-                    a1.addProduct(v, w5)
-                }
-                do { let v = load8(ip + 112)
-                    a7.addProduct(v, w0)
-                    a6.addProduct(v, w1)
-                    a5.addProduct(v, w2)
-                    a4.addProduct(v, w3)
-                    a3.addProduct(v, w4)
-                    a2.addProduct(v, w5)
-                }
-                do { let v = load8(ip + 128)
-                    a7.addProduct(v, w1)
-                    a6.addProduct(v, w2)
-                    a5.addProduct(v, w3)
-                    a4.addProduct(v, w4)
-                    a3.addProduct(v, w5)
-                }
-                do { let v = load8(ip + 144)
-                    a7.addProduct(v, w2)
-                    a6.addProduct(v, w3)
-                    a5.addProduct(v, w4)
-                    a4.addProduct(v, w5)
-                }
-                do { let v = load8(ip + 160)
-                    a7.addProduct(v, w3)
-                    a6.addProduct(v, w4)
-                    a5.addProduct(v, w5)
-                }
-                do { let v = load8(ip + 176)
-                    a7.addProduct(v, w4)
-                    a6.addProduct(v, w5)
-                }
-                do { let v = load8(ip + 192)
-                    a7.addProduct(v, w5)
-                }
-            case 5:
-                let w0 = load8(wp + 0)
-                let w1 = load8(wp + 16)
-                let w2 = load8(wp + 32)
-                let w3 = load8(wp + 48)
-                let w4 = load8(wp + 64)
-                do { let v = load8(ip + 0)
-                    a0.addProduct(v, w0)
-                }
-                do { let v = load8(ip + 16)
-                    a1.addProduct(v, w0)
-                    a0.addProduct(v, w1)
-                }
-                do { let v = load8(ip + 32)
-                    a2.addProduct(v, w0)
-                    a1.addProduct(v, w1)
-                    a0.addProduct(v, w2)
-                }
-                do { let v = load8(ip + 48)
-                    a3.addProduct(v, w0)
-                    a2.addProduct(v, w1)
-                    a1.addProduct(v, w2)
-                    a0.addProduct(v, w3)
-                }
-                do { let v = load8(ip + 64)
-                    a4.addProduct(v, w0)
-                    a3.addProduct(v, w1)
-                    a2.addProduct(v, w2)
-                    a1.addProduct(v, w3)
-                    a0.addProduct(v, w4)
-                }
-                do { let v = load8(ip + 80)
-                    a5.addProduct(v, w0)
-                    a4.addProduct(v, w1)
-                    a3.addProduct(v, w2)
-                    a2.addProduct(v, w3)
-                    a1.addProduct(v, w4)
-                }
-                do { let v = load8(ip + 96)
-                    a6.addProduct(v, w0)
-                    a5.addProduct(v, w1)
-                    a4.addProduct(v, w2)
-                    a3.addProduct(v, w3)
-                    a2.addProduct(v, w4)
-                }
-                do { let v = load8(ip + 112)
-                    a7.addProduct(v, w0)
-                    a6.addProduct(v, w1)
-                    a5.addProduct(v, w2)
-                    a4.addProduct(v, w3)
-                    a3.addProduct(v, w4)
-                }
-                do { let v = load8(ip + 128)
-                    a7.addProduct(v, w1)
-                    a6.addProduct(v, w2)
-                    a5.addProduct(v, w3)
-                    a4.addProduct(v, w4)
-                }
-                do { let v = load8(ip + 144)
-                    a7.addProduct(v, w2)
-                    a6.addProduct(v, w3)
-                    a5.addProduct(v, w4)
-                }
-                do { let v = load8(ip + 160)
-                    a7.addProduct(v, w3)
-                    a6.addProduct(v, w4)
-                }
-                do { let v = load8(ip + 176)
-                    a7.addProduct(v, w4)
-                }
             case 4:
                 let w0 = load8(wp + 0)
                 let w1 = load8(wp + 16)
@@ -6261,7 +6110,7 @@ func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: In
         switch activation {
         case .none: break
         case .relu: r = r.replacing(with: 0, where: r .< 0)
-        case .gelu: r = geluSIMD(r)
+        case .gelu: r = gelu8(r)
         }
         let p = output + t * outputStride
         if lanes == 8 { store8(r, p) } else { for l in 0..<lanes { p[l] = r[l] } }

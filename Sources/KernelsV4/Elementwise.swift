@@ -14,38 +14,40 @@ private let erfQ: (Float, Float, Float, Float, Float) = (
     -1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
     -1.42647390514189e-02)
 
+// Concrete vector types only: a generic version over `SIMD` is specialised without vectorising the
+// compare-and-select, which made it 35× slower on AVX2.
 @inline(__always)
-func erfSIMD<V: SIMD>(_ xIn: V) -> V where V.Scalar == Float {
+func erf16(_ xIn: V16) -> V16 {
     // Explicit compare-and-select: the generic `clamped` is not inlined.
     var x = xIn.replacing(with: 4, where: xIn .> 4)
     x = x.replacing(with: -4, where: x .< -4)
     let x2 = x * x
-    var p = V(repeating: erfP.0)
-    p = V(repeating: erfP.1).addingProduct(p, x2)
-    p = V(repeating: erfP.2).addingProduct(p, x2)
-    p = V(repeating: erfP.3).addingProduct(p, x2)
-    p = V(repeating: erfP.4).addingProduct(p, x2)
-    p = V(repeating: erfP.5).addingProduct(p, x2)
-    p = V(repeating: erfP.6).addingProduct(p, x2)
+    var p = V16(repeating: erfP.0)
+    p = V16(repeating: erfP.1).addingProduct(p, x2)
+    p = V16(repeating: erfP.2).addingProduct(p, x2)
+    p = V16(repeating: erfP.3).addingProduct(p, x2)
+    p = V16(repeating: erfP.4).addingProduct(p, x2)
+    p = V16(repeating: erfP.5).addingProduct(p, x2)
+    p = V16(repeating: erfP.6).addingProduct(p, x2)
     p *= x
-    var q = V(repeating: erfQ.0)
-    q = V(repeating: erfQ.1).addingProduct(q, x2)
-    q = V(repeating: erfQ.2).addingProduct(q, x2)
-    q = V(repeating: erfQ.3).addingProduct(q, x2)
-    q = V(repeating: erfQ.4).addingProduct(q, x2)
+    var q = V16(repeating: erfQ.0)
+    q = V16(repeating: erfQ.1).addingProduct(q, x2)
+    q = V16(repeating: erfQ.2).addingProduct(q, x2)
+    q = V16(repeating: erfQ.3).addingProduct(q, x2)
+    q = V16(repeating: erfQ.4).addingProduct(q, x2)
     return p / q
 }
 
-/// Exact-erf GELU, 0.5·x·(1 + erf(x/√2)), lane by lane.
+/// Exact-erf GELU, 0.5·x·(1 + erf(x/√2)), on 16 lanes.
 @inline(__always)
-func geluSIMD<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
-    let e = erfSIMD(x * V(repeating: 0.70710678118654752))
-    return V(repeating: 0.5) * x * (V(repeating: 1) + e)
+func gelu16(_ x: V16) -> V16 {
+    let e = erf16(x * V16(repeating: 0.70710678118654752))
+    return V16(repeating: 0.5) * x * (V16(repeating: 1) + e)
 }
 
-/// Exact-erf GELU on 16 lanes.
+/// Exact-erf GELU on 8 lanes (the AVX2 depth-wise tiles; rare enough to run through 16 lanes).
 @inline(__always)
-func gelu16(_ x: V16) -> V16 { geluSIMD(x) }
+func gelu8(_ x: SIMD8<Float>) -> SIMD8<Float> { gelu16(V16(lowHalf: x, highHalf: x)).lowHalf }
 
 /// y[i] = act(x[i]) in place, for `count` values.
 public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {

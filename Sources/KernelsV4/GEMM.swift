@@ -122,9 +122,10 @@ func fullTileEpilogue(_ e: TileEpilogue, _ c: UnsafeMutablePointer<Float>, _ ldc
     }
 }
 
-/// C[12×32] (+)= Apanel[kc×12]ᵀ · Bpanel[kc×32]. 24 accumulators stay in zmm registers.
+/// C[12×32] (+)= Apanel[kc×12]ᵀ · [B0 | B1], where B0 and B1 are the two 16-column halves of a
+/// panel (kc×16 each, k-major). 24 accumulators stay in zmm registers.
 @inline(__always)
-func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bHigh: UnsafePointer<Float>,
                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
     var c00 = V16(), c01 = V16(), c10 = V16(), c11 = V16(), c20 = V16(), c21 = V16()
     var c30 = V16(), c31 = V16(), c40 = V16(), c41 = V16(), c50 = V16(), c51 = V16()
@@ -132,8 +133,9 @@ func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<F
     var c90 = V16(), c91 = V16(), cA0 = V16(), cA1 = V16(), cB0 = V16(), cB1 = V16()
     var ap = a
     var bp = b
+    var bq = bHigh
     for _ in 0..<kc {
-        let b0 = load16(bp), b1 = load16(bp + 16)
+        let b0 = load16(bp), b1 = load16(bq)
         var s = V16(repeating: ap[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
         s = V16(repeating: ap[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
         s = V16(repeating: ap[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
@@ -147,7 +149,8 @@ func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<F
         s = V16(repeating: ap[10]); cA0.addProduct(s, b0); cA1.addProduct(s, b1)
         s = V16(repeating: ap[11]); cB0.addProduct(s, b0); cB1.addProduct(s, b1)
         ap += gemmMR
-        bp += gemmNR
+        bp += 16
+        bq += 16
     }
     @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) {
         let p = c + r * ldc
@@ -228,14 +231,15 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                 let col0 = p * gemmNR
                 let cols = min(gemmNR, n - col0)
                 if cols <= 0 { break }
-                let bPanel = packedB + p * k * gemmNR + k0 * gemmNR
+                let bPanel = packedB + p * k * gemmNR + k0 * 16
+                let bHigh = bPanel + k * 16
                 for mp in 0..<microPanels {
                     let row0 = m0 + mp * gemmMR
                     let rows = min(gemmMR, m0 + mcEff - row0)
                     let aPanel = scratch + mp * kc * gemmMR
                     let cTile = c + row0 * ldc + col0
                     if rows == gemmMR && cols == gemmNR {
-                        microKernel12x32(kc, aPanel, bPanel, cTile, ldc, accumulate)
+                        microKernel12x32(kc, aPanel, bPanel, bHigh, cTile, ldc, accumulate)
                         // The tile is still in L1: bias, activation and residual in one pass over it.
                         if last && hasEpilogue { fullTileEpilogue(TileEpilogue(epilogue, row0: row0, col0: col0), cTile, ldc) }
                     } else {
@@ -243,7 +247,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                         if accumulate {
                             for r in 0..<rows { for j in 0..<cols { tilePtr[r * gemmNR + j] = cTile[r * ldc + j] } }
                         }
-                        microKernel12x32(kc, aPanel, bPanel, tilePtr, gemmNR, accumulate)
+                        microKernel12x32(kc, aPanel, bPanel, bHigh, tilePtr, gemmNR, accumulate)
                         for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j] = tilePtr[r * gemmNR + j] } }
                         if last {
                             applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)

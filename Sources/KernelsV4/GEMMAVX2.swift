@@ -4,8 +4,12 @@ import KernelCore
 // of the AVX-512 build (24 zmm accumulators) would spill. The packed layouts stay the same (A in
 // micro-panels of 12 rows, B in panels of 32 columns) and each tile is computed as four 6×16
 // sub-tiles: 12 ymm accumulators, 2 for the B row and 1 for the broadcast A value. The loops run
-// over one 16-column half of a B panel (kc × 64 bytes, 24 KB at kc = 384) for every micro-panel
-// of the A block, so that half stays in L1 while the A block streams from L2.
+// over one 16-column half of a B panel (contiguous, kc × 64 bytes) for every micro-panel of the A
+// block, so that half stays in L1 while the A block streams from L2; K blocks are `avx2KC` deep
+// (16 KB of B half and 12 KB of A micro-panel: both fit the 32 KB L1 of AVX2-era cores).
+
+/// Depth of one K block in the AVX2 build (at most `gemmKC`, which sizes the scratch).
+let avx2KC = 256
 
 #if REPLK_V3
 typealias V8 = SIMD8<Float>
@@ -18,8 +22,7 @@ typealias V8 = SIMD8<Float>
 }
 
 /// C[6×16] (+)= A[kc×6]ᵀ · B[kc×16], where A's rows are 6 consecutive rows of a 12-row micro-panel
-/// (stride `gemmMR` per k) and B's columns 16 consecutive columns of a 32-column panel (stride
-/// `gemmNR` per k).
+/// (stride `gemmMR` per k) and B is one contiguous 16-column half of a packed panel.
 @inline(__always)
 func microKernel6x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
@@ -36,7 +39,7 @@ func microKernel6x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         s = V8(repeating: ap[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
         s = V8(repeating: ap[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
         ap += gemmMR
-        bp += gemmNR
+        bp += 16
     }
     @inline(__always) func put(_ v0: V8, _ v1: V8, _ r: Int) {
         let p = c + r * ldc
@@ -84,7 +87,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
         let tilePtr = tileRaw.baseAddress!.assumingMemoryBound(to: Float.self)
         var k0 = 0
         while k0 < k {
-            let kc = min(gemmKC, k - k0)
+            let kc = min(avx2KC, k - k0)
             let accumulate = k0 > 0
             let last = k0 + kc >= k
             packA(input, m: m, m0: m0, mc: mcEff, k0: k0, kc: kc, into: scratch)
@@ -94,7 +97,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                     let col0 = p * gemmNR + half * 16
                     let cols = min(16, n - col0)
                     if cols <= 0 { break }
-                    let bHalf = packedB + p * k * gemmNR + k0 * gemmNR + half * 16
+                    let bHalf = packedB + p * k * gemmNR + half * k * 16 + k0 * 16
                     for sr in 0..<subRows {
                         let row0 = m0 + sr * 6
                         let rows = min(6, m0 + mcEff - row0)

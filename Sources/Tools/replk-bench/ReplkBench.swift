@@ -339,13 +339,24 @@ struct GEMMBench: ParsableCommand {
         commandName: "gemm", abstract: "1×1 conv (GEMM) shapes of RepLKNet-31B at 224: time and GFLOP/s each.")
     @OptionGroup var common: CommonOptions
     @Option(help: "Activation fused in the epilogue: none, relu, gelu.") var activation = "none"
+    @Option(help: "Shapes to measure instead of 31B's, as SIDExCINxCOUT (a SIDE×SIDE map), comma-separated.")
+    var shapes: String?
 
     func run() throws {
         configureThreads(common.threads)
         let peak = measurePeak(threads: common.threads)
         let act: Activation = activation == "gelu" ? .gelu : activation == "relu" ? .relu : .none
-        let shapes = [(56, 128, 512), (56, 512, 128), (28, 256, 1024), (28, 1024, 256), (14, 512, 2048), (14, 2048, 512),
+        var shapes = [(56, 128, 512), (56, 512, 128), (28, 256, 1024), (28, 1024, 256), (14, 512, 2048), (14, 2048, 512),
                       (7, 1024, 4096), (7, 4096, 1024), (56, 128, 128), (14, 512, 512)]
+        if let list = self.shapes {
+            shapes = try list.split(separator: ",").map { item in
+                let d = item.split(separator: "x").compactMap { Int($0) }
+                guard d.count == 3, d.allSatisfy({ $0 > 0 }) else {
+                    throw ValidationError("--shapes: '\(item)' is not SIDExCINxCOUT")
+                }
+                return (d[0], d[1], d[2])
+            }
+        }
         var rows = [[String]]()
         for (r, cin, cout) in shapes {
             let w = [Float](repeating: 0.01, count: cin * cout)
