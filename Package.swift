@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(name: "replk-bench", dependencies: [
             "Backbone", "Datasets", "Detection", "Engine", "Eval", "Kernels", "Parallel", "Segmentation", "ToolSupport", "Weights",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/Tools/replk-bench"),
+        ], path: "Sources/Tools/replk-bench", exclude: ["make_coco_bench_case.py"]),
 
         .executableTarget(name: "replk-board", dependencies: [
             "Leaderboard", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
