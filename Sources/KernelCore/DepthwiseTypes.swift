@@ -32,8 +32,10 @@ public struct BlockedDepthwiseInput {
 
     public init(_ g: DepthwiseGeometry) {
         blocks = (g.channels + 15) / 16
-        // Right padding covers the kernel overhang and a whole tile of slack for ragged last tiles.
-        rowLength = g.padLeft + g.width + g.kernelW + depthwiseTileWidth(g.outWidth)
+        // The kernels run only taps that reach the map for the first output of a tile, so a tile
+        // starting at ox0 reads padded columns up to ox0 + (T − 1) + (W + padLeft − ox0 − 1): a
+        // right margin of one tile width (the widest of both builds) covers every read.
+        rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
         height = g.height
         batch = g.batch
     }
