@@ -79,6 +79,8 @@ struct Infer: ParsableCommand {
             let ids = pipeline.model.numClasses == 80 ? cocoCategories.map(\.id) : Array(1...pipeline.model.numClasses)
             let palette = detectionPalette(names.count)
             try makeDirectory(out)
+            // "out/" and "out" name the same folder; keep printed paths free of "//".
+            let dir = out.count > 1 && out.hasSuffix("/") ? String(out.dropLast()) : out
             for (n, path) in images.enumerated() {
                 let image = try Image(contentsOf: path)
                 let t0 = Date()
@@ -87,11 +89,11 @@ struct Infer: ParsableCommand {
                 let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
                 let imageId = Int(base) ?? (n + 1)
                 let results = dets.map { $0.cocoResult(imageId: imageId, categoryIds: ids, imageWidth: image.width, imageHeight: image.height) }
-                try writeText(jsonText(results, pretty: false) + "\n", to: "\(out)/\(base).json")
+                try writeText(jsonText(results, pretty: false) + "\n", to: "\(dir)/\(base).json")
                 try drawDetections(image, dets.filter { $0.score >= scoreThr }, classNames: names, palette: palette)
-                    .write(to: "\(out)/\(base).jpg")
+                    .write(to: "\(dir)/\(base).jpg")
                 let shown = dets.filter { $0.score >= scoreThr }
-                print("\(path): \(dets.count) detections (\(shown.count) ≥ \(scoreThr)), \(String(format: "%.0f", ms)) ms → \(out)/\(base).jpg, \(out)/\(base).json")
+                print("\(path): \(dets.count) detections (\(shown.count) ≥ \(scoreThr)), \(String(format: "%.0f", ms)) ms → \(dir)/\(base).jpg, \(dir)/\(base).json")
             }
         } catch {
             exitWithError("replk-det", error)

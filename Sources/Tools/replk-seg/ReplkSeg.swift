@@ -283,20 +283,22 @@ struct Infer: ParsableCommand {
             let (model, pipeline) = try options.load()
             let (names, palette) = options.classes(model)
             try makeDirectory(out)
+            // "out/" and "out" name the same folder; keep printed paths free of "//".
+            let dir = out.count > 1 && out.hasSuffix("/") ? String(out.dropLast()) : out
             for path in images {
                 let image = try Image(contentsOf: path)
                 let t0 = Date()
                 let r = pipeline(image)
                 let ms = 1000 * Date().timeIntervalSince(t0)
                 let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-                try labelImage(r.labels, width: r.width, height: r.height).write(to: "\(out)/\(base).png")
+                try labelImage(r.labels, width: r.width, height: r.height).write(to: "\(dir)/\(base).png")
                 try segmentationOverlay(image: image, labels: r.labels, classNames: names, palette: palette)
-                    .write(to: "\(out)/\(base)_overlay.jpg")
+                    .write(to: "\(dir)/\(base)_overlay.jpg")
                 var counts = [Int](repeating: 0, count: names.count)
                 for l in r.labels { counts[Int(l)] += 1 }
                 let top = counts.indices.filter { counts[$0] > 0 }.sorted { counts[$0] > counts[$1] }.prefix(5)
                     .map { "\(names[$0]) \(String(format: "%.1f", 100 * Double(counts[$0]) / Double(r.labels.count)))%" }
-                print("\(path): \(r.width)×\(r.height), \(String(format: "%.0f", ms)) ms → \(out)/\(base).png, \(out)/\(base)_overlay.jpg  [\(top.joined(separator: ", "))]")
+                print("\(path): \(r.width)×\(r.height), \(String(format: "%.0f", ms)) ms → \(dir)/\(base).png, \(dir)/\(base)_overlay.jpg  [\(top.joined(separator: ", "))]")
             }
         } catch {
             exitWithError("replk-seg", error)
