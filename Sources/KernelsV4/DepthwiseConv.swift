@@ -55,18 +55,27 @@ public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
                         }
                     }
                 }
-                @inline(__always) func put(_ v: V16, _ t: Int) {
-                    if t < tileW {
-                        var r = v
-                        switch activation {
-                        case .none: break
-                        case .relu: r = r.replacing(with: 0, where: r .< 0)
-                        case .gelu: r = gelu16(r)
-                        }
-                        store16(r, out + (ox0 + t) * C + c0)
-                    }
+                // Written out per accumulator: a nested store helper was compiled as a call per output.
+                switch activation {
+                case .none: break
+                case .relu:
+                    a0 = a0.replacing(with: 0, where: a0 .< 0); a1 = a1.replacing(with: 0, where: a1 .< 0)
+                    a2 = a2.replacing(with: 0, where: a2 .< 0); a3 = a3.replacing(with: 0, where: a3 .< 0)
+                    a4 = a4.replacing(with: 0, where: a4 .< 0); a5 = a5.replacing(with: 0, where: a5 .< 0)
+                    a6 = a6.replacing(with: 0, where: a6 .< 0); a7 = a7.replacing(with: 0, where: a7 .< 0)
+                case .gelu:
+                    a0 = gelu16(a0); a1 = gelu16(a1); a2 = gelu16(a2); a3 = gelu16(a3)
+                    a4 = gelu16(a4); a5 = gelu16(a5); a6 = gelu16(a6); a7 = gelu16(a7)
                 }
-                put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5); put(a6, 6); put(a7, 7)
+                let o = out + ox0 * C + c0
+                store16(a0, o)
+                if tileW > 1 { store16(a1, o + C) }
+                if tileW > 2 { store16(a2, o + 2 * C) }
+                if tileW > 3 { store16(a3, o + 3 * C) }
+                if tileW > 4 { store16(a4, o + 4 * C) }
+                if tileW > 5 { store16(a5, o + 5 * C) }
+                if tileW > 6 { store16(a6, o + 6 * C) }
+                if tileW > 7 { store16(a7, o + 7 * C) }
                 ox0 += T
             }
             c0 += 16

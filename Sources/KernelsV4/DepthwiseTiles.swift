@@ -3,6 +3,12 @@
 import KernelCore
 
 #if !REPLK_V3
+/// Stores the first `lanes` lanes of `v` at `p`.
+@inline(__always)
+func storeLanes(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+    if lanes == 16 { store16(v, p) } else { for l in 0..<lanes { p[l] = v[l] } }
+}
+
 /// A tile of 16 outputs × 16 channels: `rows` points at the blocked, padded input row of the first
 /// kernel row used (already offset to the tile's first output), `weights` at that kernel row's
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
@@ -1895,18 +1901,78 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
             kx0 += g
         }
     }
-    @inline(__always) func put(_ v: V16, _ t: Int) {
-        guard t < valid else { return }
-        var r = v
-        switch activation {
-        case .none: break
-        case .relu: r = r.replacing(with: 0, where: r .< 0)
-        case .gelu: r = gelu16(r)
-        }
-        let p = output + t * outputStride
-        if lanes == 16 { store16(r, p) } else { for l in 0..<lanes { p[l] = r[l] } }
+    switch activation {
+    case .none: break
+    case .relu:
+        a0 = a0.replacing(with: 0, where: a0 .< 0)
+        a1 = a1.replacing(with: 0, where: a1 .< 0)
+        a2 = a2.replacing(with: 0, where: a2 .< 0)
+        a3 = a3.replacing(with: 0, where: a3 .< 0)
+        a4 = a4.replacing(with: 0, where: a4 .< 0)
+        a5 = a5.replacing(with: 0, where: a5 .< 0)
+        a6 = a6.replacing(with: 0, where: a6 .< 0)
+        a7 = a7.replacing(with: 0, where: a7 .< 0)
+        a8 = a8.replacing(with: 0, where: a8 .< 0)
+        a9 = a9.replacing(with: 0, where: a9 .< 0)
+        a10 = a10.replacing(with: 0, where: a10 .< 0)
+        a11 = a11.replacing(with: 0, where: a11 .< 0)
+        a12 = a12.replacing(with: 0, where: a12 .< 0)
+        a13 = a13.replacing(with: 0, where: a13 .< 0)
+        a14 = a14.replacing(with: 0, where: a14 .< 0)
+        a15 = a15.replacing(with: 0, where: a15 .< 0)
+    case .gelu:
+        a0 = gelu16(a0)
+        a1 = gelu16(a1)
+        a2 = gelu16(a2)
+        a3 = gelu16(a3)
+        a4 = gelu16(a4)
+        a5 = gelu16(a5)
+        a6 = gelu16(a6)
+        a7 = gelu16(a7)
+        a8 = gelu16(a8)
+        a9 = gelu16(a9)
+        a10 = gelu16(a10)
+        a11 = gelu16(a11)
+        a12 = gelu16(a12)
+        a13 = gelu16(a13)
+        a14 = gelu16(a14)
+        a15 = gelu16(a15)
     }
-    put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5); put(a6, 6); put(a7, 7); put(a8, 8); put(a9, 9); put(a10, 10); put(a11, 11); put(a12, 12); put(a13, 13); put(a14, 14); put(a15, 15)
+    if valid == 16 && lanes == 16 {
+        store16(a0, output + 0 * outputStride)
+        store16(a1, output + 1 * outputStride)
+        store16(a2, output + 2 * outputStride)
+        store16(a3, output + 3 * outputStride)
+        store16(a4, output + 4 * outputStride)
+        store16(a5, output + 5 * outputStride)
+        store16(a6, output + 6 * outputStride)
+        store16(a7, output + 7 * outputStride)
+        store16(a8, output + 8 * outputStride)
+        store16(a9, output + 9 * outputStride)
+        store16(a10, output + 10 * outputStride)
+        store16(a11, output + 11 * outputStride)
+        store16(a12, output + 12 * outputStride)
+        store16(a13, output + 13 * outputStride)
+        store16(a14, output + 14 * outputStride)
+        store16(a15, output + 15 * outputStride)
+    } else {
+        if 0 < valid { storeLanes(a0, output + 0 * outputStride, lanes) }
+        if 1 < valid { storeLanes(a1, output + 1 * outputStride, lanes) }
+        if 2 < valid { storeLanes(a2, output + 2 * outputStride, lanes) }
+        if 3 < valid { storeLanes(a3, output + 3 * outputStride, lanes) }
+        if 4 < valid { storeLanes(a4, output + 4 * outputStride, lanes) }
+        if 5 < valid { storeLanes(a5, output + 5 * outputStride, lanes) }
+        if 6 < valid { storeLanes(a6, output + 6 * outputStride, lanes) }
+        if 7 < valid { storeLanes(a7, output + 7 * outputStride, lanes) }
+        if 8 < valid { storeLanes(a8, output + 8 * outputStride, lanes) }
+        if 9 < valid { storeLanes(a9, output + 9 * outputStride, lanes) }
+        if 10 < valid { storeLanes(a10, output + 10 * outputStride, lanes) }
+        if 11 < valid { storeLanes(a11, output + 11 * outputStride, lanes) }
+        if 12 < valid { storeLanes(a12, output + 12 * outputStride, lanes) }
+        if 13 < valid { storeLanes(a13, output + 13 * outputStride, lanes) }
+        if 14 < valid { storeLanes(a14, output + 14 * outputStride, lanes) }
+        if 15 < valid { storeLanes(a15, output + 15 * outputStride, lanes) }
+    }
 }
 
 /// A tile of 14 outputs × 16 channels: `rows` points at the blocked, padded input row of the first
@@ -4108,18 +4174,70 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
             kx0 += g
         }
     }
-    @inline(__always) func put(_ v: V16, _ t: Int) {
-        guard t < valid else { return }
-        var r = v
-        switch activation {
-        case .none: break
-        case .relu: r = r.replacing(with: 0, where: r .< 0)
-        case .gelu: r = gelu16(r)
-        }
-        let p = output + t * outputStride
-        if lanes == 16 { store16(r, p) } else { for l in 0..<lanes { p[l] = r[l] } }
+    switch activation {
+    case .none: break
+    case .relu:
+        a0 = a0.replacing(with: 0, where: a0 .< 0)
+        a1 = a1.replacing(with: 0, where: a1 .< 0)
+        a2 = a2.replacing(with: 0, where: a2 .< 0)
+        a3 = a3.replacing(with: 0, where: a3 .< 0)
+        a4 = a4.replacing(with: 0, where: a4 .< 0)
+        a5 = a5.replacing(with: 0, where: a5 .< 0)
+        a6 = a6.replacing(with: 0, where: a6 .< 0)
+        a7 = a7.replacing(with: 0, where: a7 .< 0)
+        a8 = a8.replacing(with: 0, where: a8 .< 0)
+        a9 = a9.replacing(with: 0, where: a9 .< 0)
+        a10 = a10.replacing(with: 0, where: a10 .< 0)
+        a11 = a11.replacing(with: 0, where: a11 .< 0)
+        a12 = a12.replacing(with: 0, where: a12 .< 0)
+        a13 = a13.replacing(with: 0, where: a13 .< 0)
+    case .gelu:
+        a0 = gelu16(a0)
+        a1 = gelu16(a1)
+        a2 = gelu16(a2)
+        a3 = gelu16(a3)
+        a4 = gelu16(a4)
+        a5 = gelu16(a5)
+        a6 = gelu16(a6)
+        a7 = gelu16(a7)
+        a8 = gelu16(a8)
+        a9 = gelu16(a9)
+        a10 = gelu16(a10)
+        a11 = gelu16(a11)
+        a12 = gelu16(a12)
+        a13 = gelu16(a13)
     }
-    put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5); put(a6, 6); put(a7, 7); put(a8, 8); put(a9, 9); put(a10, 10); put(a11, 11); put(a12, 12); put(a13, 13)
+    if valid == 14 && lanes == 16 {
+        store16(a0, output + 0 * outputStride)
+        store16(a1, output + 1 * outputStride)
+        store16(a2, output + 2 * outputStride)
+        store16(a3, output + 3 * outputStride)
+        store16(a4, output + 4 * outputStride)
+        store16(a5, output + 5 * outputStride)
+        store16(a6, output + 6 * outputStride)
+        store16(a7, output + 7 * outputStride)
+        store16(a8, output + 8 * outputStride)
+        store16(a9, output + 9 * outputStride)
+        store16(a10, output + 10 * outputStride)
+        store16(a11, output + 11 * outputStride)
+        store16(a12, output + 12 * outputStride)
+        store16(a13, output + 13 * outputStride)
+    } else {
+        if 0 < valid { storeLanes(a0, output + 0 * outputStride, lanes) }
+        if 1 < valid { storeLanes(a1, output + 1 * outputStride, lanes) }
+        if 2 < valid { storeLanes(a2, output + 2 * outputStride, lanes) }
+        if 3 < valid { storeLanes(a3, output + 3 * outputStride, lanes) }
+        if 4 < valid { storeLanes(a4, output + 4 * outputStride, lanes) }
+        if 5 < valid { storeLanes(a5, output + 5 * outputStride, lanes) }
+        if 6 < valid { storeLanes(a6, output + 6 * outputStride, lanes) }
+        if 7 < valid { storeLanes(a7, output + 7 * outputStride, lanes) }
+        if 8 < valid { storeLanes(a8, output + 8 * outputStride, lanes) }
+        if 9 < valid { storeLanes(a9, output + 9 * outputStride, lanes) }
+        if 10 < valid { storeLanes(a10, output + 10 * outputStride, lanes) }
+        if 11 < valid { storeLanes(a11, output + 11 * outputStride, lanes) }
+        if 12 < valid { storeLanes(a12, output + 12 * outputStride, lanes) }
+        if 13 < valid { storeLanes(a13, output + 13 * outputStride, lanes) }
+    }
 }
 
 /// A tile of 8 outputs × 16 channels: `rows` points at the blocked, padded input row of the first
@@ -5888,21 +6006,55 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
             kx0 += g
         }
     }
-    @inline(__always) func put(_ v: V16, _ t: Int) {
-        guard t < valid else { return }
-        var r = v
-        switch activation {
-        case .none: break
-        case .relu: r = r.replacing(with: 0, where: r .< 0)
-        case .gelu: r = gelu16(r)
-        }
-        let p = output + t * outputStride
-        if lanes == 16 { store16(r, p) } else { for l in 0..<lanes { p[l] = r[l] } }
+    switch activation {
+    case .none: break
+    case .relu:
+        a0 = a0.replacing(with: 0, where: a0 .< 0)
+        a1 = a1.replacing(with: 0, where: a1 .< 0)
+        a2 = a2.replacing(with: 0, where: a2 .< 0)
+        a3 = a3.replacing(with: 0, where: a3 .< 0)
+        a4 = a4.replacing(with: 0, where: a4 .< 0)
+        a5 = a5.replacing(with: 0, where: a5 .< 0)
+        a6 = a6.replacing(with: 0, where: a6 .< 0)
+        a7 = a7.replacing(with: 0, where: a7 .< 0)
+    case .gelu:
+        a0 = gelu16(a0)
+        a1 = gelu16(a1)
+        a2 = gelu16(a2)
+        a3 = gelu16(a3)
+        a4 = gelu16(a4)
+        a5 = gelu16(a5)
+        a6 = gelu16(a6)
+        a7 = gelu16(a7)
     }
-    put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5); put(a6, 6); put(a7, 7)
+    if valid == 8 && lanes == 16 {
+        store16(a0, output + 0 * outputStride)
+        store16(a1, output + 1 * outputStride)
+        store16(a2, output + 2 * outputStride)
+        store16(a3, output + 3 * outputStride)
+        store16(a4, output + 4 * outputStride)
+        store16(a5, output + 5 * outputStride)
+        store16(a6, output + 6 * outputStride)
+        store16(a7, output + 7 * outputStride)
+    } else {
+        if 0 < valid { storeLanes(a0, output + 0 * outputStride, lanes) }
+        if 1 < valid { storeLanes(a1, output + 1 * outputStride, lanes) }
+        if 2 < valid { storeLanes(a2, output + 2 * outputStride, lanes) }
+        if 3 < valid { storeLanes(a3, output + 3 * outputStride, lanes) }
+        if 4 < valid { storeLanes(a4, output + 4 * outputStride, lanes) }
+        if 5 < valid { storeLanes(a5, output + 5 * outputStride, lanes) }
+        if 6 < valid { storeLanes(a6, output + 6 * outputStride, lanes) }
+        if 7 < valid { storeLanes(a7, output + 7 * outputStride, lanes) }
+    }
 }
 
 #else
+/// Stores the first `lanes` lanes of `v` at `p`.
+@inline(__always)
+func storeLanes(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+    if lanes == 8 { store8(v, p) } else { for l in 0..<lanes { p[l] = v[l] } }
+}
+
 /// A tile of 8 outputs × 8 channels (one half of a 16-channel block): `rows` points at the blocked,
 /// padded input row of the first kernel row used (already offset to the tile's first output and to
 /// the half), `weights` at that kernel row's blocked taps (offset to the half); taps `kxRange` of
@@ -6104,18 +6256,46 @@ func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: In
             kx0 += g
         }
     }
-    @inline(__always) func put(_ v: V8, _ t: Int) {
-        guard t < valid else { return }
-        var r = v
-        switch activation {
-        case .none: break
-        case .relu: r = r.replacing(with: 0, where: r .< 0)
-        case .gelu: r = gelu8(r)
-        }
-        let p = output + t * outputStride
-        if lanes == 8 { store8(r, p) } else { for l in 0..<lanes { p[l] = r[l] } }
+    switch activation {
+    case .none: break
+    case .relu:
+        a0 = a0.replacing(with: 0, where: a0 .< 0)
+        a1 = a1.replacing(with: 0, where: a1 .< 0)
+        a2 = a2.replacing(with: 0, where: a2 .< 0)
+        a3 = a3.replacing(with: 0, where: a3 .< 0)
+        a4 = a4.replacing(with: 0, where: a4 .< 0)
+        a5 = a5.replacing(with: 0, where: a5 .< 0)
+        a6 = a6.replacing(with: 0, where: a6 .< 0)
+        a7 = a7.replacing(with: 0, where: a7 .< 0)
+    case .gelu:
+        a0 = gelu8(a0)
+        a1 = gelu8(a1)
+        a2 = gelu8(a2)
+        a3 = gelu8(a3)
+        a4 = gelu8(a4)
+        a5 = gelu8(a5)
+        a6 = gelu8(a6)
+        a7 = gelu8(a7)
     }
-    put(a0, 0); put(a1, 1); put(a2, 2); put(a3, 3); put(a4, 4); put(a5, 5); put(a6, 6); put(a7, 7)
+    if valid == 8 && lanes == 8 {
+        store8(a0, output + 0 * outputStride)
+        store8(a1, output + 1 * outputStride)
+        store8(a2, output + 2 * outputStride)
+        store8(a3, output + 3 * outputStride)
+        store8(a4, output + 4 * outputStride)
+        store8(a5, output + 5 * outputStride)
+        store8(a6, output + 6 * outputStride)
+        store8(a7, output + 7 * outputStride)
+    } else {
+        if 0 < valid { storeLanes(a0, output + 0 * outputStride, lanes) }
+        if 1 < valid { storeLanes(a1, output + 1 * outputStride, lanes) }
+        if 2 < valid { storeLanes(a2, output + 2 * outputStride, lanes) }
+        if 3 < valid { storeLanes(a3, output + 3 * outputStride, lanes) }
+        if 4 < valid { storeLanes(a4, output + 4 * outputStride, lanes) }
+        if 5 < valid { storeLanes(a5, output + 5 * outputStride, lanes) }
+        if 6 < valid { storeLanes(a6, output + 6 * outputStride, lanes) }
+        if 7 < valid { storeLanes(a7, output + 7 * outputStride, lanes) }
+    }
 }
 
 #endif

@@ -58,18 +58,25 @@ def emit_tile(name, T, GMAX, lanes, doc):
     w("            kx0 += g")
     w("        }")
     w("    }")
-    w(f"    @inline(__always) func put(_ v: {vec}, _ t: Int) {{")
-    w("        guard t < valid else { return }")
-    w("        var r = v")
-    w("        switch activation {")
-    w("        case .none: break")
-    w("        case .relu: r = r.replacing(with: 0, where: r .< 0)")
-    w(f"        case .gelu: r = {gelu}(r)")
-    w("        }")
-    w("        let p = output + t * outputStride")
-    w(f"        if lanes == {lanes} {{ {store}(r, p) }} else {{ for l in 0..<lanes {{ p[l] = r[l] }} }}")
+    # The epilogue is written out per accumulator: a nested `put` helper was compiled as an
+    # out-of-line call per output (8–16 calls per tile), as costly as a 7×7 window.
+    acc = [f"a{t}" for t in range(T)]
+    w("    switch activation {")
+    w("    case .none: break")
+    w("    case .relu:")
+    for a in acc:
+        w(f"        {a} = {a}.replacing(with: 0, where: {a} .< 0)")
+    w("    case .gelu:")
+    for a in acc:
+        w(f"        {a} = {gelu}({a})")
     w("    }")
-    w("    " + "; ".join(f"put(a{t}, {t})" for t in range(T)))
+    w(f"    if valid == {T} && lanes == {lanes} {{")
+    for t, a in enumerate(acc):
+        w(f"        {store}({a}, output + {t} * outputStride)")
+    w("    } else {")
+    for t, a in enumerate(acc):
+        w(f"        if {t} < valid {{ storeLanes({a}, output + {t} * outputStride, lanes) }}")
+    w("    }")
     w("}")
     w("")
 
@@ -79,6 +86,12 @@ w("")
 w("import KernelCore")
 w("")
 w("#if !REPLK_V3")
+w("/// Stores the first `lanes` lanes of `v` at `p`.")
+w("@inline(__always)")
+w("func storeLanes(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {")
+w("    if lanes == 16 { store16(v, p) } else { for l in 0..<lanes { p[l] = v[l] } }")
+w("}")
+w("")
 for T, GMAX in TILES.items():
     emit_tile(f"depthwiseTile{T}", T, GMAX, 16, [
         f"A tile of {T} outputs × 16 channels: `rows` points at the blocked, padded input row of the first",
@@ -86,6 +99,12 @@ for T, GMAX in TILES.items():
         "blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride",
         "`outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels."])
 w("#else")
+w("/// Stores the first `lanes` lanes of `v` at `p`.")
+w("@inline(__always)")
+w("func storeLanes(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {")
+w("    if lanes == 8 { store8(v, p) } else { for l in 0..<lanes { p[l] = v[l] } }")
+w("}")
+w("")
 for T, GMAX in TILES_AVX2.items():
     emit_tile(f"depthwiseHalfTile{T}", T, GMAX, 8, [
         f"A tile of {T} outputs × 8 channels (one half of a 16-channel block): `rows` points at the blocked,",

@@ -17,9 +17,11 @@ final class ConvKernelTests: XCTestCase {
         let wCount = c.cout * (c.cin / c.groups) * c.kh * c.kw
         let weight = rng.array(wCount, -0.5, 0.5)
         let bias = c.bias ? rng.array(c.cout) : nil
-        let conv = ConvKernel(weightOIHW: weight.withUnsafeBufferPointer { $0 }, bias: bias, outChannels: c.cout,
-                              inChannels: c.cin, kernelH: c.kh, kernelW: c.kw, stride: c.stride, padding: c.pad,
-                              dilation: c.dilation, groups: c.groups)
+        // The buffer pointer is valid only inside the closure: build the kernel there.
+        let conv = weight.withUnsafeBufferPointer {
+            ConvKernel(weightOIHW: $0, bias: bias, outChannels: c.cout, inChannels: c.cin, kernelH: c.kh, kernelW: c.kw,
+                       stride: c.stride, padding: c.pad, dilation: c.dilation, groups: c.groups)
+        }
         var (expected, oh, ow) = referenceConv(x, n: c.n, h: c.h, w: c.w, cin: c.cin, weight: weight, bias: bias,
                                                cout: c.cout, kh: c.kh, kw: c.kw, stride: c.stride, pad: c.pad,
                                                dilation: c.dilation, groups: c.groups)
@@ -100,8 +102,10 @@ final class ConvKernelTests: XCTestCase {
         var rng = SeededRandom(seed: 9)
         let x = Tensor(shape: [1, 21, 21, 64], values: rng.array(21 * 21 * 64))
         let w = rng.array(64 * 29 * 29)
-        let conv = ConvKernel(weightOIHW: w.withUnsafeBufferPointer { $0 }, bias: nil, outChannels: 64, inChannels: 64,
-                              kernelH: 29, kernelW: 29, padding: (14, 14), groups: 64)
+        let conv = w.withUnsafeBufferPointer {
+            ConvKernel(weightOIHW: $0, bias: nil, outChannels: 64, inChannels: 64, kernelH: 29, kernelW: 29,
+                       padding: (14, 14), groups: 64)
+        }
         forEachKernelVariant { variant in
             let a = conv(x, pool: ThreadPool(threadCount: 1))
             let b = conv(x, pool: ThreadPool(threadCount: 3))
