@@ -23,6 +23,15 @@ out = []
 w = out.append
 
 
+def emit_store_lanes(vec, store, lanes):
+    w("/// Stores the first `lanes` lanes of `v` at `p`.")
+    w("@inline(__always)")
+    w(f"func storeLanes(_ v: {vec}, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {{")
+    w(f"    if lanes == {lanes} {{ {store}(v, p) }} else {{ for l in 0..<lanes {{ p[l] = v[l] }} }}")
+    w("}")
+    w("")
+
+
 def emit_tile(name, T, GMAX, lanes, doc):
     """One tile function: T accumulators of `lanes` lanes over tap groups of up to GMAX."""
     vec, load, store, gelu = {16: ("V16", "load16", "store16", "gelu16"), 8: ("V8", "load8", "store8", "gelu8")}[lanes]
@@ -86,12 +95,7 @@ w("")
 w("import KernelCore")
 w("")
 w("#if !REPLK_V3")
-w("/// Stores the first `lanes` lanes of `v` at `p`.")
-w("@inline(__always)")
-w("func storeLanes(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {")
-w("    if lanes == 16 { store16(v, p) } else { for l in 0..<lanes { p[l] = v[l] } }")
-w("}")
-w("")
+emit_store_lanes("V16", "store16", 16)
 for T, GMAX in TILES.items():
     emit_tile(f"depthwiseTile{T}", T, GMAX, 16, [
         f"A tile of {T} outputs × 16 channels: `rows` points at the blocked, padded input row of the first",
@@ -99,12 +103,7 @@ for T, GMAX in TILES.items():
         "blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride",
         "`outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels."])
 w("#else")
-w("/// Stores the first `lanes` lanes of `v` at `p`.")
-w("@inline(__always)")
-w("func storeLanes(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {")
-w("    if lanes == 8 { store8(v, p) } else { for l in 0..<lanes { p[l] = v[l] } }")
-w("}")
-w("")
+emit_store_lanes("V8", "store8", 8)
 for T, GMAX in TILES_AVX2.items():
     emit_tile(f"depthwiseHalfTile{T}", T, GMAX, 8, [
         f"A tile of {T} outputs × 8 channels (one half of a 16-channel block): `rows` points at the blocked,",
