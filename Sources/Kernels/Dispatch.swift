@@ -47,16 +47,6 @@ public private(set) var kernelVariant: KernelVariant? = {
     return KernelVariant.best
 }()
 
-/// A description of the kernel build in use ("x86-64-v4", "x86-64-v3", "native" off x86, or
-/// "none" when this CPU runs neither build). Reading it executes no vector code.
-public var kernelTarget: String {
-    #if arch(x86_64)
-    return kernelVariant?.rawValue ?? "none"
-    #else
-    return "native"
-    #endif
-}
-
 /// Switches to another kernel build (tests run every supported one). Returns false, changing
 /// nothing, when this CPU cannot run it. Not for use while kernels run on other threads.
 @discardableResult

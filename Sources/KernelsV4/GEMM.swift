@@ -173,7 +173,7 @@ func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<F
 @inline(__always)
 func applyEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, ldc: Int,
                    row0: Int, rows: Int, col0: Int, cols: Int) {
-    if e.bias == nil && e.activation == .none && e.residual == nil { return }
+    if e.isIdentity { return }
     for r in 0..<rows {
         let p = c + (row0 + r) * ldc + col0
         let res = e.residual.map { $0 + (row0 + r) * e.residualStride + col0 }
@@ -215,7 +215,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                       scratch: UnsafeMutablePointer<Float>) {
     let mcEff = min(mc, m - m0)
     if mcEff <= 0 { return }
-    let hasEpilogue = epilogue.bias != nil || epilogue.activation != .none || epilogue.residual != nil
+    let hasEpilogue = !epilogue.isIdentity
     var tile = (V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(),
                 V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16())
     withUnsafeMutableBytes(of: &tile) { tileRaw in

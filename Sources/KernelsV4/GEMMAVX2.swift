@@ -8,10 +8,10 @@ import KernelCore
 // block, so that half stays in L1 while the A block streams from L2; K blocks are `avx2KC` deep
 // (16 KB of B half and 12 KB of A micro-panel: both fit the 32 KB L1 of AVX2-era cores).
 
+#if REPLK_V3
 /// Depth of one K block in the AVX2 build (at most `gemmKC`, which sizes the scratch).
 let avx2KC = 256
 
-#if REPLK_V3
 typealias V8 = SIMD8<Float>
 
 @inline(__always) func load8(_ p: UnsafePointer<Float>) -> V8 {
@@ -55,21 +55,11 @@ func microKernel6x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
     put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5)
 }
 
-/// Bias, activation and residual over a full 6×16 sub-tile of C at global (row0, col0).
+/// Bias, activation and residual over a full 6×16 sub-tile of C at global (row0, col0); out of line
+/// so that the GELU code stays out of the loops that call it.
 @inline(never)
-func subTileEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, row0: Int, col0: Int) {
-    let bias = e.bias.map { load16($0 + col0) } ?? V16()
-    for r in 0..<6 {
-        let p = c + r * ldc
-        var v = load16(p) + bias
-        switch e.activation {
-        case .none: break
-        case .relu: v = v.replacing(with: 0, where: v .< 0)
-        case .gelu: v = gelu16(v)
-        }
-        if let res = e.residual { v += load16(res + (row0 + r) * e.residualStride + col0) }
-        store16(v, p)
-    }
+func subTileEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, ldc: Int, row0: Int, col0: Int) {
+    applyEpilogue(e, c, ldc: ldc, row0: row0, rows: 6, col0: col0, cols: 16)
 }
 
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
@@ -106,7 +96,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                         if rows == 6 && cols == 16 {
                             microKernel6x16(kc, aSub, bHalf, cTile, ldc, accumulate)
                             // The sub-tile is still in L1: bias, activation and residual in one pass over it.
-                            if last && hasEpilogue { subTileEpilogue(epilogue, cTile, ldc, row0: row0, col0: col0) }
+                            if last && hasEpilogue { subTileEpilogue(epilogue, c, ldc: ldc, row0: row0, col0: col0) }
                         } else {
                             // Edge sub-tile: compute all 6×16 in a scratch tile, keep the valid part.
                             if accumulate {

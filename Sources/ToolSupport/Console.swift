@@ -157,13 +157,16 @@ private func quoteJSON(_ s: String) -> String {
     return out + "\""
 }
 
-/// Creates a directory (and parents) or fails with a message naming it.
-public func makeDirectory(_ path: String) throws {
+/// Creates a directory (and parents) or fails with a message naming it. Returns the path without a
+/// trailing slash ("out/" and "out" name the same folder), for joining file names onto it.
+@discardableResult
+public func makeDirectory(_ path: String) throws -> String {
     do {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     } catch {
         throw ToolError.io(path: path, detail: "cannot create directory: \(error.localizedDescription)")
     }
+    return path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
 }
 
 /// Writes text atomically.

@@ -78,9 +78,7 @@ struct Infer: ParsableCommand {
             let names = classNames(pipeline.model)
             let ids = pipeline.model.numClasses == 80 ? cocoCategories.map(\.id) : Array(1...pipeline.model.numClasses)
             let palette = detectionPalette(names.count)
-            try makeDirectory(out)
-            // "out/" and "out" name the same folder; keep printed paths free of "//".
-            let dir = out.count > 1 && out.hasSuffix("/") ? String(out.dropLast()) : out
+            let dir = try makeDirectory(out)
             for (n, path) in images.enumerated() {
                 let image = try Image(contentsOf: path)
                 let t0 = Date()

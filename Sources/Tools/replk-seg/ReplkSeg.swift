@@ -282,9 +282,7 @@ struct Infer: ParsableCommand {
             guard !images.isEmpty else { throw ToolError.usage("give at least one image") }
             let (model, pipeline) = try options.load()
             let (names, palette) = options.classes(model)
-            try makeDirectory(out)
-            // "out/" and "out" name the same folder; keep printed paths free of "//".
-            let dir = out.count > 1 && out.hasSuffix("/") ? String(out.dropLast()) : out
+            let dir = try makeDirectory(out)
             for path in images {
                 let image = try Image(contentsOf: path)
                 let t0 = Date()
