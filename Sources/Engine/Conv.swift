@@ -152,23 +152,15 @@ public final class ConvKernel {
                                       outHeight: oh, outWidth: ow)
             let b = bias?.pointer
             if let bw = blockedWeights {
-                // Stride 1: copy the input once into the channel-blocked, column-padded layout the
-                // register-tiled kernels read, then run (batch, channel block, row) tasks.
-                let layout = BlockedDepthwiseInput(g)
-                let scratch = TensorStorage(count: layout.count)
-                let sp = scratch.pointer
-                let inRows = layout.batch * layout.blocks * layout.height
-                let inChunk = max(1, inRows / (8 * pool.threadCount))
-                pool.parallelFor((inRows + inChunk - 1) / inChunk) { t in
-                    blockDepthwiseInput(xp, g, layout, into: sp, rows: t * inChunk, min(inRows, (t + 1) * inChunk))
-                }
-                let rows = layout.batch * layout.blocks * oh
-                let chunk = max(1, rows / (8 * pool.threadCount))
-                let wp = bw.pointer
-                pool.parallelFor((rows + chunk - 1) / chunk) { t in
-                    depthwiseConvBlockedRows(sp, g, layout, blockedWeights: wp, bias: b, activation: activation, yp,
-                                             row0: t * chunk, row1: min(rows, (t + 1) * chunk))
-                }
+                // Stride 1: tasks of (image, channel block, band of rows), each copying the rows it
+                // reads into its thread's scratch in the channel-blocked, column-padded layout.
+                let bands = DepthwiseBands(g, threads: pool.threadCount)
+                let scratch = TensorStorage(count: bands.scratchCount * pool.threadCount)
+                let sp = scratch.pointer, wp = bw.pointer
+                pool.parallelFor(bands.taskCount(batch: x.batch), withWorkerIndex: { t, worker in
+                    depthwiseConvBand(xp, g, bands, task: t, scratch: sp + worker * bands.scratchCount,
+                                      blockedWeights: wp, bias: b, activation: activation, yp)
+                })
             } else {
                 let rows = x.batch * oh
                 let chunk = max(1, rows / (8 * pool.threadCount))

@@ -22,25 +22,49 @@ public func depthwiseTileWidth(_ w: Int) -> Int {
     }!
 }
 
-/// Layout of the channel-blocked, column-padded copy of a depth-wise conv input:
-/// `[batch][C/16][H][padLeft + W + padRight + slack][16]`.
-public struct BlockedDepthwiseInput {
+/// How a stride-1 depth-wise conv is split into tasks, and the scratch each task needs.
+///
+/// A task is one band of output rows of one 16-channel block of one image. It copies the input
+/// rows the band reads into its own scratch, blocked `[row][padLeft + W + margin][16]` with zero
+/// columns either side, just before the first output row that needs each of them, so the copy is
+/// read back from cache instead of making a second pass over memory.
+public struct DepthwiseBands {
     public let blocks: Int
-    public let rowLength: Int   // padded pixels per row
-    public let height: Int
-    public let batch: Int
+    /// Output rows per band (the last band may have fewer).
+    public let bandRows: Int
+    public let bandsPerPlane: Int
+    /// Padded pixels per scratch row.
+    public let rowLength: Int
+    /// Input rows a band reads at most.
+    public let inputRows: Int
 
-    public init(_ g: DepthwiseGeometry) {
+    /// Bands of about `bandRows` output rows (at least 1, at most the map).
+    public init(_ g: DepthwiseGeometry, bandRows requested: Int) {
         blocks = (g.channels + 15) / 16
+        let per = min(max(1, requested), g.outHeight)
+        bandsPerPlane = (g.outHeight + per - 1) / per
+        bandRows = (g.outHeight + bandsPerPlane - 1) / bandsPerPlane
         // The kernels run only taps that reach the map for the first output of a tile, so a tile
         // starting at ox0 reads padded columns up to ox0 + (T − 1) + (W + padLeft − ox0 − 1): a
         // right margin of one tile width (the widest of both builds) covers every read.
         rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
-        height = g.height
-        batch = g.batch
+        inputRows = min(g.height, bandRows + g.kernelH - 1)
     }
 
-    public var count: Int { batch * blocks * height * rowLength * 16 }
+    /// Bands chosen so that `threads` threads get at least `tasksPerThread` tasks each, where the
+    /// map allows; one band per plane when there are planes enough (no input row copied twice).
+    public init(_ g: DepthwiseGeometry, threads: Int, tasksPerThread: Int = 4) {
+        let planes = g.batch * ((g.channels + 15) / 16)
+        let want = max(1, threads * tasksPerThread)
+        let bands = planes >= want ? 1 : (want + planes - 1) / planes
+        self.init(g, bandRows: (g.outHeight + bands - 1) / bands)
+    }
+
+    /// Tasks: batch × blocks × bands, numbered ((n·blocks + cb)·bandsPerPlane + band).
+    public func taskCount(batch: Int) -> Int { batch * blocks * bandsPerPlane }
+
+    /// Floats of scratch one task needs.
+    public var scratchCount: Int { inputRows * rowLength * 16 }
 }
 
 /// Blocked weights `[C/16][kH][kW][16]` (zero-filled past the last channel) from tap-major `[kH·kW][C]`.

@@ -99,27 +99,18 @@ public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     }
 }
 
-/// Copies rows `r0..<r1` (row = (n·blocks + cb)·H + y) of an NHWC input into the blocked, padded layout.
-public func blockDepthwiseInput(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
-                                into p: UnsafeMutablePointer<Float>, rows r0: Int, _ r1: Int) {
+/// Stride-1 depth-wise conv of task `task` of `bands` (one band of output rows of one channel block
+/// of one image), reading the NHWC input through `scratch` (`bands.scratchCount` floats, this
+/// thread's own). Only taps that reach the map for some output of a tile are run.
+public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+                              scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     if useV4 {
-        KernelsV4.blockDepthwiseInput(x, g, layout, into: p, rows: r0, r1)
+        KernelsV4.depthwiseConvBand(x, g, bands, task: task, scratch: scratch, blockedWeights: blockedWeights,
+                                    bias: bias, activation: activation, y)
     } else {
-        KernelsV3.blockDepthwiseInput(x, g, layout, into: p, rows: r0, r1)
-    }
-}
-
-/// Stride-1 depth-wise conv over the blocked input for output rows `row0..<row1`, row =
-/// (n·blocks + cb)·outH + oy. Only taps that reach the map for some output of a tile are run.
-public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
-                                     blockedWeights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
-                                     _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
-    if useV4 {
-        KernelsV4.depthwiseConvBlockedRows(p, g, layout, blockedWeights: blockedWeights, bias: bias, activation: activation,
-                                           y, row0: row0, row1: row1)
-    } else {
-        KernelsV3.depthwiseConvBlockedRows(p, g, layout, blockedWeights: blockedWeights, bias: bias, activation: activation,
-                                           y, row0: row0, row1: row1)
+        KernelsV3.depthwiseConvBand(x, g, bands, task: task, scratch: scratch, blockedWeights: blockedWeights,
+                                    bias: bias, activation: activation, y)
     }
 }
 

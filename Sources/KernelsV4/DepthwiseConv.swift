@@ -104,36 +104,32 @@ public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     }
 }
 
-/// Copies rows `r0..<r1` (row = (n·blocks + cb)·H + y) of an NHWC input into the blocked, padded layout.
-public func blockDepthwiseInput(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
-                                into p: UnsafeMutablePointer<Float>, rows r0: Int, _ r1: Int) {
+/// Copies input row `iy` of channel block `cb` of image `n` (NHWC) into one blocked scratch row:
+/// `padLeft` zero pixels, the row's 16 channels per pixel (zero past the last channel), zeros to `rowLength`.
+@inline(__always)
+func blockInputRow(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, image n: Int, block cb: Int, row iy: Int,
+                   rowLength: Int, into dst: UnsafeMutablePointer<Float>) {
     let C = g.channels
-    for r in r0..<r1 {
-        let y = r % layout.height
-        let nb = r / layout.height
-        let cb = nb % layout.blocks, n = nb / layout.blocks
-        let dst = p + r * layout.rowLength * 16
-        let lanes = min(16, C - cb * 16)
-        dst.update(repeating: 0, count: g.padLeft * 16)
-        let tail = layout.rowLength - g.padLeft - g.width
-        (dst + (g.padLeft + g.width) * 16).update(repeating: 0, count: tail * 16)
-        let src = x + ((n * g.height + y) * g.width) * C + cb * 16
-        if lanes == 16 {
-            for ix in 0..<g.width { store16(load16(src + ix * C), dst + (g.padLeft + ix) * 16) }
-        } else {
-            for ix in 0..<g.width {
-                let d = dst + (g.padLeft + ix) * 16
-                for l in 0..<16 { d[l] = l < lanes ? src[ix * C + l] : 0 }
-            }
+    let lanes = min(16, C - cb * 16)
+    dst.update(repeating: 0, count: g.padLeft * 16)
+    (dst + (g.padLeft + g.width) * 16).update(repeating: 0, count: (rowLength - g.padLeft - g.width) * 16)
+    let src = x + ((n * g.height + iy) * g.width) * C + cb * 16
+    let d = dst + g.padLeft * 16
+    if lanes == 16 {
+        for ix in 0..<g.width { store16(load16(src + ix * C), d + ix * 16) }
+    } else {
+        for ix in 0..<g.width {
+            for l in 0..<16 { d[ix * 16 + l] = l < lanes ? src[ix * C + l] : 0 }
         }
     }
 }
 
-/// Stride-1 depth-wise conv over the blocked input for output rows `row0..<row1`, row =
-/// (n·blocks + cb)·outH + oy. Only taps that reach the map for some output of a tile are run.
-public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ layout: BlockedDepthwiseInput,
-                                     blockedWeights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation,
-                                     _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
+/// Stride-1 depth-wise conv of task `task` of `bands` (one band of output rows of one channel block
+/// of one image), reading the NHWC input `x` through `scratch` (`bands.scratchCount` floats, this
+/// thread's own). Only taps that reach the map for some output of a tile are run.
+public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+                              scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     let C = g.channels
     #if REPLK_V3
     let T = 8
@@ -141,17 +137,27 @@ public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGe
     let T = depthwiseTileWidth(g.outWidth)
     #endif
     let K = g.kernelW
-    for row in row0..<row1 {
-        let oy = row % g.outHeight
-        let nb = row / g.outHeight
-        let cb = nb % layout.blocks, n = nb / layout.blocks
-        let lanes = min(16, C - cb * 16)
-        let kyLo = max(0, g.padTop - oy), kyHi = min(g.kernelH, g.height + g.padTop - oy)
-        guard kyHi > kyLo else { continue }
-        var b = V16()
-        if let bias { for l in 0..<lanes { b[l] = bias[cb * 16 + l] } }
-        let plane = p + (n * layout.blocks + cb) * layout.height * layout.rowLength * 16
-        let rows = plane + (oy - g.padTop + kyLo) * layout.rowLength * 16
+    let band = task % bands.bandsPerPlane
+    let nb = task / bands.bandsPerPlane
+    let cb = nb % bands.blocks, n = nb / bands.blocks
+    let oy0 = band * bands.bandRows, oy1 = min(g.outHeight, oy0 + bands.bandRows)
+    let lanes = min(16, C - cb * 16)
+    var b = V16()
+    if let bias { for l in 0..<lanes { b[l] = bias[cb * 16 + l] } }
+    let rowStride = bands.rowLength * 16
+    // Scratch row r holds input row iyFirst + r; rows are copied when the first output row needs them.
+    let iyFirst = max(0, oy0 - g.padTop)
+    var copied = iyFirst
+    for oy in oy0..<oy1 {
+        let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
+        let iyEnd = oy - g.padTop + kyHi
+        while copied < iyEnd {
+            blockInputRow(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
+                          into: scratch + (copied - iyFirst) * rowStride)
+            copied += 1
+        }
+        // With no kernel row inside the map (padding taller than the kernel) the tiles store the bias.
+        let rows = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride
         let wts = blockedWeights + (cb * g.kernelH + kyLo) * K * 16
         let out = y + ((n * g.outHeight + oy) * g.outWidth) * C + cb * 16
         var ox0 = 0
@@ -164,7 +170,7 @@ public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGe
             #if REPLK_V3
             // Two halves of 8 lanes (the second only if the block has more than 8 channels).
             for half in 0..<(lanes > 8 ? 2 : 1) {
-                depthwiseHalfTile8(rows: tile + half * 8, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo,
+                depthwiseHalfTile8(rows: tile + half * 8, rowStride: rowStride, rowCount: kyHi - kyLo,
                                    weights: wts + half * 8, kernelW: K, kxRange: kxLo..<max(kxLo, kxHi),
                                    bias: half == 0 ? b.lowHalf : b.highHalf, activation: activation, output: o + half * 8,
                                    outputStride: C, valid: valid, lanes: min(8, lanes - half * 8))
@@ -172,15 +178,15 @@ public func depthwiseConvBlockedRows(_ p: UnsafePointer<Float>, _ g: DepthwiseGe
             #else
             switch T {
             case 16:
-                depthwiseTile16(rows: tile, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
+                depthwiseTile16(rows: tile, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
                                 kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
                                 valid: valid, lanes: lanes)
             case 14:
-                depthwiseTile14(rows: tile, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
+                depthwiseTile14(rows: tile, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
                                 kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
                                 valid: valid, lanes: lanes)
             default:
-                depthwiseTile8(rows: tile, rowStride: layout.rowLength * 16, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
+                depthwiseTile8(rows: tile, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
                                kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
                                valid: valid, lanes: lanes)
             }

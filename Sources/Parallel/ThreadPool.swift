@@ -18,11 +18,12 @@ public final class ThreadPool: @unchecked Sendable {
     // The job refers to the loop body through a pointer, not a strong reference: a worker may still
     // hold the job object for a moment after finishing, but never a copy of the closure.
     private final class Job {
-        let body: UnsafePointer<(Int) -> Void>
+        let body: UnsafePointer<(Int, Int) -> Void>
         let count: Int
         let next = Atomic<Int>(0)
+        let nextWorker = Atomic<Int>(0)
         let remaining: Atomic<Int>
-        init(body: UnsafePointer<(Int) -> Void>, count: Int, workers: Int) {
+        init(body: UnsafePointer<(Int, Int) -> Void>, count: Int, workers: Int) {
             self.body = body
             self.count = count
             self.remaining = Atomic<Int>(workers)
@@ -106,10 +107,12 @@ public final class ThreadPool: @unchecked Sendable {
     private func run(_ j: Job) {
         pthread_setspecific(ThreadPool.insideKey, UnsafeRawPointer(bitPattern: 1))
         defer { pthread_setspecific(ThreadPool.insideKey, nil) }
+        // Every thread of the pool runs each job exactly once, so these are 0 ..< threadCount.
+        let worker = j.nextWorker.wrappingAdd(1, ordering: .relaxed).oldValue
         while true {
             let i = j.next.wrappingAdd(1, ordering: .relaxed).oldValue
             if i >= j.count { break }
-            j.body.pointee(i)
+            j.body.pointee(i, worker)
         }
         if j.remaining.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
             pthread_mutex_lock(&mutex)
@@ -141,10 +144,17 @@ public final class ThreadPool: @unchecked Sendable {
     /// Runs `body(i)` for every `i` in `0..<count`, spread over the pool's threads, and returns
     /// when all calls have finished. Iterations must be independent.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        parallelFor(count, withWorkerIndex: { i, _ in body(i) })
+    }
+
+    /// Like `parallelFor(_:_:)`, and also passes the index (in `0 ..< threadCount`) of the thread
+    /// running the call: no two calls running at the same time get the same one, so a loop can
+    /// give each thread its own scratch buffer.
+    public func parallelFor(_ count: Int, withWorkerIndex body: (_ index: Int, _ worker: Int) -> Void) {
         if count <= 0 { return }
         // A loop nested inside another runs serially on the thread that reached it.
         if threadCount == 1 || count == 1 || pthread_getspecific(ThreadPool.insideKey) != nil {
-            for i in 0..<count { body(i) }
+            for i in 0..<count { body(i, 0) }
             return
         }
         withoutActuallyEscaping(body) { escaping in

@@ -96,6 +96,10 @@ final class ConvKernelTests: XCTestCase {
         check(Case(h: 12, w: 30, cin: 17, cout: 17, kh: 3, kw: 5, stride: (2, 1), pad: (1, 2), dilation: (2, 1), groups: 17))
         // Wide rows: several tiles and a ragged last one; the last block has 8 channels (one AVX2 half).
         check(Case(h: 9, w: 37, cin: 40, cout: 40, kh: 7, kw: 7, pad: (3, 3), groups: 40), activation: .gelu)
+        // Padding wider than the kernel: the outer output rows and columns see no input, only the bias.
+        check(Case(h: 6, w: 9, cin: 24, cout: 24, kh: 3, kw: 3, pad: (4, 5), groups: 24), activation: .relu)
+        // Two images, more rows than one band: a band's first input row is not the map's first.
+        check(Case(n: 2, h: 40, w: 13, cin: 16, cout: 16, kh: 9, kw: 9, pad: (4, 4), groups: 16))
     }
 
     func testDepthwiseConvOnSingleThreadMatchesPool() {
@@ -110,6 +114,9 @@ final class ConvKernelTests: XCTestCase {
             let a = conv(x, pool: ThreadPool(threadCount: 1))
             let b = conv(x, pool: ThreadPool(threadCount: 3))
             XCTAssertEqual(a.scalars, b.scalars, "\(variant)")
+            // Seven threads split each of the 4 channel blocks into 7 bands of 3 rows.
+            let c = conv(x, pool: ThreadPool(threadCount: 7))
+            XCTAssertEqual(a.scalars, c.scalars, "\(variant)")
         }
     }
 }

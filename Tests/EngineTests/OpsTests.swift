@@ -1,8 +1,28 @@
 import XCTest
 import Engine
 import Kernels
+import Parallel
+import Synchronization
 
 final class OpsTests: XCTestCase {
+    func testPoolGivesConcurrentCallsDistinctWorkerIndices() {
+        let pool = ThreadPool(threadCount: 3)
+        let busy = Atomic<Int>(0)   // bit w: a call on worker w is running
+        let clash = Atomic<Bool>(false)
+        let seen = Atomic<Int>(0)
+        pool.parallelFor(300, withWorkerIndex: { _, worker in
+            precondition(worker >= 0 && worker < 3)
+            let bit = 1 << worker
+            if busy.bitwiseOr(bit, ordering: .sequentiallyConsistent).oldValue & bit != 0 {
+                clash.store(true, ordering: .sequentiallyConsistent)
+            }
+            for _ in 0..<2000 { _ = seen.wrappingAdd(1, ordering: .relaxed) }
+            busy.bitwiseAnd(~bit, ordering: .sequentiallyConsistent)
+        })
+        XCTAssertFalse(clash.load(ordering: .sequentiallyConsistent))
+        XCTAssertEqual(seen.load(ordering: .relaxed), 300 * 2000)
+    }
+
     func testGELUIsTheExactErfForm() {
         var xs = [Float]()
         var v: Float = -8
