@@ -48,7 +48,7 @@ public final class ConvKernel {
     public let dilationH: Int, dilationW: Int
     public let groups: Int
 
-    private enum Plan { case gemm, depthwise }
+    private enum Plan { case gemm, depthwise, winograd }
     private let plan: Plan
     /// GEMM: one packed B per group. Depth-wise: tap-major weights `[kH·kW][C]`.
     private let weights: TensorStorage
@@ -58,9 +58,14 @@ public final class ConvKernel {
     private let bias: TensorStorage?
 
     /// Builds the kernel from a PyTorch-layout weight `(out, in/groups, kH, kW)` and optional bias.
+    ///
+    /// Dense 3×3 convs with stride 1 and at least 16 input and output channels run as Winograd
+    /// F(4×4, 3×3) (a quarter of the multiply-adds; weights transformed here, 4× their size) unless
+    /// `winograd` is false; their outputs differ from the direct conv by rounding only (at most 5e-5
+    /// of the output's largest magnitude in the tests, 0.4–1.6e-5 measured).
     public init(weightOIHW w: UnsafeBufferPointer<Float>, bias: [Float]?, outChannels: Int, inChannels: Int,
                 kernelH: Int, kernelW: Int, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
-                dilation: (Int, Int) = (1, 1), groups: Int = 1) {
+                dilation: (Int, Int) = (1, 1), groups: Int = 1, winograd: Bool = ConvKernel.winogradByDefault) {
         precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "channels \(inChannels)→\(outChannels) not divisible by groups \(groups)")
         let cinG = inChannels / groups, coutG = outChannels / groups
@@ -79,7 +84,15 @@ public final class ConvKernel {
             self.bias = nil
         }
         let taps = kernelH * kernelW
-        if groups == inChannels && groups == outChannels && groups > 1 {
+        if winograd && kernelH == 3 && kernelW == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1
+            && inChannels >= 16 && outChannels >= 16 {
+            plan = .winograd
+            let s = TensorStorage(count: winogradWeightCount(inChannels: inChannels, outChannels: outChannels))
+            winogradTransformWeights(w, inChannels: inChannels, outChannels: outChannels, into: s.pointer)
+            weights = s
+            groupStride = packedBCount(k: inChannels, n: outChannels)
+            blockedWeights = nil
+        } else if groups == inChannels && groups == outChannels && groups > 1 {
             plan = .depthwise
             let s = TensorStorage(count: taps * outChannels)
             for c in 0..<outChannels {
@@ -118,6 +131,51 @@ public final class ConvKernel {
         }
     }
 
+    /// Whether 3×3 convs use Winograd when built without saying: yes, unless `REPLK_WINOGRAD=0`.
+    public static var winogradByDefault: Bool {
+        if let v = getenv("REPLK_WINOGRAD") { return String(cString: v) != "0" }
+        return true
+    }
+
+    /// Whether this conv runs as Winograd F(4×4, 3×3).
+    public var usesWinograd: Bool { plan == .winograd }
+
+    // Batches of tiles: input transform, 36 GEMMs (tiles × Cin)·(Cin × Cout), output transform with
+    // the epilogue. A batch's transformed input (36 × tiles × Cin floats) is kept near 32 MB.
+    private func runWinograd(_ xp: UnsafePointer<Float>, _ x: Tensor, _ yp: UnsafeMutablePointer<Float>,
+                             oh: Int, ow: Int, activation: Activation, residual: Tensor?, pool: ThreadPool) {
+        let t = WinogradTiling(batch: x.batch, height: x.height, width: x.width, inChannels: inChannels,
+                               outChannels: outChannels, padTop: padH, padLeft: padW, outHeight: oh, outWidth: ow)
+        let total = t.tileCount
+        let perBatch = min(total, max(gemmMR, roundUp((8 << 20) / (36 * inChannels), gemmMR)))
+        let v = TensorStorage(count: 36 * perBatch * inChannels)
+        let m = TensorStorage(count: 36 * perBatch * outChannels)
+        let vp = v.pointer, mp = m.pointer, wp = weights.pointer
+        let b = bias.map { UnsafePointer($0.pointer) }
+        let r = residual.map { UnsafePointer($0.storage.pointer) }
+        var first = 0
+        while first < total {
+            let count = min(perBatch, total - first)
+            let chunk = max(1, count / (8 * pool.threadCount))
+            let tasks = (count + chunk - 1) / chunk
+            pool.parallelFor(tasks) { i in
+                winogradInputTransform(xp, t, tiles: first + i * chunk, min(first + count, first + (i + 1) * chunk),
+                                       batchFirst: first, batchCount: count, into: vp)
+            }
+            for xi in 0..<36 {
+                gemm(.rows(vp + xi * count * inChannels, ld: inChannels), m: count, n: outChannels, k: inChannels,
+                     packedB: wp + xi * groupStride, c: mp + xi * count * outChannels, ldc: outChannels,
+                     epilogue: Epilogue(), pool: pool)
+            }
+            pool.parallelFor(tasks) { i in
+                winogradOutputTransform(mp, t, tiles: first + i * chunk, min(first + count, first + (i + 1) * chunk),
+                                        batchFirst: first, batchCount: count, bias: b, activation: activation,
+                                        residual: r, yp)
+            }
+            first += count
+        }
+    }
+
     /// Output spatial size for an input of `h × w`.
     public func outputSize(height h: Int, width w: Int) -> (Int, Int) {
         ((h + 2 * padH - dilationH * (kernelH - 1) - 1) / strideH + 1,
@@ -145,6 +203,8 @@ public final class ConvKernel {
         FLOPCounter.shared.add(Double(x.batch * oh * ow * outChannels * (inChannels / groups) * kernelH * kernelW))
         if FLOPCounter.shared.dryRun { return Tensor(zeros: y.shape) }
         switch plan {
+        case .winograd:
+            runWinograd(xp, x, yp, oh: oh, ow: ow, activation: activation, residual: residual, pool: pool)
         case .depthwise:
             let g = DepthwiseGeometry(batch: x.batch, height: x.height, width: x.width, channels: inChannels,
                                       kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW,

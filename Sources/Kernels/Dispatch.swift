@@ -206,3 +206,29 @@ public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: I
                           padding: padding, y, outHeight: outHeight, outWidth: outWidth)
     }
 }
+
+/// Winograd F(4×4, 3×3) input transform of tiles `t0 ..< t1`: V[ξ][tile − first][ci] at
+/// `v + (ξ·count + tile − first)·Cin + ci`; input outside the map is zero.
+public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
+                                   batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
+    if useV4 {
+        KernelsV4.winogradInputTransform(x, t, tiles: t0, t1, batchFirst: first, batchCount: count, into: v)
+    } else {
+        KernelsV3.winogradInputTransform(x, t, tiles: t0, t1, batchFirst: first, batchCount: count, into: v)
+    }
+}
+
+/// Winograd F(4×4, 3×3) output transform of tiles `t0 ..< t1` from M[ξ][tile − first][co] at
+/// `m + (ξ·count + tile − first)·Cout + co`: writes `act(Y + bias) + residual` into the NHWC `y`.
+public func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
+                                    batchFirst first: Int, batchCount count: Int, bias: UnsafePointer<Float>?,
+                                    activation: Activation, residual: UnsafePointer<Float>?,
+                                    _ y: UnsafeMutablePointer<Float>) {
+    if useV4 {
+        KernelsV4.winogradOutputTransform(m, t, tiles: t0, t1, batchFirst: first, batchCount: count, bias: bias,
+                                          activation: activation, residual: residual, y)
+    } else {
+        KernelsV3.winogradOutputTransform(m, t, tiles: t0, t1, batchFirst: first, batchCount: count, bias: bias,
+                                          activation: activation, residual: residual, y)
+    }
+}

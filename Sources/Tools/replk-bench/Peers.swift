@@ -41,6 +41,15 @@ def build(args, torch, nn, F):
                 if i < len(s.trans): x = s.trans[i](x)
             if s.head is not None: return s.head(x.mean((2, 3)))
             return outs
+    def adaptive_avg_pool(t, s):
+        # PyTorch's adaptive average pooling written out as fixed bins (start floor(i·H/s), end
+        # ceil((i+1)·H/s)): the same numbers, and exportable to ONNX when H is not a multiple of s.
+        H, W = int(t.shape[2]), int(t.shape[3])
+        rows = []
+        for i in range(s):
+            h0, h1 = (i * H) // s, -((-(i + 1) * H) // s)
+            rows.append(torch.cat([t[:, :, h0:h1, (j * W) // s:-((-(j + 1) * W) // s)].mean((2, 3), keepdim=True) for j in range(s)], 3))
+        return torch.cat(rows, 2)
     class UperNet(nn.Module):
         def __init__(s, ch, c=512, n=150):
             super().__init__()
@@ -52,7 +61,7 @@ def build(args, torch, nn, F):
             s.fb = nn.Conv2d(4 * c, c, 3, 1, 1); s.cls = nn.Conv2d(c, n, 1)
         def forward(s, x):
             f = s.backbone(x); top = f[-1]
-            psp = [top] + [F.interpolate(F.relu(m(F.adaptive_avg_pool2d(top, sc))), size=top.shape[2:], mode='bilinear', align_corners=False) for m, sc in zip(s.ppm, (1, 2, 3, 6))]
+            psp = [top] + [F.interpolate(F.relu(m(adaptive_avg_pool(top, sc))), size=top.shape[2:], mode='bilinear', align_corners=False) for m, sc in zip(s.ppm, (1, 2, 3, 6))]
             lat = [F.relu(m(t)) for m, t in zip(s.lat, f)] + [F.relu(s.bott(torch.cat(psp, 1)))]
             for i in range(3, 0, -1):
                 lat[i - 1] = lat[i - 1] + F.interpolate(lat[i], size=lat[i - 1].shape[2:], mode='bilinear', align_corners=False)
