@@ -25,6 +25,23 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePoin
     if mBlocks < wanted { groups = min(panels, (wanted + mBlocks - 1) / mBlocks) }
     let panelsPerGroup = (panels + groups - 1) / groups
     groups = (panels + panelsPerGroup - 1) / panelsPerGroup
+    // When several tasks share rows of A, pack A once (in parallel) instead of once per task.
+    var input = input
+    var packedA: TensorStorage?
+    var inPlace = false
+    if case .packed = input { inPlace = true }
+    if groups > 1 && !inPlace {
+        let aPanels = (m + gemmMR - 1) / gemmMR
+        let storage = TensorStorage(count: packedACount(m: m, k: k))
+        let per = max(1, aPanels / (4 * pool.threadCount))
+        let source = input
+        pool.parallelFor((aPanels + per - 1) / per) { i in
+            packAPanels(source, m: m, k: k, panels: i * per, count: min(per, aPanels - i * per), into: storage.pointer)
+        }
+        input = .packed(storage.pointer)
+        packedA = storage
+    }
+    defer { withExtendedLifetime(packedA) {} }
     pool.parallelFor(mBlocks * groups) { task in
         let mb = task / groups, gi = task % groups
         let m0 = mb * mc
@@ -148,7 +165,8 @@ public final class ConvKernel {
                                outChannels: outChannels, padTop: padH, padLeft: padW, outHeight: oh, outWidth: ow)
         let total = t.tileCount
         let perBatch = min(total, max(gemmMR, roundUp((8 << 20) / (36 * inChannels), gemmMR)))
-        let v = TensorStorage(count: 36 * perBatch * inChannels)
+        let operand = packedACount(m: perBatch, k: inChannels)
+        let v = TensorStorage(count: 36 * operand)
         let m = TensorStorage(count: 36 * perBatch * outChannels)
         let vp = v.pointer, mp = m.pointer, wp = weights.pointer
         let b = bias.map { UnsafePointer($0.pointer) }
@@ -156,6 +174,16 @@ public final class ConvKernel {
         var first = 0
         while first < total {
             let count = min(perBatch, total - first)
+            let stride = packedACount(m: count, k: inChannels)
+            if count % gemmMR != 0 {
+                // The packed operands' rows past the batch are zero.
+                for xi in 0..<36 {
+                    let panel = vp + xi * stride + (count / gemmMR) * inChannels * gemmMR
+                    for kk in 0..<inChannels {
+                        for r in (count % gemmMR)..<gemmMR { panel[kk * gemmMR + r] = 0 }
+                    }
+                }
+            }
             let chunk = max(1, count / (8 * pool.threadCount))
             let tasks = (count + chunk - 1) / chunk
             pool.parallelFor(tasks) { i in
@@ -163,7 +191,7 @@ public final class ConvKernel {
                                        batchFirst: first, batchCount: count, into: vp)
             }
             for xi in 0..<36 {
-                gemm(.rows(vp + xi * count * inChannels, ld: inChannels), m: count, n: outChannels, k: inChannels,
+                gemm(.packed(vp + xi * stride), m: count, n: outChannels, k: inChannels,
                      packedB: wp + xi * groupStride, c: mp + xi * count * outChannels, ldc: outChannels,
                      epilogue: Epilogue(), pool: pool)
             }

@@ -92,7 +92,13 @@ public enum GEMMInput {
     case rows(UnsafePointer<Float>, ld: Int)
     /// Conv windows gathered from an NHWC tensor.
     case im2col(UnsafePointer<Float>, Im2ColGeometry)
+    /// Already packed over the whole depth by `packAPanels`: element (row, kk) at
+    /// `p[(row / MR)·K·MR + kk·MR + row % MR]`, rows past M zero. The GEMM reads it in place.
+    case packed(UnsafePointer<Float>)
 }
+
+/// Floats `packAPanels` writes for an M × K operand.
+public func packedACount(m: Int, k: Int) -> Int { roundUp(m, gemmMR) * k }
 
 /// Floats of scratch one `gemmBlock` call needs for its packed A block of `mc` rows.
 public func gemmScratchCount(mc: Int) -> Int { roundUp(mc, gemmMR) * gemmKC }

@@ -38,23 +38,28 @@ public func winogradWeightCount(inChannels: Int, outChannels: Int) -> Int {
 public func winogradTransformWeights(_ w: UnsafeBufferPointer<Float>, inChannels ci: Int, outChannels co: Int,
                                      into dst: UnsafeMutablePointer<Float>) {
     precondition(w.count == co * ci * 9, "3×3 weight has \(w.count) values, expected \(co * ci * 9)")
-    let G: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                         [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+    // G·g·Gᵀ with G = [[1/4, 0, 0], [−1/6, −1/6, −1/6], [−1/6, 1/6, −1/6], [1/24, 1/12, 1/6],
+    // [1/24, −1/12, 1/6], [0, 0, 1]], applied to the columns of g, then to the rows of the result.
+    @inline(__always) func gColumn(_ a: Double, _ b: Double, _ c: Double) -> (Double, Double, Double, Double, Double, Double) {
+        (a / 4, -(a + b + c) / 6, -(a - b + c) / 6, a / 24 + b / 12 + c / 6, a / 24 - b / 12 + c / 6, c)
+    }
     var u = [Float](repeating: 0, count: 36 * ci * co)   // [ξ][ci][co]
-    var t = [Double](repeating: 0, count: 18)
-    for o in 0..<co {
+    u.withUnsafeMutableBufferPointer { up in
+        let u = up.baseAddress!
+        var t = [Double](repeating: 0, count: 18)
         for i in 0..<ci {
-            let g = w.baseAddress! + (o * ci + i) * 9
-            // t = G·g (6×3), then U = t·Gᵀ (6×6).
-            for r in 0..<6 {
+            for o in 0..<co {
+                let g = w.baseAddress! + (o * ci + i) * 9
                 for c in 0..<3 {
-                    t[r * 3 + c] = G[r][0] * Double(g[c]) + G[r][1] * Double(g[3 + c]) + G[r][2] * Double(g[6 + c])
+                    let r = gColumn(Double(g[c]), Double(g[3 + c]), Double(g[6 + c]))
+                    t[c] = r.0; t[3 + c] = r.1; t[6 + c] = r.2; t[9 + c] = r.3; t[12 + c] = r.4; t[15 + c] = r.5
                 }
-            }
-            for r in 0..<6 {
-                for c in 0..<6 {
-                    let v = t[r * 3] * G[c][0] + t[r * 3 + 1] * G[c][1] + t[r * 3 + 2] * G[c][2]
-                    u[((r * 6 + c) * ci + i) * co + o] = Float(v)
+                for r in 0..<6 {
+                    let v = gColumn(t[r * 3], t[r * 3 + 1], t[r * 3 + 2])
+                    let base = u + (r * 6 * ci + i) * co + o
+                    let step = ci * co
+                    base[0] = Float(v.0); base[step] = Float(v.1); base[2 * step] = Float(v.2)
+                    base[3 * step] = Float(v.3); base[4 * step] = Float(v.4); base[5 * step] = Float(v.5)
                 }
             }
         }

@@ -207,8 +207,9 @@ public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: I
     }
 }
 
-/// Winograd F(4×4, 3×3) input transform of tiles `t0 ..< t1`: V[ξ][tile − first][ci] at
-/// `v + (ξ·count + tile − first)·Cin + ci`; input outside the map is zero.
+/// Winograd F(4×4, 3×3) input transform of tiles `t0 ..< t1`, written as 36 packed GEMM operands
+/// (`GEMMInput.packed`) of `count × Cin`, `packedACount(m: count, k: Cin)` floats apart, row
+/// `tile − first`; input outside the map is zero.
 public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                    batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
     if useV4 {
@@ -230,5 +231,16 @@ public func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTili
     } else {
         KernelsV3.winogradOutputTransform(m, t, tiles: t0, t1, batchFirst: first, batchCount: count, bias: bias,
                                           activation: activation, residual: residual, y)
+    }
+}
+
+/// Packs micro-panels `panel0 ..< panel0 + count` of an M × K GEMM operand over its whole depth
+/// (the layout of `GEMMInput.packed`) into `dst`, which holds `packedACount(m:k:)` floats.
+public func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
+                        into dst: UnsafeMutablePointer<Float>) {
+    if useV4 {
+        KernelsV4.packAPanels(input, m: m, k: k, panels: panel0, count: count, into: dst)
+    } else {
+        KernelsV3.packAPanels(input, m: m, k: k, panels: panel0, count: count, into: dst)
     }
 }

@@ -27,6 +27,8 @@ func packA(_ input: GEMMInput, m: Int, m0: Int, mc: Int, k0: Int, kc: Int, into 
                 }
             }
         }
+    case .packed:
+        preconditionFailure("a packed A is read in place, not packed again")
     case let .im2col(x, g):
         let pixels = g.outHeight * g.outWidth
         for p in 0..<panels {
@@ -62,6 +64,23 @@ func packA(_ input: GEMMInput, m: Int, m0: Int, mc: Int, k0: Int, kc: Int, into 
             }
         }
     }
+}
+
+/// Packs micro-panels `panel0 ..< panel0 + count` of the M × K operand `input` over its whole depth
+/// into `dst` (`packedACount(m:k:)` floats for all of them), the layout of `GEMMInput.packed`.
+public func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
+                        into dst: UnsafeMutablePointer<Float>) {
+    packA(input, m: m, m0: panel0 * gemmMR, mc: count * gemmMR, k0: 0, kc: k, into: dst + panel0 * gemmMR * k)
+}
+
+/// The A block for rows from `m0` and depth `k0 ..< k0 + kc`, and its stride between micro-panels:
+/// read in place from a packed operand, else packed into `scratch`.
+@inline(__always)
+func aBlock(_ input: GEMMInput, m: Int, k: Int, m0: Int, mc: Int, k0: Int, kc: Int,
+            scratch: UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, Int) {
+    if case let .packed(p) = input { return (p + (m0 / gemmMR) * k * gemmMR + k0 * gemmMR, k * gemmMR) }
+    packA(input, m: m, m0: m0, mc: mc, k0: k0, kc: kc, into: scratch)
+    return (UnsafePointer(scratch), kc * gemmMR)
 }
 
 typealias V16 = SIMD16<Float>
@@ -225,7 +244,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
             let kc = min(gemmKC, k - k0)
             let accumulate = k0 > 0
             let last = k0 + kc >= k
-            packA(input, m: m, m0: m0, mc: mcEff, k0: k0, kc: kc, into: scratch)
+            let (aPanels, panelStride) = aBlock(input, m: m, k: k, m0: m0, mc: mcEff, k0: k0, kc: kc, scratch: scratch)
             let microPanels = (mcEff + gemmMR - 1) / gemmMR
             for p in panel0..<(panel0 + panelCount) {
                 let col0 = p * gemmNR
@@ -236,7 +255,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                 for mp in 0..<microPanels {
                     let row0 = m0 + mp * gemmMR
                     let rows = min(gemmMR, m0 + mcEff - row0)
-                    let aPanel = scratch + mp * kc * gemmMR
+                    let aPanel = aPanels + mp * panelStride
                     let cTile = c + row0 * ldc + col0
                     if rows == gemmMR && cols == gemmNR {
                         microKernel12x32(kc, aPanel, bPanel, bHigh, cTile, ldc, accumulate)

@@ -80,7 +80,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
             let kc = min(avx2KC, k - k0)
             let accumulate = k0 > 0
             let last = k0 + kc >= k
-            packA(input, m: m, m0: m0, mc: mcEff, k0: k0, kc: kc, into: scratch)
+            let (aPanels, panelStride) = aBlock(input, m: m, k: k, m0: m0, mc: mcEff, k0: k0, kc: kc, scratch: scratch)
             let subRows = (mcEff + 5) / 6
             for p in panel0..<(panel0 + panelCount) {
                 for half in 0..<2 {
@@ -91,7 +91,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                     for sr in 0..<subRows {
                         let row0 = m0 + sr * 6
                         let rows = min(6, m0 + mcEff - row0)
-                        let aSub = scratch + (sr / 2) * kc * gemmMR + (sr % 2) * 6
+                        let aSub = aPanels + (sr / 2) * panelStride + (sr % 2) * 6
                         let cTile = c + row0 * ldc + col0
                         if rows == 6 && cols == 16 {
                             microKernel6x16(kc, aSub, bHalf, cTile, ldc, accumulate)
