@@ -8,20 +8,84 @@ import Darwin
 public final class TensorStorage {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
+    private let capacityBytes: Int
 
     /// Allocates `count` floats. The contents are undefined unless `zeroed`.
     public init(count: Int, zeroed: Bool = false) {
         precondition(count >= 0, "negative tensor size")
         self.count = count
-        var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let rc = posix_memalign(&raw, 64, bytes)
-        guard rc == 0, let raw else { fatalError("out of memory allocating \(bytes) bytes for a tensor") }
+        let raw: UnsafeMutableRawPointer
+        if let (cached, capacity) = LargeBufferCache.shared.take(bytes) {
+            raw = cached
+            capacityBytes = capacity
+        } else {
+            capacityBytes = LargeBufferCache.capacity(for: bytes)
+            var p: UnsafeMutableRawPointer?
+            let rc = posix_memalign(&p, 64, capacityBytes)
+            guard rc == 0, let p else { fatalError("out of memory allocating \(bytes) bytes for a tensor") }
+            raw = p
+        }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         if zeroed { memset(raw, 0, bytes) }
     }
 
-    deinit { free(pointer) }
+    deinit {
+        if !LargeBufferCache.shared.put(UnsafeMutableRawPointer(pointer), capacityBytes) { free(pointer) }
+    }
+}
+
+/// Keeps freed buffers of 32 MB and more for reuse. malloc hands out buffers that large as fresh
+/// `mmap`s, so every one of them page-faults and is zeroed by the kernel on first touch: for
+/// UperNet at 512² that was about 150 000 faults per forward pass. Sizes are rounded up to a
+/// quarter power of two so that similar requests share buffers; at most 512 MB is kept.
+final class LargeBufferCache: @unchecked Sendable {
+    static let shared = LargeBufferCache()
+    static let threshold = 32 << 20
+    static let limit = 512 << 20
+
+    private let lock = NSLockLike()
+    private var buffers: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
+    private var kept = 0
+
+    /// Bytes actually allocated for a request of `bytes`.
+    static func capacity(for bytes: Int) -> Int {
+        guard bytes >= threshold else { return bytes }
+        var step = 1 << (Int.bitWidth - 1 - bytes.leadingZeroBitCount - 2)   // a quarter of the power of two below
+        step = max(step, 1 << 20)
+        return (bytes + step - 1) / step * step
+    }
+
+    /// A kept buffer of exactly the capacity `bytes` rounds to, if there is one.
+    func take(_ bytes: Int) -> (UnsafeMutableRawPointer, Int)? {
+        guard bytes >= LargeBufferCache.threshold else { return nil }
+        let want = LargeBufferCache.capacity(for: bytes)
+        return lock.locked {
+            guard let i = buffers.lastIndex(where: { $0.bytes == want }) else { return nil }
+            let b = buffers.remove(at: i)
+            kept -= b.bytes
+            return (b.pointer, b.bytes)
+        }
+    }
+
+    /// Keeps a buffer for reuse; false when it is small or the cache is full (the caller frees it).
+    func put(_ p: UnsafeMutableRawPointer, _ bytes: Int) -> Bool {
+        guard bytes >= LargeBufferCache.threshold else { return false }
+        return lock.locked {
+            if kept + bytes > LargeBufferCache.limit {
+                // Make room by dropping the oldest kept buffers.
+                while let first = buffers.first, kept + bytes > LargeBufferCache.limit {
+                    free(first.pointer)
+                    kept -= first.bytes
+                    buffers.removeFirst()
+                }
+                if kept + bytes > LargeBufferCache.limit { return false }
+            }
+            buffers.append((p, bytes))
+            kept += bytes
+            return true
+        }
+    }
 }
 
 /// A dense float32 tensor: a value type over copy-on-write storage.

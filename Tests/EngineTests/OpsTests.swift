@@ -5,6 +5,22 @@ import Parallel
 import Synchronization
 
 final class OpsTests: XCTestCase {
+    func testLargeBuffersAreReusedAndZeroedWhenAsked() {
+        // 36 MB: above the size malloc maps fresh (and the kernel zero-fills) on every request.
+        var first: UnsafeMutablePointer<Float>
+        do {
+            let a = TensorStorage(count: 9_000_000)
+            a.pointer[5] = 7
+            first = a.pointer
+        }
+        let b = TensorStorage(count: 9_000_000, zeroed: true)
+        XCTAssertEqual(b.pointer, first)
+        XCTAssertEqual(b.pointer[5], 0)
+        // Small buffers are malloc's business.
+        let c = TensorStorage(count: 1000)
+        XCTAssertNotEqual(c.pointer, first)
+    }
+
     func testPoolGivesConcurrentCallsDistinctWorkerIndices() {
         let pool = ThreadPool(threadCount: 3)
         let busy = Atomic<Int>(0)   // bit w: a call on worker w is running
