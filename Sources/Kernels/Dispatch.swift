@@ -207,9 +207,9 @@ public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: I
     }
 }
 
-/// Winograd F(4×4, 3×3) input transform of tiles `t0 ..< t1`, written as 36 packed GEMM operands
-/// (`GEMMInput.packed`) of `count × Cin`, `packedACount(m: count, k: Cin)` floats apart, row
-/// `tile − first`; input outside the map is zero.
+/// Winograd F(4×4, 3×3) input transform of tiles `t0 ..< t1`: V[ξ][tile − first][ci] at
+/// `v + (ξ·count + tile − first)·Cin + ci` (36 row-major `count × Cin` operands); input outside
+/// the map is zero.
 public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                    batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
     if useV4 {

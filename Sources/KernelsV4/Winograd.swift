@@ -38,15 +38,14 @@ private func outputColumn(_ m0: W8, _ m1: W8, _ m2: W8, _ m3: W8, _ m4: W8, _ m5
     return (m0 + a + c, b + W8(repeating: 2) * d, a + W8(repeating: 4) * c, b + W8(repeating: 8) * d + m5)
 }
 
-/// V = Bᵀ d B for tiles `t0 ..< t1` of `t`, all input channels, written as 36 packed GEMM operands
-/// (`GEMMInput.packed`) of `count × Cin`, one per ξ, `packedACount(m: count, k: Cin)` floats apart:
-/// row `tile − first`, where `first ..< first + count` is the batch of tiles the GEMMs run on.
-/// Input outside the map is zero (the conv's padding).
+/// V = Bᵀ d B for tiles `t0 ..< t1` of `t`, all input channels: V[ξ][tile − first][ci] at
+/// `v + (ξ·count + tile − first)·Cin + ci`, where `first ..< first + count` is the batch of tiles
+/// the GEMMs run on (36 row-major `count × Cin` operands). Input outside the map is zero (the
+/// conv's padding).
 public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                    batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
     let C = t.inChannels
     let tilesPerImage = t.tilesY * t.tilesX
-    let operand = packedACount(m: count, k: C)
     withUnsafeTemporaryAllocation(of: W8.self, capacity: 36) { buf in
         let s = buf.baseAddress!
         for tile in t0..<t1 {
@@ -56,8 +55,7 @@ public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTilin
             let iy0 = ty * 4 - t.padTop, ix0 = tx * 4 - t.padLeft
             let inside = iy0 >= 0 && ix0 >= 0 && iy0 + 6 <= t.height && ix0 + 6 <= t.width
             let image = x + n * t.height * t.width * C
-            let local = tile - first
-            let out = v + (local / gemmMR) * C * gemmMR + local % gemmMR
+            let out = v + (tile - first) * C
             var c0 = 0
             while c0 < C {
                 let lanes = min(8, C - c0)
@@ -71,20 +69,17 @@ public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTilin
                     let (r0, r1, r2, r3, r4, r5) = inputColumn(d(0, j), d(1, j), d(2, j), d(3, j), d(4, j), d(5, j))
                     s[j] = r0; s[6 + j] = r1; s[12 + j] = r2; s[18 + j] = r3; s[24 + j] = r4; s[30 + j] = r5
                 }
-                // Then rows: V[i][·] = (Bᵀ d)[i][·] B.
+                // Then rows: V[i][·] = (Bᵀ d)[i][·] B, one vector store per ξ.
                 for i in 0..<6 {
                     let row = s + i * 6
                     let (v0, v1, v2, v3, v4, v5) = inputColumn(row[0], row[1], row[2], row[3], row[4], row[5])
-                    // Row `local` of each operand: one value every MR floats along the depth.
-                    let base = out + (i * 6) * operand + c0 * gemmMR
-                    for l in 0..<lanes {
-                        base[l * gemmMR] = v0[l]
-                        base[operand + l * gemmMR] = v1[l]
-                        base[2 * operand + l * gemmMR] = v2[l]
-                        base[3 * operand + l * gemmMR] = v3[l]
-                        base[4 * operand + l * gemmMR] = v4[l]
-                        base[5 * operand + l * gemmMR] = v5[l]
-                    }
+                    let base = out + (i * 6) * count * C + c0
+                    storeW8(v0, base, lanes)
+                    storeW8(v1, base + count * C, lanes)
+                    storeW8(v2, base + 2 * count * C, lanes)
+                    storeW8(v3, base + 3 * count * C, lanes)
+                    storeW8(v4, base + 4 * count * C, lanes)
+                    storeW8(v5, base + 5 * count * C, lanes)
                 }
                 c0 += 8
             }

@@ -19,7 +19,7 @@ struct ReplkBench: ParsableCommand {
         commandName: "replk-bench",
         abstract: "Speed and memory of the engine: FMA peak, depth-wise conv stacks, whole models, COCO evaluation.",
         discussion: "Speeds are medians over repeated runs; each figure is also given as a share of the peak measured in the same run.",
-        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Cost.self, RandomCheckpoint.self])
+        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self])
 }
 
 struct Timing {
@@ -378,6 +378,56 @@ struct GEMMBench: ParsableCommand {
         }
         print(String(format: "GEMM (1×1 conv, epilogue %@), %d thread(s), peak %.0f GFLOP/s", activation, common.threads, peak))
         print(markdownTable(header: ["M (pixels)", "K (in)", "N (out)", "ms", "min ms", "GFLOP/s", "% peak", "% peak (min)"], rows: rows, rightAligned: Set(0..<8)))
+    }
+}
+
+struct Conv3x3Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conv3x3",
+        abstract: "Dense 3×3 convs of the UperNet and FPN heads: Winograd F(4×4, 3×3) against the direct conv, time and GFLOP/s.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Shapes as SIDExCINxCOUT (a SIDE×SIDE map), comma-separated.")
+    var shapes = "128x2048x512,128x512x512,64x512x512,16x3072x512,200x256x256"
+
+    func run() throws {
+        configureThreads(common.threads)
+        let peak = measurePeak(threads: common.threads)
+        var rows = [[String]]()
+        var results = [[String: Any]]()
+        for item in shapes.split(separator: ",") {
+            let d = item.split(separator: "x").compactMap { Int($0) }
+            guard d.count == 3, d.allSatisfy({ $0 > 0 }) else { throw ValidationError("--shapes: '\(item)' is not SIDExCINxCOUT") }
+            let (r, cin, cout) = (d[0], d[1], d[2])
+            var w = [Float](repeating: 0, count: cout * cin * 9)
+            for i in w.indices { w[i] = Float((i &* 2654435761) % 1000) * 5e-5 - 0.025 }
+            let bias = [Float](repeating: 0.1, count: cout)
+            let fast = w.withUnsafeBufferPointer {
+                ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3, padding: (1, 1))
+            }
+            let direct = w.withUnsafeBufferPointer {
+                ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3, padding: (1, 1),
+                           winograd: false)
+            }
+            let x = Tensor(shape: [1, r, r, cin], repeating: 0.5)
+            // Alternating halves, so that both see the same machine.
+            var tw = measure(repeats: (common.repeats + 1) / 2) { _ = fast(x, activation: Activation.relu) }
+            var td = measure(repeats: (common.repeats + 1) / 2) { _ = direct(x, activation: Activation.relu) }
+            tw.samples += measure(warmup: 0, repeats: common.repeats / 2) { _ = fast(x, activation: Activation.relu) }.samples
+            td.samples += measure(warmup: 0, repeats: common.repeats / 2) { _ = direct(x, activation: Activation.relu) }.samples
+            let macs = Double(r * r * cin * cout * 9)
+            let run = Double(((r + 3) / 4) * ((r + 3) / 4) * 36 * cin * cout)
+            let gd = 2 * macs / (td.median / 1000) / 1e9, gw = 2 * run / (tw.median / 1000) / 1e9
+            rows.append(["\(r)×\(r)", "\(cin)", "\(cout)", String(format: "%.1f", td.median), String(format: "%.0f%%", 100 * gd / peak),
+                         String(format: "%.1f", tw.median), String(format: "%.0f%%", 100 * gw / peak),
+                         String(format: "%.2f×", td.median / tw.median)])
+            results.append(["size": r, "in": cin, "out": cout, "direct_median_ms": td.median, "winograd_median_ms": tw.median,
+                            "direct_percent_of_peak": 100 * gd / peak, "winograd_percent_of_peak_run": 100 * gw / peak])
+        }
+        if common.json { print(jsonText(["peak_gflops": peak, "threads": common.threads, "shapes": results])); return }
+        print(String(format: "3×3 conv, stride 1, pad 1, ReLU, %d thread(s), peak %.0f GFLOP/s (Winograd's share of peak on the multiply-adds it runs)",
+                     common.threads, peak))
+        print(markdownTable(header: ["map", "in", "out", "direct ms", "% peak", "Winograd ms", "% peak", "speed-up"], rows: rows,
+                            rightAligned: Set(0..<8)))
     }
 }
 
