@@ -67,7 +67,8 @@ public final class ConvKernel {
 
     private enum Plan { case gemm, depthwise, winograd }
     private let plan: Plan
-    /// GEMM: one packed B per group. Depth-wise: tap-major weights `[kH·kW][C]`.
+    /// GEMM: one packed B per group. Depth-wise: tap-major weights `[kH·kW][C]`. Winograd: the 36
+    /// packed `Cin × Cout` operands of U = G g Gᵀ, `groupStride` floats apart.
     private let weights: TensorStorage
     /// Depth-wise, stride 1: the same weights channel-blocked, `[C/16][kH][kW][16]`.
     private let blockedWeights: TensorStorage?

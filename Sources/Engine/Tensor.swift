@@ -38,11 +38,12 @@ public final class TensorStorage {
 /// Keeps freed buffers of 32 MB and more for reuse. malloc hands out buffers that large as fresh
 /// `mmap`s, so every one of them page-faults and is zeroed by the kernel on first touch: for
 /// UperNet at 512² that was about 150 000 faults per forward pass. Sizes are rounded up to a
-/// quarter power of two so that similar requests share buffers; at most 512 MB is kept.
+/// quarter power of two so that similar requests share buffers; at most 256 MB is kept (the
+/// kept buffers count in the peak RSS).
 final class LargeBufferCache: @unchecked Sendable {
     static let shared = LargeBufferCache()
     static let threshold = 32 << 20
-    static let limit = 512 << 20
+    static let limit = 256 << 20
 
     private let lock = NSLockLike()
     private var buffers: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
