@@ -162,10 +162,8 @@ public final class ConvKernel {
     // the epilogue. A batch's transformed input (36 × tiles × Cin floats) is kept near 64 MB: for
     // 2048 → 512 on 128², batches of 228 tiles ran the GEMMs 12 % faster than batches of 60 (each
     // batch streams all 36 weight operands once).
-    private func runWinograd(_ xp: UnsafePointer<Float>, _ x: Tensor, _ yp: UnsafeMutablePointer<Float>,
-                             oh: Int, ow: Int, activation: Activation, residual: Tensor?, pool: ThreadPool) {
-        let t = WinogradTiling(batch: x.batch, height: x.height, width: x.width, inChannels: inChannels,
-                               outChannels: outChannels, padTop: padH, padLeft: padW, outHeight: oh, outWidth: ow)
+    private func runWinograd(_ xp: UnsafePointer<Float>, _ t: WinogradTiling, _ yp: UnsafeMutablePointer<Float>,
+                             activation: Activation, residual: Tensor?, pool: ThreadPool) {
         let total = t.tileCount
         let perBatch = min(total, max(gemmMR, roundUp((16 << 20) / (36 * inChannels), gemmMR)))
         let v = TensorStorage(count: 36 * perBatch * inChannels)
@@ -229,13 +227,15 @@ public final class ConvKernel {
         }
         let yp = y.storage.pointer
         let xp = x.storage.pointer
-        let tiles = plan == .winograd ? x.batch * ((oh + 3) / 4) * ((ow + 3) / 4) : 0
+        let tiling = plan != .winograd ? nil : WinogradTiling(
+            batch: x.batch, height: x.height, width: x.width, inChannels: inChannels, outChannels: outChannels,
+            padTop: padH, padLeft: padW, outHeight: oh, outWidth: ow)
         FLOPCounter.shared.add(Double(x.batch * oh * ow * outChannels * (inChannels / groups) * kernelH * kernelW),
-                               executed: plan == .winograd ? Double(tiles * 36 * inChannels * outChannels) : nil)
+                               executed: tiling.map { Double($0.tileCount * 36 * inChannels * outChannels) })
         if FLOPCounter.shared.dryRun { return Tensor(zeros: y.shape) }
         switch plan {
         case .winograd:
-            runWinograd(xp, x, yp, oh: oh, ow: ow, activation: activation, residual: residual, pool: pool)
+            runWinograd(xp, tiling!, yp, activation: activation, residual: residual, pool: pool)
         case .depthwise:
             let g = DepthwiseGeometry(batch: x.batch, height: x.height, width: x.width, channels: inChannels,
                                       kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW,

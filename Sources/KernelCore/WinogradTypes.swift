@@ -24,6 +24,16 @@ public struct WinogradTiling {
     public var tilesY: Int { (outHeight + 3) / 4 }
     public var tilesX: Int { (outWidth + 3) / 4 }
     public var tileCount: Int { batch * tilesY * tilesX }
+
+    /// Image and first output row and column of tile `index`.
+    @inline(__always)
+    public func origin(ofTile index: Int) -> (image: Int, y: Int, x: Int) {
+        let perImage = tilesY * tilesX
+        let n = index / perImage
+        let r = index - n * perImage
+        let ty = r / tilesX
+        return (n, ty * 4, (r - ty * tilesX) * 4)
+    }
 }
 
 /// Number of floats the transformed, packed weights of a Cin → Cout 3×3 conv occupy: 36 packed

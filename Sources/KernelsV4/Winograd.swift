@@ -45,14 +45,11 @@ private func outputColumn(_ m0: W8, _ m1: W8, _ m2: W8, _ m3: W8, _ m4: W8, _ m5
 public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                    batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
     let C = t.inChannels
-    let tilesPerImage = t.tilesY * t.tilesX
     withUnsafeTemporaryAllocation(of: W8.self, capacity: 36) { buf in
         let s = buf.baseAddress!
         for tile in t0..<t1 {
-            let n = tile / tilesPerImage
-            let r = tile - n * tilesPerImage
-            let ty = r / t.tilesX, tx = r - ty * t.tilesX
-            let iy0 = ty * 4 - t.padTop, ix0 = tx * 4 - t.padLeft
+            let (n, oy0, ox0) = t.origin(ofTile: tile)
+            let iy0 = oy0 - t.padTop, ix0 = ox0 - t.padLeft
             let inside = iy0 >= 0 && ix0 >= 0 && iy0 + 6 <= t.height && ix0 + 6 <= t.width
             let image = x + n * t.height * t.width * C
             let out = v + (tile - first) * C
@@ -95,14 +92,10 @@ public func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTili
                                     activation: Activation, residual: UnsafePointer<Float>?,
                                     _ y: UnsafeMutablePointer<Float>) {
     let C = t.outChannels
-    let tilesPerImage = t.tilesY * t.tilesX
     withUnsafeTemporaryAllocation(of: W8.self, capacity: 24) { buf in
         let s = buf.baseAddress!
         for tile in t0..<t1 {
-            let n = tile / tilesPerImage
-            let r = tile - n * tilesPerImage
-            let ty = r / t.tilesX, tx = r - ty * t.tilesX
-            let oy0 = ty * 4, ox0 = tx * 4
+            let (n, oy0, ox0) = t.origin(ofTile: tile)
             let rows = min(4, t.outHeight - oy0), cols = min(4, t.outWidth - ox0)
             let src = m + (tile - first) * C
             let image = (n * t.outHeight * t.outWidth) * C

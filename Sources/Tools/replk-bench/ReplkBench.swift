@@ -342,6 +342,17 @@ struct COCOEval: ParsableCommand {
     }
 }
 
+/// `--shapes` of `gemm` and `conv3x3`: comma-separated SIDExCINxCOUT (a SIDE×SIDE map).
+func parseConvShapes(_ list: String) throws -> [(Int, Int, Int)] {
+    try list.split(separator: ",").map { item in
+        let d = item.split(separator: "x").compactMap { Int($0) }
+        guard d.count == 3, d.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--shapes: '\(item)' is not SIDExCINxCOUT")
+        }
+        return (d[0], d[1], d[2])
+    }
+}
+
 struct GEMMBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm", abstract: "1×1 conv (GEMM) shapes of RepLKNet-31B at 224: time and GFLOP/s each.")
@@ -356,15 +367,7 @@ struct GEMMBench: ParsableCommand {
         let act: Activation = activation == "gelu" ? .gelu : activation == "relu" ? .relu : .none
         var shapes = [(56, 128, 512), (56, 512, 128), (28, 256, 1024), (28, 1024, 256), (14, 512, 2048), (14, 2048, 512),
                       (7, 1024, 4096), (7, 4096, 1024), (56, 128, 128), (14, 512, 512)]
-        if let list = self.shapes {
-            shapes = try list.split(separator: ",").map { item in
-                let d = item.split(separator: "x").compactMap { Int($0) }
-                guard d.count == 3, d.allSatisfy({ $0 > 0 }) else {
-                    throw ValidationError("--shapes: '\(item)' is not SIDExCINxCOUT")
-                }
-                return (d[0], d[1], d[2])
-            }
-        }
+        if let list = self.shapes { shapes = try parseConvShapes(list) }
         var rows = [[String]]()
         for (r, cin, cout) in shapes {
             let w = [Float](repeating: 0.01, count: cin * cout)
@@ -394,10 +397,7 @@ struct Conv3x3Bench: ParsableCommand {
         let peak = measurePeak(threads: common.threads)
         var rows = [[String]]()
         var results = [[String: Any]]()
-        for item in shapes.split(separator: ",") {
-            let d = item.split(separator: "x").compactMap { Int($0) }
-            guard d.count == 3, d.allSatisfy({ $0 > 0 }) else { throw ValidationError("--shapes: '\(item)' is not SIDExCINxCOUT") }
-            let (r, cin, cout) = (d[0], d[1], d[2])
+        for (r, cin, cout) in try parseConvShapes(shapes) {
             var w = [Float](repeating: 0, count: cout * cin * 9)
             for i in w.indices { w[i] = Float((i &* 2654435761) % 1000) * 5e-5 - 0.025 }
             let bias = [Float](repeating: 0.1, count: cout)
