@@ -37,6 +37,8 @@ public struct DepthwiseBands {
     public let rowLength: Int
     /// Input rows a band reads at most.
     public let inputRows: Int
+    /// Taps of the kernel (kH · kW).
+    public let kernelTaps: Int
 
     /// Bands of about `bandRows` output rows (at least 1, at most the map).
     public init(_ g: DepthwiseGeometry, bandRows requested: Int) {
@@ -49,6 +51,7 @@ public struct DepthwiseBands {
         // right margin of one tile width (the widest of both builds) covers every read.
         rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
         inputRows = min(g.height, bandRows + g.kernelH - 1)
+        kernelTaps = g.kernelH * g.kernelW
     }
 
     /// Bands chosen so that `threads` threads get at least `tasksPerThread` tasks each, where the
@@ -63,8 +66,13 @@ public struct DepthwiseBands {
     /// Tasks: batch × blocks × bands, numbered ((n·blocks + cb)·bandsPerPlane + band).
     public func taskCount(batch: Int) -> Int { batch * blocks * bandsPerPlane }
 
-    /// Floats of scratch one task needs.
-    public var scratchCount: Int { inputRows * rowLength * 16 }
+    /// Floats of one task's copied input rows (16 lanes per pixel, in whatever arrangement the
+    /// kernel build uses).
+    public var inputScratchCount: Int { inputRows * rowLength * 16 }
+
+    /// Floats of scratch one task needs: its input rows, then room for one channel block's weights
+    /// (the AVX2 build rearranges them into 8-lane halves there).
+    public var scratchCount: Int { inputScratchCount + kernelTaps * 16 }
 }
 
 /// Blocked weights `[C/16][kH][kW][16]` (zero-filled past the last channel) from tap-major `[kH·kW][C]`.

@@ -124,6 +124,48 @@ func blockInputRow(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, image n: I
     }
 }
 
+#if REPLK_V3
+/// The AVX2 build's form of `blockInputRow`: the row's channels 0–7 of the block go to `low` and
+/// 8–15 to `high` (written only when the block has more than 8 channels), 8 floats per pixel, with
+/// the same zero columns. A tile then uses each 64-byte line it pulls into L1 whole, where the
+/// 16-lane pixels gave it half a line per load.
+@inline(__always)
+func blockInputRowHalves(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, image n: Int, block cb: Int, row iy: Int,
+                         rowLength: Int, low: UnsafeMutablePointer<Float>, high: UnsafeMutablePointer<Float>) {
+    let C = g.channels
+    let lanes = min(16, C - cb * 16)
+    let tail = (rowLength - g.padLeft - g.width) * 8
+    low.update(repeating: 0, count: g.padLeft * 8)
+    (low + (g.padLeft + g.width) * 8).update(repeating: 0, count: tail)
+    if lanes > 8 {
+        high.update(repeating: 0, count: g.padLeft * 8)
+        (high + (g.padLeft + g.width) * 8).update(repeating: 0, count: tail)
+    }
+    let src = x + ((n * g.height + iy) * g.width) * C + cb * 16
+    let lo = low + g.padLeft * 8, hi = high + g.padLeft * 8
+    if lanes == 16 {
+        for ix in 0..<g.width {
+            store8(load8(src + ix * C), lo + ix * 8)
+            store8(load8(src + ix * C + 8), hi + ix * 8)
+        }
+    } else {
+        for ix in 0..<g.width {
+            for l in 0..<8 { lo[ix * 8 + l] = l < lanes ? src[ix * C + l] : 0 }
+            if lanes > 8 { for l in 0..<8 { hi[ix * 8 + l] = l + 8 < lanes ? src[ix * C + 8 + l] : 0 } }
+        }
+    }
+}
+
+/// Splits one channel block's blocked weights (`taps` × 16 lanes) into two planes of `taps` × 8 lanes.
+@inline(__always)
+func splitBlockWeights(_ w: UnsafePointer<Float>, taps: Int, into d: UnsafeMutablePointer<Float>) {
+    for t in 0..<taps {
+        store8(load8(w + t * 16), d + t * 8)
+        store8(load8(w + t * 16 + 8), d + (taps + t) * 8)
+    }
+}
+#endif
+
 /// Stride-1 depth-wise conv of task `task` of `bands` (one band of output rows of one channel block
 /// of one image), reading the NHWC input `x` through `scratch` (`bands.scratchCount` floats, this
 /// thread's own). Only taps that reach the map for some output of a tile are run.
@@ -144,7 +186,16 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     let lanes = min(16, C - cb * 16)
     var b = V16()
     if let bias { for l in 0..<lanes { b[l] = bias[cb * 16 + l] } }
+    #if REPLK_V3
+    // Two half-planes of 8 lanes (input rows, then this block's weights split the same way).
+    let rowStride = bands.rowLength * 8
+    let halfPlane = bands.inputScratchCount / 2
+    let taps = g.kernelH * K
+    let halfWeights = scratch + bands.inputScratchCount
+    splitBlockWeights(blockedWeights + cb * taps * 16, taps: taps, into: halfWeights)
+    #else
     let rowStride = bands.rowLength * 16
+    #endif
     // Scratch row r holds input row iyFirst + r; rows are copied when the first output row needs them.
     let iyFirst = max(0, oy0 - g.padTop)
     var copied = iyFirst
@@ -152,30 +203,40 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
         let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
         let iyEnd = oy - g.padTop + kyHi
         while copied < iyEnd {
+            #if REPLK_V3
+            let r = scratch + (copied - iyFirst) * rowStride
+            blockInputRowHalves(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
+                                low: r, high: r + halfPlane)
+            #else
             blockInputRow(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
                           into: scratch + (copied - iyFirst) * rowStride)
+            #endif
             copied += 1
         }
         // With no kernel row inside the map (padding taller than the kernel) the tiles store the bias.
         let rows = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride
+        #if REPLK_V3
+        let wts = halfWeights + kyLo * K * 8
+        #else
         let wts = blockedWeights + (cb * g.kernelH + kyLo) * K * 16
+        #endif
         let out = y + ((n * g.outHeight + oy) * g.outWidth) * C + cb * 16
         var ox0 = 0
         while ox0 < g.outWidth {
             let valid = min(T, g.outWidth - ox0)
             // Taps that land inside the map for at least one output of the tile.
             let kxLo = max(0, g.padLeft - (ox0 + valid - 1)), kxHi = min(K, g.width + g.padLeft - ox0)
-            let tile = rows + ox0 * 16
             let o = out + ox0 * C
             #if REPLK_V3
             // Two halves of 8 lanes (the second only if the block has more than 8 channels).
             for half in 0..<(lanes > 8 ? 2 : 1) {
-                depthwiseHalfTile8(rows: tile + half * 8, rowStride: rowStride, rowCount: kyHi - kyLo,
-                                   weights: wts + half * 8, kernelW: K, kxRange: kxLo..<max(kxLo, kxHi),
+                depthwiseHalfTile8(rows: rows + half * halfPlane + ox0 * 8, rowStride: rowStride, rowCount: kyHi - kyLo,
+                                   weights: wts + half * taps * 8, kernelW: K, kxRange: kxLo..<max(kxLo, kxHi),
                                    bias: half == 0 ? b.lowHalf : b.highHalf, activation: activation, output: o + half * 8,
                                    outputStride: C, valid: valid, lanes: min(8, lanes - half * 8))
             }
             #else
+            let tile = rows + ox0 * 16
             switch T {
             case 16:
                 depthwiseTile16(rows: tile, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,

@@ -6055,11 +6055,11 @@ func storeLanes(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
     if lanes == 8 { store8(v, p) } else { for l in 0..<lanes { p[l] = v[l] } }
 }
 
-/// A tile of 8 outputs × 8 channels (one half of a 16-channel block): `rows` points at the blocked,
-/// padded input row of the first kernel row used (already offset to the tile's first output and to
-/// the half), `weights` at that kernel row's blocked taps (offset to the half); taps `kxRange` of
-/// `kernelW`. Stores the first `valid` outputs at `output` (stride `outputStride` floats), after bias
-/// and activation; `lanes` < 8 stores only that many channels.
+/// A tile of 8 outputs × 8 channels (one half of a 16-channel block): `rows` points at the padded
+/// input row of the first kernel row used in that half's plane (8 floats per pixel, already offset
+/// to the tile's first output), `weights` at that kernel row's taps in the half's weight plane
+/// (8 floats per tap); taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output`
+/// (stride `outputStride` floats), after bias and activation; `lanes` < 8 stores only that many channels.
 @inline(__always)
 func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V8, activation: Activation,
@@ -6074,155 +6074,155 @@ func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: In
     var a7 = bias
     for r in 0..<rowCount {
         let row = rows + r * rowStride
-        let wr = weights + r * K * 16
+        let wr = weights + r * K * 8
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
             let g = min(4, kxRange.upperBound - kx0)
-            let wp = wr + kx0 * 16
-            let ip = row + kx0 * 16
+            let wp = wr + kx0 * 8
+            let ip = row + kx0 * 8
             switch g {
             case 4:
                 let w0 = load8(wp + 0)
-                let w1 = load8(wp + 16)
-                let w2 = load8(wp + 32)
-                let w3 = load8(wp + 48)
+                let w1 = load8(wp + 8)
+                let w2 = load8(wp + 16)
+                let w3 = load8(wp + 24)
                 do { let v = load8(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 16)
+                do { let v = load8(ip + 8)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 32)
+                do { let v = load8(ip + 16)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load8(ip + 48)
+                do { let v = load8(ip + 24)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load8(ip + 64)
+                do { let v = load8(ip + 32)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                 }
-                do { let v = load8(ip + 80)
+                do { let v = load8(ip + 40)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                 }
-                do { let v = load8(ip + 96)
+                do { let v = load8(ip + 48)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                 }
-                do { let v = load8(ip + 112)
+                do { let v = load8(ip + 56)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                 }
-                do { let v = load8(ip + 128)
+                do { let v = load8(ip + 64)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                 }
-                do { let v = load8(ip + 144)
+                do { let v = load8(ip + 72)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                 }
-                do { let v = load8(ip + 160)
+                do { let v = load8(ip + 80)
                     a7.addProduct(v, w3)
                 }
             case 3:
                 let w0 = load8(wp + 0)
-                let w1 = load8(wp + 16)
-                let w2 = load8(wp + 32)
+                let w1 = load8(wp + 8)
+                let w2 = load8(wp + 16)
                 do { let v = load8(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 16)
+                do { let v = load8(ip + 8)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 32)
+                do { let v = load8(ip + 16)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load8(ip + 48)
+                do { let v = load8(ip + 24)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                 }
-                do { let v = load8(ip + 64)
+                do { let v = load8(ip + 32)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                 }
-                do { let v = load8(ip + 80)
+                do { let v = load8(ip + 40)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                 }
-                do { let v = load8(ip + 96)
+                do { let v = load8(ip + 48)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                 }
-                do { let v = load8(ip + 112)
+                do { let v = load8(ip + 56)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                 }
-                do { let v = load8(ip + 128)
+                do { let v = load8(ip + 64)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                 }
-                do { let v = load8(ip + 144)
+                do { let v = load8(ip + 72)
                     a7.addProduct(v, w2)
                 }
             case 2:
                 let w0 = load8(wp + 0)
-                let w1 = load8(wp + 16)
+                let w1 = load8(wp + 8)
                 do { let v = load8(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 16)
+                do { let v = load8(ip + 8)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 32)
+                do { let v = load8(ip + 16)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 48)
+                do { let v = load8(ip + 24)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 64)
+                do { let v = load8(ip + 32)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 80)
+                do { let v = load8(ip + 40)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 96)
+                do { let v = load8(ip + 48)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 112)
+                do { let v = load8(ip + 56)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                 }
-                do { let v = load8(ip + 128)
+                do { let v = load8(ip + 64)
                     a7.addProduct(v, w1)
                 }
             case 1:
@@ -6230,25 +6230,25 @@ func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: In
                 do { let v = load8(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 16)
+                do { let v = load8(ip + 8)
                     a1.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 32)
+                do { let v = load8(ip + 16)
                     a2.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 48)
+                do { let v = load8(ip + 24)
                     a3.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 64)
+                do { let v = load8(ip + 32)
                     a4.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 80)
+                do { let v = load8(ip + 40)
                     a5.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 96)
+                do { let v = load8(ip + 48)
                     a6.addProduct(v, w0)
                 }
-                do { let v = load8(ip + 112)
+                do { let v = load8(ip + 56)
                     a7.addProduct(v, w0)
                 }
             default: break

@@ -1,6 +1,6 @@
 """Generates DepthwiseTiles.swift: register-tiled depth-wise convolution kernels.
 
-Run from the repository root after editing: python3 Sources/Kernels/generate_depthwise_tiles.py
+Run from the repository root after editing: python3 Sources/KernelsV4/generate_depthwise_tiles.py
 
 The input is in a channel-blocked layout with zero columns on both sides of each row
 ([C/16][H][padLeft + W + padRight][16]), so a row of one 16-channel block is contiguous and reads
@@ -16,7 +16,9 @@ over the size of the last tap group.
 TILES = {16: 12, 14: 14, 8: 16}   # tile width T -> largest tap group G (T + G + 2 <= 32 registers)
 # The AVX2 build (16 ymm registers of 8 lanes) runs each 16-channel block as two halves of 8 lanes:
 # tiles of 8 outputs and tap groups of up to 4. (Measured on Zen 3: groups of 6 spill, and tiles of
-# 10 or 12 outputs spill and run at half the speed.)
+# 10 or 12 outputs spill and run at half the speed.) Its input rows and weights are in half-planes of
+# 8 lanes (pixel stride 8 floats), so each 64-byte line it pulls from L2 is used whole; with the
+# halves interleaved in 16-lane pixels it ran 10–25 % slower at K = 31 (L2 → L1 traffic doubled).
 TILES_AVX2 = {8: 4}
 
 out = []
@@ -33,7 +35,9 @@ def emit_store_lanes(vec, store, lanes):
 
 
 def emit_tile(name, T, GMAX, lanes, doc):
-    """One tile function: T accumulators of `lanes` lanes over tap groups of up to GMAX."""
+    """One tile function: T accumulators of `lanes` lanes over tap groups of up to GMAX; pixels and
+    taps are `lanes` floats apart."""
+    S = lanes
     vec, load, store, gelu = {16: ("V16", "load16", "store16", "gelu16"), 8: ("V8", "load8", "store8", "gelu8")}[lanes]
     for line in doc:
         w("/// " + line)
@@ -45,20 +49,20 @@ def emit_tile(name, T, GMAX, lanes, doc):
         w(f"    var a{t} = bias")
     w("    for r in 0..<rowCount {")
     w("        let row = rows + r * rowStride")
-    w("        let wr = weights + r * K * 16")
+    w(f"        let wr = weights + r * K * {S}")
     w("        var kx0 = kxRange.lowerBound")
     w("        while kx0 < kxRange.upperBound {")
     w(f"            let g = min({GMAX}, kxRange.upperBound - kx0)")
-    w("            let wp = wr + kx0 * 16")
-    w("            let ip = row + kx0 * 16")
+    w(f"            let wp = wr + kx0 * {S}")
+    w(f"            let ip = row + kx0 * {S}")
     w("            switch g {")
     for G in range(GMAX, 0, -1):
         w(f"            case {G}:")
         for j in range(G):
-            w(f"                let w{j} = {load}(wp + {16 * j})")
+            w(f"                let w{j} = {load}(wp + {S * j})")
         for d in range(T + G - 1):
             pairs = [(d - j, j) for j in range(G) if 0 <= d - j < T]
-            w(f"                do {{ let v = {load}(ip + {16 * d})")
+            w(f"                do {{ let v = {load}(ip + {S * d})")
             for (t, j) in pairs:
                 w(f"                    a{t}.addProduct(v, w{j})")
             w("                }")
@@ -106,11 +110,11 @@ w("#else")
 emit_store_lanes("V8", "store8", 8)
 for T, GMAX in TILES_AVX2.items():
     emit_tile(f"depthwiseHalfTile{T}", T, GMAX, 8, [
-        f"A tile of {T} outputs × 8 channels (one half of a 16-channel block): `rows` points at the blocked,",
-        "padded input row of the first kernel row used (already offset to the tile's first output and to",
-        "the half), `weights` at that kernel row's blocked taps (offset to the half); taps `kxRange` of",
-        "`kernelW`. Stores the first `valid` outputs at `output` (stride `outputStride` floats), after bias",
-        "and activation; `lanes` < 8 stores only that many channels."])
+        f"A tile of {T} outputs × 8 channels (one half of a 16-channel block): `rows` points at the padded",
+        "input row of the first kernel row used in that half's plane (8 floats per pixel, already offset",
+        "to the tile's first output), `weights` at that kernel row's taps in the half's weight plane",
+        "(8 floats per tap); taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output`",
+        "(stride `outputStride` floats), after bias and activation; `lanes` < 8 stores only that many channels."])
 w("#endif")
 open('Sources/KernelsV4/DepthwiseTiles.swift', 'w').write("\n".join(out) + "\n")
 print(len(out), "lines")

@@ -121,6 +121,8 @@ final class ConvKernelTests: XCTestCase {
         check(Case(h: 12, w: 30, cin: 17, cout: 17, kh: 3, kw: 5, stride: (2, 1), pad: (1, 2), dilation: (2, 1), groups: 17))
         // Wide rows: several tiles and a ragged last one; the last block has 8 channels (one AVX2 half).
         check(Case(h: 9, w: 37, cin: 40, cout: 40, kh: 7, kw: 7, pad: (3, 3), groups: 40), activation: .gelu)
+        // The last block has 12 channels: both AVX2 half-planes, the second partly filled.
+        check(Case(h: 10, w: 21, cin: 28, cout: 28, kh: 11, kw: 11, pad: (5, 5), groups: 28), activation: .relu)
         // Padding wider than the kernel: the outer output rows and columns see no input, only the bias.
         check(Case(h: 6, w: 9, cin: 24, cout: 24, kh: 3, kw: 3, pad: (4, 5), groups: 24), activation: .relu)
         // Two images, more rows than one band: a band's first input row is not the map's first.
