@@ -22,23 +22,75 @@ struct ReplkBench: ParsableCommand {
         subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self])
 }
 
-struct Timing {
-    var samples: [Double] = []
-    var median: Double { let s = samples.sorted(); return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2) }
-    var min: Double { samples.min() ?? .nan }
-    var mean: Double { samples.isEmpty ? .nan : samples.reduce(0, +) / Double(samples.count) }
+func medianOf(_ v: [Double]) -> Double {
+    let s = v.sorted()
+    return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
 }
 
-/// Runs `body` `warmup` times, then `repeats` times, returning milliseconds.
-func measure(warmup: Int = 1, repeats: Int, _ body: () -> Void) -> Timing {
+struct Timing {
+    var samples: [Double] = []
+    /// With a `PeakProbe`: the FMA peak (GFLOP/s) measured just before each sample.
+    var peaks: [Double] = []
+    var median: Double { medianOf(samples) }
+    var min: Double { samples.min() ?? .nan }
+    var mean: Double { samples.isEmpty ? .nan : samples.reduce(0, +) / Double(samples.count) }
+
+    static func += (a: inout Timing, b: Timing) { a.samples += b.samples; a.peaks += b.peaks }
+
+    /// Median over the runs of each run's GFLOP/s (for `gflop` of work) as a share of the peak
+    /// measured just before it, in percent; nil without probes.
+    func pairedPercentOfPeak(gflop: Double) -> Double? {
+        guard !peaks.isEmpty, peaks.count == samples.count else { return nil }
+        return medianOf(zip(samples, peaks).map { 100 * gflop / ($0 / 1000) / $1 })
+    }
+}
+
+/// Runs `body` `warmup` times, then `repeats` times, returning milliseconds. With `probe`, the FMA
+/// peak is also measured (briefly) right before each timed run.
+func measure(warmup: Int = 1, repeats: Int, probe: PeakProbe? = nil, _ body: () -> Void) -> Timing {
     for _ in 0..<warmup { body() }
     var t = Timing()
     for _ in 0..<repeats {
+        if let probe { t.peaks.append(probe.measure()) }
         let s = DispatchTime.now().uptimeNanoseconds
         body()
         t.samples.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e6)
     }
     return t
+}
+
+/// FMA-peak measurement; a short one (about 20 ms) is taken right before each timed run. This shared host's
+/// speed drifts by up to 40 % within a minute, so a share of a peak measured once at the start can
+/// be far off; paired with the run it precedes, it tracks the machine as the run found it.
+final class PeakProbe {
+    private let pool: ThreadPool
+    private let threads: Int
+    private let iterations: Int
+
+    init(threads: Int, iterations: Int) {
+        pool = ThreadPool(threadCount: threads)
+        self.threads = threads
+        self.iterations = iterations
+    }
+
+    /// A probe of about 20 ms on a machine whose peak is about `roughPeak` GFLOP/s.
+    convenience init(threads: Int, roughPeak: Double) {
+        let flops = roughPeak * 1e9 * 0.02
+        self.init(threads: threads, iterations: max(100_000, Int(flops) / max(1, threads * fmaPeakFlopsPerIteration)))
+    }
+
+    func measure() -> Double {
+        var sink = [Float](repeating: 0, count: threads)
+        let start = DispatchTime.now().uptimeNanoseconds
+        sink.withUnsafeMutableBufferPointer { s in
+            let p = s.baseAddress!
+            let n = iterations
+            pool.parallelFor(threads) { i in p[i] = fmaPeakLoop(iterations: n, seed: Float(i)) }
+        }
+        let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if sink.contains(where: { $0.isNaN }) { print("") }
+        return Double(threads * iterations * fmaPeakFlopsPerIteration) / secs / 1e9
+    }
 }
 
 func peakRSSMegabytes() -> Double {
@@ -47,23 +99,10 @@ func peakRSSMegabytes() -> Double {
     return Double(u.ru_maxrss) / 1024
 }
 
-/// FMA peak in GFLOP/s with `threads` threads (each runs the FMA loop for about 0.3 s).
+/// FMA peak in GFLOP/s with `threads` threads: the best of three runs of the FMA loop, each about 0.3 s.
 func measurePeak(threads: Int) -> Double {
-    let pool = ThreadPool(threadCount: threads)
-    let iterations = 20_000_000
-    var best = 0.0
-    for _ in 0..<3 {
-        var sink = [Float](repeating: 0, count: threads)
-        let start = DispatchTime.now().uptimeNanoseconds
-        sink.withUnsafeMutableBufferPointer { s in
-            let p = s.baseAddress!
-            pool.parallelFor(threads) { i in p[i] = fmaPeakLoop(iterations: iterations, seed: Float(i)) }
-        }
-        let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if sink.contains(where: { $0.isNaN }) { print("") }
-        best = max(best, Double(threads * iterations * fmaPeakFlopsPerIteration) / secs / 1e9)
-    }
-    return best
+    let probe = PeakProbe(threads: threads, iterations: 20_000_000)
+    return (0..<3).map { _ in probe.measure() }.max()!
 }
 
 struct CommonOptions: ParsableArguments {
@@ -143,7 +182,8 @@ struct DWConv: ParsableCommand {
         configureThreads(common.threads)
         let peak = measurePeak(threads: common.threads)
         let stack = DWStack(channels: channels, size: size, kernel: kernel, depth: depth, batch: batch)
-        var t = measure(repeats: (common.repeats + 1) / 2) { _ = stack.run() }
+        let probe = PeakProbe(threads: common.threads, roughPeak: peak)
+        var t = measure(repeats: (common.repeats + 1) / 2, probe: probe) { _ = stack.run() }
         var peers: [String: Any]?
         if let py = common.peers {
             // Ours, the peers, then ours again: the machine's mood is shared between both sides.
@@ -151,17 +191,19 @@ struct DWConv: ParsableCommand {
                                       "--depth", "\(depth)", "--batch", "\(batch)", "--threads", "\(common.threads)",
                                       "--repeat", "\(common.repeats)"])
         }
-        t.samples += measure(repeats: common.repeats / 2) { _ = stack.run() }.samples
+        t += measure(repeats: common.repeats / 2, probe: probe) { _ = stack.run() }
         let useful = 2 * stack.usefulMACs / (t.median / 1000) / 1e9
         let nominal = 2 * stack.nominalMACs / (t.median / 1000) / 1e9
+        let paired = t.pairedPercentOfPeak(gflop: 2 * stack.usefulMACs / 1e9) ?? .nan
         var obj: [String: Any] = ["median_ms": t.median, "min_ms": t.min, "mean_ms": t.mean, "runs": common.repeats,
                                   "channels": channels, "size": size, "kernel": kernel, "depth": depth, "batch": batch,
                                   "threads": common.threads, "useful_gflops_per_s": useful, "nominal_gflops_per_s": nominal,
-                                  "peak_gflops": peak, "percent_of_peak_useful": 100 * useful / peak]
+                                  "peak_gflops": peak, "percent_of_peak_useful": 100 * useful / peak,
+                                  "peak_gflops_beside_runs": medianOf(t.peaks), "percent_of_peak_useful_paired": paired]
         if let peers { obj["peers"] = peers }
         if common.json { print(jsonText(obj)); return }
-        print(String(format: "dwconv C=%d R=%d K=%d ×%d, %d thread(s): %.2f ms median (min %.2f), %.1f useful GFLOP/s = %.0f%% of %.0f peak (%.1f nominal)",
-                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, nominal))
+        print(String(format: "dwconv C=%d R=%d K=%d ×%d, %d thread(s): %.2f ms median (min %.2f), %.1f useful GFLOP/s = %.0f%% of %.0f peak, %.0f%% paired (%.1f nominal)",
+                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, paired, nominal))
         printPeers(obj["peers"], ours: t.median)
     }
 }
@@ -176,16 +218,19 @@ struct Table1: ParsableCommand {
     func run() throws {
         configureThreads(common.threads)
         let peak = measurePeak(threads: common.threads)
+        let probe = PeakProbe(threads: common.threads, roughPeak: peak)
         let ks = kernels.split(separator: ",").compactMap { Int($0) }, rs = sizes.split(separator: ",").compactMap { Int($0) }
         var rows = [[String]](), out = [[String: Any]]()
         for r in rs {
             for k in ks {
                 let stack = DWStack(channels: 384, size: r, kernel: k, depth: 24, batch: 1)
-                let t = measure(repeats: common.repeats) { _ = stack.run() }
+                let t = measure(repeats: common.repeats, probe: probe) { _ = stack.run() }
                 let useful = 2 * stack.usefulMACs / (t.median / 1000) / 1e9
+                let paired = t.pairedPercentOfPeak(gflop: 2 * stack.usefulMACs / 1e9) ?? .nan
                 var row: [String: Any] = ["size": r, "kernel": k, "median_ms": t.median, "useful_gflops_per_s": useful,
-                                          "percent_of_peak_useful": 100 * useful / peak]
-                var cells = ["\(r)", "\(k)", String(format: "%.2f", t.median), String(format: "%.0f", useful), String(format: "%.0f%%", 100 * useful / peak)]
+                                          "percent_of_peak_useful": 100 * useful / peak, "percent_of_peak_useful_paired": paired]
+                var cells = ["\(r)", "\(k)", String(format: "%.2f", t.median), String(format: "%.0f", useful), String(format: "%.0f%%", 100 * useful / peak),
+                             String(format: "%.0f%%", paired)]
                 if let py = common.peers {
                     let peers = try runPeers(py, ["dwconv", "--channels", "384", "--size", "\(r)", "--kernel", "\(k)", "--depth", "24",
                                                   "--batch", "1", "--threads", "\(common.threads)", "--repeat", "\(common.repeats)"])
@@ -200,9 +245,9 @@ struct Table1: ParsableCommand {
             }
         }
         if common.json { print(jsonText(["peak_gflops": peak, "threads": common.threads, "rows": out])); return }
-        var header = ["R", "K", "ms", "useful GFLOP/s", "% of peak"]
+        var header = ["R", "K", "ms", "useful GFLOP/s", "% of peak", "% paired"]
         if common.peers != nil { header += ["PyTorch ms (ratio)", "onnxruntime ms (ratio)", "OpenVINO ms (ratio)"] }
-        print(String(format: "24 depth-wise convs, C = 384, batch 1, %d thread(s); FMA peak %.0f GFLOP/s", common.threads, peak))
+        print(String(format: "24 depth-wise convs, C = 384, batch 1, %d thread(s); FMA peak %.0f GFLOP/s (\"paired\": each run against the peak measured just before it)", common.threads, peak))
         print(markdownTable(header: header, rows: rows, rightAligned: Set(0..<header.count)))
     }
 }
@@ -279,13 +324,14 @@ struct Model: ParsableCommand {
             default:
                 throw ToolError.usage("unknown model \(name): replknet-31b, replknet-31l, replknet-xl, upernet-31b, cascade-31b")
             }
-            t = measure(repeats: (common.repeats + 1) / 2, run)
+            let probe = PeakProbe(threads: common.threads, roughPeak: peak)
+            t = measure(repeats: (common.repeats + 1) / 2, probe: probe, run)
             if let py = common.peers {
                 var args = ["model", name, "--batch", "\(batch)", "--threads", "\(common.threads)", "--repeat", "\(common.repeats)"]
                 if let input = obj["input"] as? [Int] { args += ["--height", "\(input[0])", "--width", "\(input[1])"] }
                 obj["peers"] = try runPeers(py, args)
             }
-            t.samples += measure(warmup: 0, repeats: common.repeats / 2, run).samples
+            t += measure(warmup: 0, repeats: common.repeats / 2, probe: probe, run)
             let gflops = 2 * macs / (t.median / 1000) / 1e9
             let executedGflops = 2 * executed / (t.median / 1000) / 1e9
             obj["median_ms"] = t.median; obj["min_ms"] = t.min; obj["mean_ms"] = t.mean; obj["runs"] = common.repeats
@@ -295,14 +341,17 @@ struct Model: ParsableCommand {
             obj["executed_gflops_per_s"] = executedGflops
             // Of the work actually run: Winograd's 3×3 convs run a quarter of their nominal MACs.
             obj["percent_of_peak"] = 100 * executedGflops / peak
+            let paired = t.pairedPercentOfPeak(gflop: 2 * executed / 1e9) ?? .nan
+            obj["peak_gflops_beside_runs"] = medianOf(t.peaks)
+            obj["percent_of_peak_paired"] = paired
             obj["throughput_per_s"] = Double(batch) / (t.median / 1000)
             obj["peak_rss_mb"] = peakRSSMegabytes()
             obj["rss_before_model_mb"] = rssBefore
             if common.json { print(jsonText(obj)); return }
             let ran = executed < macs ? String(format: " (%.1f G run, the 3×3 convs as Winograd)", executed / 1e9) : ""
-            print(String(format: "%@ %@, batch %d, %d thread(s): %.1f ms median (min %.1f), %.1f GMAC%@, %.0f GFLOP/s run = %.0f%% of %.0f peak, peak RSS %.0f MB",
+            print(String(format: "%@ %@, batch %d, %d thread(s): %.1f ms median (min %.1f), %.1f GMAC%@, %.0f GFLOP/s run = %.0f%% of %.0f peak (%.0f%% paired), peak RSS %.0f MB",
                          name, "\(obj["input"]!)", batch, common.threads, t.median, t.min, macs / 1e9, ran, executedGflops,
-                         100 * executedGflops / peak, peak, obj["peak_rss_mb"] as! Double))
+                         100 * executedGflops / peak, peak, paired, obj["peak_rss_mb"] as! Double))
             printPeers(obj["peers"], ours: t.median)
         } catch {
             exitWithError("replk-bench", error)
