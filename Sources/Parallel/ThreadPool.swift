@@ -36,6 +36,7 @@ public final class ThreadPool: @unchecked Sendable {
     private var wake = pthread_cond_t()
     private var done = pthread_cond_t()
     private let sleepers = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
     private var threads: [pthread_t] = []
     private let submitLock = Mutex<Void>(())
     private let spinIterations = 20_000
@@ -65,8 +66,8 @@ public final class ThreadPool: @unchecked Sendable {
             var tid = pthread_t()
             let unmanaged = Unmanaged.passUnretained(self)
             let rc = pthread_create(&tid, nil, { arg in
-                let pool = Unmanaged<ThreadPool>.fromOpaque(arg!).takeUnretainedValue()
-                pool.workerLoop()
+                // No strong reference: the pool may already be in its deinit, which waits for us.
+                Unmanaged<ThreadPool>.fromOpaque(arg!)._withUnsafeGuaranteedRef { $0.workerLoop() }
                 return nil
             }, unmanaged.toOpaque())
             precondition(rc == 0, "cannot start a worker thread (pthread_create returned \(rc))")
@@ -74,7 +75,21 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    // Workers hold an unretained reference: the shared pools live for the whole process.
+    /// Stops the workers and waits for them. They hold no reference to the pool, so a pool that
+    /// goes away (a replaced `shared` pool, one made for a single measurement or test) would
+    /// otherwise leave them spinning on, and then sleeping in, freed memory.
+    deinit {
+        pthread_mutex_lock(&mutex)
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        generation.wrappingAdd(1, ordering: .releasing)
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        for t in threads { pthread_join(t, nil) }
+        pthread_cond_destroy(&wake)
+        pthread_cond_destroy(&done)
+        pthread_mutex_destroy(&mutex)
+    }
+
     private func workerLoop() {
         var seen = 0
         while true {
@@ -96,6 +111,7 @@ public final class ThreadPool: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
             }
             seen = gen
+            if stopping.load(ordering: .sequentiallyConsistent) { return }
             pthread_mutex_lock(&mutex)
             let current = job
             pthread_mutex_unlock(&mutex)

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import Engine
 import Kernels
 import Parallel
@@ -37,6 +38,26 @@ final class OpsTests: XCTestCase {
         })
         XCTAssertFalse(clash.load(ordering: .sequentiallyConsistent))
         XCTAssertEqual(seen.load(ordering: .relaxed), 300 * 2000)
+    }
+
+    func testDroppedPoolStopsItsWorkers() {
+        // Threads of this process, from /proc (Linux); elsewhere only the runs are checked.
+        func threadCount() -> Int? {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"))?.count
+        }
+        let before = threadCount()
+        for round in 0..<40 {
+            let pool = ThreadPool(threadCount: 4)
+            let sum = Atomic<Int>(0)
+            // Half the pools are dropped while their workers still spin, half after they sleep.
+            if round % 2 == 1 { usleep(3000) }
+            pool.parallelFor(64) { i in sum.wrappingAdd(i, ordering: .relaxed) }
+            XCTAssertEqual(sum.load(ordering: .relaxed), 64 * 63 / 2)
+        }
+        if let before, let after = threadCount() {
+            // 40 pools × 3 workers would be 120 threads left behind without the join in deinit.
+            XCTAssertLessThanOrEqual(after, before + 1)
+        }
     }
 
     func testGELUIsTheExactErfForm() {
