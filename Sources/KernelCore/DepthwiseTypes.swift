@@ -26,8 +26,9 @@ public func depthwiseTileWidth(_ w: Int) -> Int {
 ///
 /// A task is one band of output rows of one 16-channel block of one image. It copies the input
 /// rows the band reads into its own scratch, blocked `[row][padLeft + W + margin][16]` with zero
-/// columns either side, just before the first output row that needs each of them, so the copy is
-/// read back from cache instead of making a second pass over memory.
+/// columns either side (the AVX2 build: two such planes of 8 lanes), just before the first output
+/// row that needs each of them, so the copy is read back from cache instead of making a second
+/// pass over memory.
 public struct DepthwiseBands {
     public let blocks: Int
     /// Output rows per band (the last band may have fewer).
