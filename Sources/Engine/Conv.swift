@@ -10,15 +10,20 @@ import Parallel
 /// while every B panel of the task meets it.
 private let gemmMaxMC = 240
 
+/// Splits `m` rows into the fewest blocks of at most `gemmMaxMC` rows, of equal size in whole
+/// micro-panels: few, large blocks, since each block streams all of B once (for the small maps of
+/// late stages, M = 196 or 49 with N up to 4096, that is most of the traffic).
+private func gemmRowBlocks(_ m: Int) -> (count: Int, rows: Int) {
+    let count = (m + gemmMaxMC - 1) / gemmMaxMC
+    return (count, roundUp((m + count - 1) / count, gemmMR))
+}
+
 /// Runs C = epilogue(A · B) over the thread pool. `packedB` comes from `packB` for a `k × n` matrix.
 public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePointer<Float>,
                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
                  pool: ThreadPool = ThreadPool.shared) {
     if m == 0 || n == 0 { return }
-    // Equal blocks of whole micro-panels. Few, large blocks: each block streams all of B once, which
-    // for the small maps of late stages (M = 196 or 49, N up to 4096) is most of the traffic.
-    let mBlocks = (m + gemmMaxMC - 1) / gemmMaxMC
-    let mc = roundUp((m + mBlocks - 1) / mBlocks, gemmMR)
+    let (mBlocks, mc) = gemmRowBlocks(m)
     let panels = (n + gemmNR - 1) / gemmNR
     let wanted = 4 * pool.threadCount
     var groups = 1
@@ -182,8 +187,7 @@ public final class ConvKernel {
             }
             // The 36 products as one batched GEMM: a task is one ξ (and block of rows), which packs
             // its block of A once per K block and streams that ξ's weights once.
-            let mBlocks = (count + gemmMaxMC - 1) / gemmMaxMC
-            let mc = roundUp((count + mBlocks - 1) / mBlocks, gemmMR)
+            let (mBlocks, mc) = gemmRowBlocks(count)
             let panels = (outChannels + gemmNR - 1) / gemmNR
             pool.parallelFor(36 * mBlocks) { task in
                 let xi = task / mBlocks, mb = task - xi * mBlocks

@@ -49,10 +49,11 @@ final class OpsTests: XCTestCase {
         for round in 0..<40 {
             let pool = ThreadPool(threadCount: 4)
             let sum = Atomic<Int>(0)
-            // Half the pools are dropped while their workers still spin, half after they sleep.
-            if round % 2 == 1 { usleep(3000) }
             pool.parallelFor(64) { i in sum.wrappingAdd(i, ordering: .relaxed) }
             XCTAssertEqual(sum.load(ordering: .relaxed), 64 * 63 / 2)
+            // Half the pools are dropped while their workers still spin after the loop, half once
+            // they have gone to sleep (the spin lasts well under 3 ms).
+            if round % 2 == 1 { usleep(3000) }
         }
         if let before, let after = threadCount() {
             // 40 pools × 3 workers would be 120 threads left behind without the join in deinit.
