@@ -16,6 +16,10 @@ func packA(_ input: GEMMInput, m: Int, m0: Int, mc: Int, k0: Int, kc: Int, into 
     case let .rows(a, ld):
         for p in 0..<panels {
             let panel = dst + p * kc * gemmMR
+            if m0 + p * gemmMR + gemmMR <= min(m, m0 + mc) {
+                packRowsPanel(a + (m0 + p * gemmMR) * ld + k0, ld: ld, kc: kc, into: panel)
+                continue
+            }
             for r in 0..<gemmMR {
                 let row = m0 + p * gemmMR + r
                 if r < mc - p * gemmMR && row < m {
@@ -63,6 +67,40 @@ func packA(_ input: GEMMInput, m: Int, m0: Int, mc: Int, k0: Int, kc: Int, into 
                 }
             }
         }
+    }
+}
+
+typealias V4 = SIMD4<Float>
+@inline(__always) func load4(_ p: UnsafePointer<Float>) -> V4 { UnsafeRawPointer(p).loadUnaligned(as: V4.self) }
+@inline(__always) func store4(_ v: V4, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V4.self)
+}
+
+/// Packs 12 whole rows of a row-major A (row stride `ld`) over depth `kc` into one micro-panel
+/// (`panel[kk·12 + r]`). 4×4 blocks are transposed in registers: the scalar loop it replaces took
+/// about a cycle per element, 5–25 % of a 1×1 conv with 128–512 output channels.
+@inline(__always)
+func packRowsPanel(_ src: UnsafePointer<Float>, ld: Int, kc: Int, into panel: UnsafeMutablePointer<Float>) {
+    var kk = 0
+    while kk + 4 <= kc {
+        for r in stride(from: 0, to: gemmMR, by: 4) {
+            let s = src + r * ld + kk
+            let ab = SIMD8(lowHalf: load4(s), highHalf: load4(s + ld))
+            let cd = SIMD8(lowHalf: load4(s + 2 * ld), highHalf: load4(s + 3 * ld))
+            // (a0 a2 b0 b2 c0 c2 d0 d2) and (a1 a3 b1 b3 c1 c3 d1 d3): their even and odd halves are the columns.
+            let even = SIMD8(lowHalf: ab.evenHalf, highHalf: cd.evenHalf)
+            let odd = SIMD8(lowHalf: ab.oddHalf, highHalf: cd.oddHalf)
+            let out = panel + kk * gemmMR + r
+            store4(even.evenHalf, out)
+            store4(odd.evenHalf, out + gemmMR)
+            store4(even.oddHalf, out + 2 * gemmMR)
+            store4(odd.oddHalf, out + 3 * gemmMR)
+        }
+        kk += 4
+    }
+    while kk < kc {
+        for r in 0..<gemmMR { panel[kk * gemmMR + r] = src[r * ld + kk] }
+        kk += 1
     }
 }
 
