@@ -14,6 +14,18 @@ public struct DepthwiseGeometry {
     }
 }
 
+extension DepthwiseGeometry {
+    /// Whether every output's window spans the whole input row (stride and dilation 1 across,
+    /// `padLeft ≥ outWidth − 1` and `padLeft + width ≤ kernelW`): a large kernel on a small map, as
+    /// in RepLKNet's last stages (27×27 on 14², 13×13 on 7² at 224). A row of outputs is then the
+    /// full correlation of the input row with the kernel row, and the band kernel runs it with the
+    /// roles of input and weights swapped, so that it computes no tap that falls in the padding
+    /// (the plain tiles compute about three in four of them there).
+    public var windowCoversRow: Bool {
+        strideW == 1 && dilationW == 1 && padLeft >= outWidth - 1 && padLeft + width <= kernelW
+    }
+}
+
 /// Tile width for a row of `w` outputs: the one of 16, 14, 8 that wastes the fewest lanes.
 public func depthwiseTileWidth(_ w: Int) -> Int {
     [16, 14, 8].min { a, b in
@@ -72,8 +84,10 @@ public struct DepthwiseBands {
     public var inputScratchCount: Int { inputRows * rowLength * 16 }
 
     /// Floats of scratch one task needs: its input rows, then room for one channel block's weights
-    /// (the AVX2 build rearranges them into 8-lane halves there).
-    public var scratchCount: Int { inputScratchCount + kernelTaps * 16 }
+    /// (the AVX2 build rearranges them into 8-lane halves there; the mirrored band of
+    /// `DepthwiseGeometry.windowCoversRow` copies them there, followed by 16 zero pixels that its
+    /// tiles read past the last kernel row for outputs they do not store).
+    public var scratchCount: Int { inputScratchCount + (kernelTaps + 16) * 16 }
 }
 
 /// Blocked weights `[C/16][kH][kW][16]` (zero-filled past the last channel) from tap-major `[kH·kW][C]`.

@@ -166,12 +166,83 @@ func splitBlockWeights(_ w: UnsafePointer<Float>, taps: Int, into d: UnsafeMutab
 }
 #endif
 
+#if !REPLK_V3
+/// The band of `depthwiseConvBand` when `g.windowCoversRow`. Output `ox` of a row is
+/// Σ_ix in[ix] · w[ix − ox + padLeft] over the whole input row; numbered from the right,
+/// u = outWidth − 1 − ox, that is Σ_ix w[u + ix + s] · in[ix] with s = padLeft − outWidth + 1 ≥ 0:
+/// the tiles' correlation with the kernel row as their "input" and the input row as their "taps",
+/// every pair of which lands in the map, stored right to left.
+func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+                               scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
+    let C = g.channels, K = g.kernelW, W = g.width
+    let T = depthwiseTileWidth(g.outWidth)
+    let band = task % bands.bandsPerPlane
+    let nb = task / bands.bandsPerPlane
+    let cb = nb % bands.blocks, n = nb / bands.blocks
+    let oy0 = band * bands.bandRows, oy1 = min(g.outHeight, oy0 + bands.bandRows)
+    let lanes = min(16, C - cb * 16)
+    var b = V16()
+    if let bias { for l in 0..<lanes { b[l] = bias[cb * 16 + l] } }
+    let shift = g.padLeft - g.outWidth + 1
+    let rowStride = bands.rowLength * 16
+    // This block's kernel, copied next to the rows: read in place, its rows (each used in part, as
+    // the "input" of the tiles) came from L3 and the band ran 1.5× slower.
+    let localWeights = scratch + bands.inputScratchCount
+    localWeights.update(from: blockedWeights + cb * bands.kernelTaps * 16, count: bands.kernelTaps * 16)
+    (localWeights + bands.kernelTaps * 16).update(repeating: 0, count: 16 * 16)
+    let iyFirst = max(0, oy0 - g.padTop)
+    var copied = iyFirst
+    for oy in oy0..<oy1 {
+        let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
+        let iyEnd = oy - g.padTop + kyHi
+        while copied < iyEnd {
+            blockInputRow(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
+                          into: scratch + (copied - iyFirst) * rowStride)
+            copied += 1
+        }
+        // The tiles' taps: the input rows from their first pixel (past the zero columns).
+        let taps = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride + g.padLeft * 16
+        let kernelRows = localWeights + (kyLo * K + shift) * 16
+        let tapRange = 0..<(kyHi > kyLo ? W : 0)
+        let out = y + ((n * g.outHeight + oy) * g.outWidth) * C + cb * 16
+        var u0 = 0
+        while u0 < g.outWidth {
+            let valid = min(T, g.outWidth - u0)
+            let f = kernelRows + u0 * 16, o = out + (g.outWidth - 1 - u0) * C
+            switch T {
+            case 16:
+                depthwiseTile16(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: taps, kernelW: bands.rowLength,
+                                kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
+                                valid: valid, lanes: lanes)
+            case 14:
+                depthwiseTile14(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: taps, kernelW: bands.rowLength,
+                                kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
+                                valid: valid, lanes: lanes)
+            default:
+                depthwiseTile8(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: taps, kernelW: bands.rowLength,
+                               kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
+                               valid: valid, lanes: lanes)
+            }
+            u0 += T
+        }
+    }
+}
+#endif
+
 /// Stride-1 depth-wise conv of task `task` of `bands` (one band of output rows of one channel block
 /// of one image), reading the NHWC input `x` through `scratch` (`bands.scratchCount` floats, this
 /// thread's own). Only taps that reach the map for some output of a tile are run.
 public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
                               scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
+    #if !REPLK_V3
+    if g.windowCoversRow {
+        depthwiseConvBandMirrored(x, g, bands, task: task, scratch: scratch, blockedWeights: blockedWeights,
+                                  bias: bias, activation: activation, y)
+        return
+    }
+    #endif
     let C = g.channels
     #if REPLK_V3
     let T = 8

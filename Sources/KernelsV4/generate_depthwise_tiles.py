@@ -13,7 +13,7 @@ the map, so padding costs only the few (output, tap) pairs at the tile's corners
 macros that could unroll this, hence the generator: one function per tile width T, with a `switch`
 over the size of the last tap group.
 """
-TILES = {16: 12, 14: 14, 8: 16}   # tile width T -> largest tap group G (T + G + 2 <= 32 registers)
+TILES = {16: 12, 14: 12, 8: 16}   # tile width T -> largest tap group G (T + G + 2 <= 32 registers; 14 + 14 spilled)
 # The AVX2 build (16 ymm registers of 8 lanes) runs each 16-channel block as two halves of 8 lanes:
 # tiles of 8 outputs and tap groups of up to 4. (Measured on Zen 3: groups of 6 spill, and tiles of
 # 10 or 12 outputs spill and run at half the speed.) Its input rows and weights are in half-planes of

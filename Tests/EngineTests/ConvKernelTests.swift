@@ -125,6 +125,12 @@ final class ConvKernelTests: XCTestCase {
         check(Case(h: 10, w: 21, cin: 28, cout: 28, kh: 11, kw: 11, pad: (5, 5), groups: 28), activation: .relu)
         // Padding wider than the kernel: the outer output rows and columns see no input, only the bias.
         check(Case(h: 6, w: 9, cin: 24, cout: 24, kh: 3, kw: 3, pad: (4, 5), groups: 24), activation: .relu)
+        // Windows that span the whole row (27×27 on 14², 31×31 on 16² as in RepLKNet): the mirrored
+        // band. The last case has more outputs than inputs per row (padding wider than half the kernel).
+        check(Case(h: 14, w: 14, cin: 36, cout: 36, kh: 27, kw: 27, pad: (13, 13), groups: 36), activation: .gelu,
+              withResidual: true)
+        check(Case(h: 5, w: 16, cin: 16, cout: 16, kh: 31, kw: 31, pad: (15, 15), groups: 16))
+        check(Case(h: 4, w: 3, cin: 16, cout: 16, kh: 9, kw: 9, pad: (6, 6), groups: 16), activation: .relu)
         // Two images, more rows than one band: a band's first input row is not the map's first.
         check(Case(n: 2, h: 40, w: 13, cin: 16, cout: 16, kh: 9, kw: 9, pad: (4, 4), groups: 16))
     }
