@@ -212,6 +212,71 @@ func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<F
     put(c80, c81, 8); put(c90, c91, 9); put(cA0, cA1, 10); put(cB0, cB1, 11)
 }
 
+/// The first `rows` (≤ 4) rows of C[12×32] (+)= Apanel[kc×12]ᵀ · [B0 | B1]: the last micro-panel
+/// of a block when it holds 4 rows or fewer (8 accumulators instead of 24 that mostly multiply padding).
+@inline(__always)
+func microKernel4x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bHigh: UnsafePointer<Float>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, rows: Int) {
+    var c00 = V16(), c01 = V16(), c10 = V16(), c11 = V16(), c20 = V16(), c21 = V16(), c30 = V16(), c31 = V16()
+    var ap = a, bp = b, bq = bHigh
+    for _ in 0..<kc {
+        let b0 = load16(bp), b1 = load16(bq)
+        var s = V16(repeating: ap[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = V16(repeating: ap[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        s = V16(repeating: ap[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+        s = V16(repeating: ap[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+        ap += gemmMR
+        bp += 16
+        bq += 16
+    }
+    @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) {
+        if r >= rows { return }
+        let p = c + r * ldc
+        var x = v0, y = v1
+        if accumulate {
+            x += load16(p)
+            y += load16(p + 16)
+        }
+        store16(x, p)
+        store16(y, p + 16)
+    }
+    put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3)
+}
+
+/// The first `rows` (≤ 8) rows of C[12×32] (+)= Apanel[kc×12]ᵀ · [B0 | B1]: the last micro-panel
+/// of a block when it holds 8 rows or fewer (16 accumulators instead of 24 that mostly multiply padding).
+@inline(__always)
+func microKernel8x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bHigh: UnsafePointer<Float>,
+                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, rows: Int) {
+    var c00 = V16(), c01 = V16(), c10 = V16(), c11 = V16(), c20 = V16(), c21 = V16(), c30 = V16(), c31 = V16(), c40 = V16(), c41 = V16(), c50 = V16(), c51 = V16(), c60 = V16(), c61 = V16(), c70 = V16(), c71 = V16()
+    var ap = a, bp = b, bq = bHigh
+    for _ in 0..<kc {
+        let b0 = load16(bp), b1 = load16(bq)
+        var s = V16(repeating: ap[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = V16(repeating: ap[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        s = V16(repeating: ap[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+        s = V16(repeating: ap[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+        s = V16(repeating: ap[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+        s = V16(repeating: ap[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+        s = V16(repeating: ap[6]); c60.addProduct(s, b0); c61.addProduct(s, b1)
+        s = V16(repeating: ap[7]); c70.addProduct(s, b0); c71.addProduct(s, b1)
+        ap += gemmMR
+        bp += 16
+        bq += 16
+    }
+    @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) {
+        if r >= rows { return }
+        let p = c + r * ldc
+        var x = v0, y = v1
+        if accumulate {
+            x += load16(p)
+            y += load16(p + 16)
+        }
+        store16(x, p)
+        store16(y, p + 16)
+    }
+    put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5); put(c60, c61, 6); put(c70, c71, 7)
+}
 #endif
 
 /// Applies the epilogue to `rows × cols` values of C starting at global (row0, col0).
@@ -287,6 +352,14 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                         microKernel12x32(kc, aPanel, bPanel, bHigh, cTile, ldc, accumulate)
                         // The tile is still in L1: bias, activation and residual in one pass over it.
                         if last && hasEpilogue { fullTileEpilogue(TileEpilogue(epilogue, row0: row0, col0: col0), cTile, ldc) }
+                    } else if rows <= 8 && cols == gemmNR {
+                        // A short last micro-panel (196 = 16·12 + 4 rows, 49 = 4·12 + 1): fewer rows of accumulators.
+                        if rows <= 4 {
+                            microKernel4x32(kc, aPanel, bPanel, bHigh, cTile, ldc, accumulate, rows: rows)
+                        } else {
+                            microKernel8x32(kc, aPanel, bPanel, bHigh, cTile, ldc, accumulate, rows: rows)
+                        }
+                        if last { applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols) }
                     } else {
                         // Edge tile: compute the full 12×32 in a scratch tile, keep the valid part.
                         if accumulate {

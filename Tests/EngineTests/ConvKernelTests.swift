@@ -64,6 +64,9 @@ final class ConvKernelTests: XCTestCase {
         // 13×7 pixels (not a multiple of 12 rows), 45 outputs (not a multiple of 32), K deeper than a K block.
         check(Case(h: 13, w: 7, cin: 800, cout: 45, kh: 1, kw: 1))
         check(Case(n: 2, h: 5, w: 3, cin: 3, cout: 70, kh: 1, kw: 1))
+        // 49 rows (a last micro-panel of 1 row) and 20 rows (8), both deeper than a K block.
+        check(Case(h: 7, w: 7, cin: 400, cout: 64, kh: 1, kw: 1), activation: .gelu, withResidual: true)
+        check(Case(h: 4, w: 5, cin: 390, cout: 32, kh: 1, kw: 1), activation: .relu)
     }
 
     func testPointwiseConvFusesBiasActivationAndResidual() {
