@@ -409,6 +409,8 @@ struct GEMMBench: ParsableCommand {
     @Option(help: "Activation fused in the epilogue: none, relu, gelu.") var activation = "none"
     @Option(help: "Shapes to measure instead of 31B's, as SIDExCINxCOUT (a SIDE×SIDE map), comma-separated.")
     var shapes: String?
+    @Flag(help: "Cycle through copies of each weight matrix, 64 MB in all (more than the L3), as in a whole model where every layer's weights come from memory.")
+    var cold = false
 
     func run() throws {
         configureThreads(common.threads)
@@ -420,15 +422,23 @@ struct GEMMBench: ParsableCommand {
         var rows = [[String]]()
         for (r, cin, cout) in shapes {
             let w = [Float](repeating: 0.01, count: cin * cout)
-            let conv = w.withUnsafeBufferPointer { ConvKernel(weightOIHW: $0, bias: [Float](repeating: 0.1, count: cout), outChannels: cout, inChannels: cin, kernelH: 1, kernelW: 1) }
+            let copies = cold ? max(1, (64 << 20) / (4 * cin * cout)) : 1
+            let convs = (0..<copies).map { _ in
+                w.withUnsafeBufferPointer { ConvKernel(weightOIHW: $0, bias: [Float](repeating: 0.1, count: cout), outChannels: cout, inChannels: cin, kernelH: 1, kernelW: 1) }
+            }
             let x = Tensor(shape: [1, r, r, cin], repeating: 0.5)
-            let t = measure(repeats: common.repeats) { _ = conv(x, activation: act) }
+            var next = 0
+            let t = measure(repeats: common.repeats) {
+                _ = convs[next](x, activation: act)
+                next = (next + 1) % copies
+            }
             let gf = 2 * Double(r * r * cin * cout) / (t.median / 1000) / 1e9
             let gmin = 2 * Double(r * r * cin * cout) / (t.min / 1000) / 1e9
             rows.append(["\(r * r)", "\(cin)", "\(cout)", String(format: "%.3f", t.median), String(format: "%.3f", t.min), String(format: "%.0f", gf),
                          String(format: "%.0f%%", 100 * gf / peak), String(format: "%.0f%%", 100 * gmin / peak)])
         }
-        print(String(format: "GEMM (1×1 conv, epilogue %@), %d thread(s), peak %.0f GFLOP/s", activation, common.threads, peak))
+        print(String(format: "GEMM (1×1 conv, epilogue %@, weights %@), %d thread(s), peak %.0f GFLOP/s", activation,
+                     cold ? "cold" : "in cache", common.threads, peak))
         print(markdownTable(header: ["M (pixels)", "K (in)", "N (out)", "ms", "min ms", "GFLOP/s", "% peak", "% peak (min)"], rows: rows, rightAligned: Set(0..<8)))
     }
 }
