@@ -166,7 +166,6 @@ func splitBlockWeights(_ w: UnsafePointer<Float>, taps: Int, into d: UnsafeMutab
 }
 #endif
 
-#if !REPLK_V3
 /// The band of `depthwiseConvBand` when `g.windowCoversRow`. Output `ox` of a row is
 /// Σ_ix in[ix] · w[ix − ox + padLeft] over the whole input row; numbered from the right,
 /// u = outWidth − 1 − ox, that is Σ_ix w[u + ix + s] · in[ix] with s = padLeft − outWidth + 1 ≥ 0:
@@ -176,7 +175,11 @@ func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
                                scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     let C = g.channels, K = g.kernelW, W = g.width
+    #if REPLK_V3
+    let T = 8
+    #else
     let T = depthwiseTileWidth(g.outWidth)
+    #endif
     let band = task % bands.bandsPerPlane
     let nb = task / bands.bandsPerPlane
     let cb = nb % bands.blocks, n = nb / bands.blocks
@@ -185,50 +188,79 @@ func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
     var b = V16()
     if let bias { for l in 0..<lanes { b[l] = bias[cb * 16 + l] } }
     let shift = g.padLeft - g.outWidth + 1
-    let rowStride = bands.rowLength * 16
-    // This block's kernel, copied next to the rows: read in place, its rows (each used in part, as
-    // the "input" of the tiles) came from L3 and the band ran 1.5× slower.
+    let taps = bands.kernelTaps
+    // This block's kernel, copied next to the rows (the AVX2 build: split into two planes of 8
+    // lanes), then zeros that tiles read past the last kernel row for outputs they do not store.
+    // Read in place, its rows (each used in part, as the "input" of the tiles) came from L3 and
+    // the band ran 1.5× slower.
     let localWeights = scratch + bands.inputScratchCount
-    localWeights.update(from: blockedWeights + cb * bands.kernelTaps * 16, count: bands.kernelTaps * 16)
-    (localWeights + bands.kernelTaps * 16).update(repeating: 0, count: 16 * 16)
+    #if REPLK_V3
+    splitBlockWeights(blockedWeights + cb * taps * 16, taps: taps, into: localWeights)
+    let rowStride = bands.rowLength * 8
+    let halfPlane = bands.inputScratchCount / 2
+    #else
+    localWeights.update(from: blockedWeights + cb * taps * 16, count: taps * 16)
+    let rowStride = bands.rowLength * 16
+    #endif
+    (localWeights + taps * 16).update(repeating: 0, count: 16 * 16)
     let iyFirst = max(0, oy0 - g.padTop)
     var copied = iyFirst
     for oy in oy0..<oy1 {
         let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
         let iyEnd = oy - g.padTop + kyHi
         while copied < iyEnd {
+            #if REPLK_V3
+            let r = scratch + (copied - iyFirst) * rowStride
+            blockInputRowHalves(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
+                                low: r, high: r + halfPlane)
+            #else
             blockInputRow(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
                           into: scratch + (copied - iyFirst) * rowStride)
+            #endif
             copied += 1
         }
-        // The tiles' taps: the input rows from their first pixel (past the zero columns).
-        let taps = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride + g.padLeft * 16
-        let kernelRows = localWeights + (kyLo * K + shift) * 16
         let tapRange = 0..<(kyHi > kyLo ? W : 0)
         let out = y + ((n * g.outHeight + oy) * g.outWidth) * C + cb * 16
+        #if REPLK_V3
+        // The tiles' taps: the input rows from their first pixel (past the zero columns).
+        let inputs = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride + g.padLeft * 8
+        let kernelRows = localWeights + (kyLo * K + shift) * 8
+        #else
+        let inputs = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride + g.padLeft * 16
+        let kernelRows = localWeights + (kyLo * K + shift) * 16
+        #endif
         var u0 = 0
         while u0 < g.outWidth {
             let valid = min(T, g.outWidth - u0)
-            let f = kernelRows + u0 * 16, o = out + (g.outWidth - 1 - u0) * C
+            let o = out + (g.outWidth - 1 - u0) * C
+            #if REPLK_V3
+            for half in 0..<(lanes > 8 ? 2 : 1) {
+                depthwiseHalfTile8(rows: kernelRows + half * taps * 8 + u0 * 8, rowStride: K * 8, rowCount: kyHi - kyLo,
+                                   weights: inputs + half * halfPlane, kernelW: bands.rowLength, kxRange: tapRange,
+                                   bias: half == 0 ? b.lowHalf : b.highHalf, activation: activation, output: o + half * 8,
+                                   outputStride: -C, valid: valid, lanes: min(8, lanes - half * 8))
+            }
+            #else
+            let f = kernelRows + u0 * 16
             switch T {
             case 16:
-                depthwiseTile16(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: taps, kernelW: bands.rowLength,
+                depthwiseTile16(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: inputs, kernelW: bands.rowLength,
                                 kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
                                 valid: valid, lanes: lanes)
             case 14:
-                depthwiseTile14(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: taps, kernelW: bands.rowLength,
+                depthwiseTile14(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: inputs, kernelW: bands.rowLength,
                                 kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
                                 valid: valid, lanes: lanes)
             default:
-                depthwiseTile8(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: taps, kernelW: bands.rowLength,
+                depthwiseTile8(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: inputs, kernelW: bands.rowLength,
                                kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
                                valid: valid, lanes: lanes)
             }
+            #endif
             u0 += T
         }
     }
 }
-#endif
 
 /// Stride-1 depth-wise conv of task `task` of `bands` (one band of output rows of one channel block
 /// of one image), reading the NHWC input `x` through `scratch` (`bands.scratchCount` floats, this
@@ -236,13 +268,11 @@ func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
 public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
                               scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
-    #if !REPLK_V3
     if g.windowCoversRow {
         depthwiseConvBandMirrored(x, g, bands, task: task, scratch: scratch, blockedWeights: blockedWeights,
                                   bias: bias, activation: activation, y)
         return
     }
-    #endif
     let C = g.channels
     #if REPLK_V3
     let T = 8
