@@ -167,6 +167,52 @@ func splitBlockWeights(_ w: UnsafePointer<Float>, taps: Int, into d: UnsafeMutab
 }
 #endif
 
+/// What one task of `DepthwiseBands` covers (image, channel block, output rows, channels in its
+/// block and their bias), and the copying of the input rows it reads into its scratch.
+struct DepthwiseBandTask {
+    let n: Int, cb: Int, oy0: Int, oy1: Int, lanes: Int
+    var bias = V16()
+    /// Scratch row r holds input row `iyFirst + r`.
+    let iyFirst: Int
+    /// Floats between scratch rows (16 lanes per pixel; the AVX2 build: 8, in two half-planes).
+    let rowStride: Int
+
+    @inline(__always)
+    init(_ task: Int, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, bias: UnsafePointer<Float>?) {
+        let band = task % bands.bandsPerPlane
+        let nb = task / bands.bandsPerPlane
+        cb = nb % bands.blocks
+        n = nb / bands.blocks
+        oy0 = band * bands.bandRows
+        oy1 = min(g.outHeight, oy0 + bands.bandRows)
+        lanes = min(16, g.channels - cb * 16)
+        if let bias { for l in 0..<lanes { self.bias[l] = bias[cb * 16 + l] } }
+        iyFirst = max(0, oy0 - g.padTop)
+        #if REPLK_V3
+        rowStride = bands.rowLength * 8
+        #else
+        rowStride = bands.rowLength * 16
+        #endif
+    }
+
+    /// Copies input rows `copied ..< end` into the scratch and advances `copied`: rows are copied
+    /// just before the first output row that needs them.
+    @inline(__always)
+    func copyRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, upTo end: Int,
+                  copied: inout Int, scratch: UnsafeMutablePointer<Float>) {
+        while copied < end {
+            let r = scratch + (copied - iyFirst) * rowStride
+            #if REPLK_V3
+            blockInputRowHalves(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
+                                low: r, high: r + bands.inputScratchCount / 2)
+            #else
+            blockInputRow(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength, into: r)
+            #endif
+            copied += 1
+        }
+    }
+}
+
 /// The band of `depthwiseConvBand` when `g.windowCoversRow`. Output `ox` of a row is
 /// Σ_ix in[ix] · w[ix − ox + padLeft] over the whole input row; numbered from the right,
 /// u = outWidth − 1 − ox, that is Σ_ix w[u + ix + s] · in[ix] with s = padLeft − outWidth + 1 ≥ 0:
@@ -181,13 +227,8 @@ func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
     #else
     let T = depthwiseTileWidth(g.outWidth)
     #endif
-    let band = task % bands.bandsPerPlane
-    let nb = task / bands.bandsPerPlane
-    let cb = nb % bands.blocks, n = nb / bands.blocks
-    let oy0 = band * bands.bandRows, oy1 = min(g.outHeight, oy0 + bands.bandRows)
-    let lanes = min(16, C - cb * 16)
-    var b = V16()
-    if let bias { for l in 0..<lanes { b[l] = bias[cb * 16 + l] } }
+    let t = DepthwiseBandTask(task, g, bands, bias: bias)
+    let cb = t.cb, lanes = t.lanes, b = t.bias, rowStride = t.rowStride, iyFirst = t.iyFirst
     let shift = g.padLeft - g.outWidth + 1
     let taps = bands.kernelTaps
     // This block's kernel, copied next to the rows (the AVX2 build: split into two planes of 8
@@ -197,31 +238,17 @@ func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
     let localWeights = scratch + bands.inputScratchCount
     #if REPLK_V3
     splitBlockWeights(blockedWeights + cb * taps * 16, taps: taps, into: localWeights)
-    let rowStride = bands.rowLength * 8
     let halfPlane = bands.inputScratchCount / 2
     #else
     localWeights.update(from: blockedWeights + cb * taps * 16, count: taps * 16)
-    let rowStride = bands.rowLength * 16
     #endif
     (localWeights + taps * 16).update(repeating: 0, count: 16 * 16)
-    let iyFirst = max(0, oy0 - g.padTop)
     var copied = iyFirst
-    for oy in oy0..<oy1 {
+    for oy in t.oy0..<t.oy1 {
         let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
-        let iyEnd = oy - g.padTop + kyHi
-        while copied < iyEnd {
-            #if REPLK_V3
-            let r = scratch + (copied - iyFirst) * rowStride
-            blockInputRowHalves(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
-                                low: r, high: r + halfPlane)
-            #else
-            blockInputRow(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
-                          into: scratch + (copied - iyFirst) * rowStride)
-            #endif
-            copied += 1
-        }
-        let tapRange = 0..<(kyHi > kyLo ? W : 0)
-        let out = y + ((n * g.outHeight + oy) * g.outWidth) * C + cb * 16
+        t.copyRows(x, g, bands, upTo: oy - g.padTop + kyHi, copied: &copied, scratch: scratch)
+        let tapRange = 0..<W
+        let out = y + ((t.n * g.outHeight + oy) * g.outWidth) * C + cb * 16
         #if REPLK_V3
         // The tiles' taps: the input rows from their first pixel (past the zero columns).
         let inputs = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride + g.padLeft * 8
@@ -281,40 +308,19 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     let T = depthwiseTileWidth(g.outWidth)
     #endif
     let K = g.kernelW
-    let band = task % bands.bandsPerPlane
-    let nb = task / bands.bandsPerPlane
-    let cb = nb % bands.blocks, n = nb / bands.blocks
-    let oy0 = band * bands.bandRows, oy1 = min(g.outHeight, oy0 + bands.bandRows)
-    let lanes = min(16, C - cb * 16)
-    var b = V16()
-    if let bias { for l in 0..<lanes { b[l] = bias[cb * 16 + l] } }
+    let t = DepthwiseBandTask(task, g, bands, bias: bias)
+    let cb = t.cb, n = t.n, lanes = t.lanes, b = t.bias, rowStride = t.rowStride, iyFirst = t.iyFirst
     #if REPLK_V3
     // Two half-planes of 8 lanes (input rows, then this block's weights split the same way).
-    let rowStride = bands.rowLength * 8
     let halfPlane = bands.inputScratchCount / 2
     let taps = g.kernelH * K
     let halfWeights = scratch + bands.inputScratchCount
     splitBlockWeights(blockedWeights + cb * taps * 16, taps: taps, into: halfWeights)
-    #else
-    let rowStride = bands.rowLength * 16
     #endif
-    // Scratch row r holds input row iyFirst + r; rows are copied when the first output row needs them.
-    let iyFirst = max(0, oy0 - g.padTop)
     var copied = iyFirst
-    for oy in oy0..<oy1 {
+    for oy in t.oy0..<t.oy1 {
         let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
-        let iyEnd = oy - g.padTop + kyHi
-        while copied < iyEnd {
-            #if REPLK_V3
-            let r = scratch + (copied - iyFirst) * rowStride
-            blockInputRowHalves(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
-                                low: r, high: r + halfPlane)
-            #else
-            blockInputRow(x, g, image: n, block: cb, row: copied, rowLength: bands.rowLength,
-                          into: scratch + (copied - iyFirst) * rowStride)
-            #endif
-            copied += 1
-        }
+        t.copyRows(x, g, bands, upTo: oy - g.padTop + kyHi, copied: &copied, scratch: scratch)
         // With no kernel row inside the map (padding taller than the kernel) the tiles store the bias.
         let rows = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride
         #if REPLK_V3

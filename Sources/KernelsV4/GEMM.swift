@@ -167,6 +167,18 @@ func fullTileEpilogue(_ e: TileEpilogue, _ c: UnsafeMutablePointer<Float>, _ ldc
     }
 }
 
+/// Stores one 32-column row of a micro-tile at `p`, added to what is there when `accumulate`.
+@inline(__always)
+func storeTileRow(_ v0: V16, _ v1: V16, _ p: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    var x = v0, y = v1
+    if accumulate {
+        x += load16(p)
+        y += load16(p + 16)
+    }
+    store16(x, p)
+    store16(y, p + 16)
+}
+
 /// C[12×32] (+)= Apanel[kc×12]ᵀ · [B0 | B1], where B0 and B1 are the two 16-column halves of a
 /// panel (kc×16 each, k-major). 24 accumulators stay in zmm registers.
 @inline(__always)
@@ -197,16 +209,7 @@ func microKernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<F
         bp += 16
         bq += 16
     }
-    @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) {
-        let p = c + r * ldc
-        var x = v0, y = v1
-        if accumulate {
-            x += load16(p)
-            y += load16(p + 16)
-        }
-        store16(x, p)
-        store16(y, p + 16)
-    }
+    @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) { storeTileRow(v0, v1, c + r * ldc, accumulate) }
     put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3)
     put(c40, c41, 4); put(c50, c51, 5); put(c60, c61, 6); put(c70, c71, 7)
     put(c80, c81, 8); put(c90, c91, 9); put(cA0, cA1, 10); put(cB0, cB1, 11)
@@ -230,15 +233,7 @@ func microKernel4x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         bq += 16
     }
     @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) {
-        if r >= rows { return }
-        let p = c + r * ldc
-        var x = v0, y = v1
-        if accumulate {
-            x += load16(p)
-            y += load16(p + 16)
-        }
-        store16(x, p)
-        store16(y, p + 16)
+        if r < rows { storeTileRow(v0, v1, c + r * ldc, accumulate) }
     }
     put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3)
 }
@@ -248,7 +243,8 @@ func microKernel4x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
 @inline(__always)
 func microKernel8x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ bHigh: UnsafePointer<Float>,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, rows: Int) {
-    var c00 = V16(), c01 = V16(), c10 = V16(), c11 = V16(), c20 = V16(), c21 = V16(), c30 = V16(), c31 = V16(), c40 = V16(), c41 = V16(), c50 = V16(), c51 = V16(), c60 = V16(), c61 = V16(), c70 = V16(), c71 = V16()
+    var c00 = V16(), c01 = V16(), c10 = V16(), c11 = V16(), c20 = V16(), c21 = V16(), c30 = V16(), c31 = V16()
+    var c40 = V16(), c41 = V16(), c50 = V16(), c51 = V16(), c60 = V16(), c61 = V16(), c70 = V16(), c71 = V16()
     var ap = a, bp = b, bq = bHigh
     for _ in 0..<kc {
         let b0 = load16(bp), b1 = load16(bq)
@@ -265,17 +261,10 @@ func microKernel8x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         bq += 16
     }
     @inline(__always) func put(_ v0: V16, _ v1: V16, _ r: Int) {
-        if r >= rows { return }
-        let p = c + r * ldc
-        var x = v0, y = v1
-        if accumulate {
-            x += load16(p)
-            y += load16(p + 16)
-        }
-        store16(x, p)
-        store16(y, p + 16)
+        if r < rows { storeTileRow(v0, v1, c + r * ldc, accumulate) }
     }
-    put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5); put(c60, c61, 6); put(c70, c71, 7)
+    put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3)
+    put(c40, c41, 4); put(c50, c51, 5); put(c60, c61, 6); put(c70, c71, 7)
 }
 #endif
 
