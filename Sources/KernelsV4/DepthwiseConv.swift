@@ -167,6 +167,29 @@ func splitBlockWeights(_ w: UnsafePointer<Float>, taps: Int, into d: UnsafeMutab
 }
 #endif
 
+#if !REPLK_V3
+/// The generated tile of width `T` (16, 14 or 8; see `depthwiseTileWidth`).
+@inline(__always)
+func depthwiseTile(_ T: Int, rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
+                   kernelW: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
+                   output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int) {
+    switch T {
+    case 16:
+        depthwiseTile16(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
+                        kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
+                        valid: valid, lanes: lanes)
+    case 14:
+        depthwiseTile14(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
+                        kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
+                        valid: valid, lanes: lanes)
+    default:
+        depthwiseTile8(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
+                       kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
+                       valid: valid, lanes: lanes)
+    }
+}
+#endif
+
 /// What one task of `DepthwiseBands` covers (image, channel block, output rows, channels in its
 /// block and their bias), and the copying of the input rows it reads into its scratch.
 struct DepthwiseBandTask {
@@ -269,21 +292,9 @@ func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
                                    outputStride: -C, valid: valid, lanes: min(8, lanes - half * 8))
             }
             #else
-            let f = kernelRows + u0 * 16
-            switch T {
-            case 16:
-                depthwiseTile16(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: inputs, kernelW: bands.rowLength,
-                                kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
-                                valid: valid, lanes: lanes)
-            case 14:
-                depthwiseTile14(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: inputs, kernelW: bands.rowLength,
-                                kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
-                                valid: valid, lanes: lanes)
-            default:
-                depthwiseTile8(rows: f, rowStride: K * 16, rowCount: kyHi - kyLo, weights: inputs, kernelW: bands.rowLength,
-                               kxRange: tapRange, bias: b, activation: activation, output: o, outputStride: -C,
-                               valid: valid, lanes: lanes)
-            }
+            depthwiseTile(T, rows: kernelRows + u0 * 16, rowStride: K * 16, rowCount: kyHi - kyLo, weights: inputs,
+                          kernelW: bands.rowLength, kxRange: tapRange, bias: b, activation: activation, output: o,
+                          outputStride: -C, valid: valid, lanes: lanes)
             #endif
             u0 += T
         }
@@ -344,21 +355,9 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
                                    outputStride: C, valid: valid, lanes: min(8, lanes - half * 8))
             }
             #else
-            let tile = rows + ox0 * 16
-            switch T {
-            case 16:
-                depthwiseTile16(rows: tile, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
-                                kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
-                                valid: valid, lanes: lanes)
-            case 14:
-                depthwiseTile14(rows: tile, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
-                                kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
-                                valid: valid, lanes: lanes)
-            default:
-                depthwiseTile8(rows: tile, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
-                               kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
-                               valid: valid, lanes: lanes)
-            }
+            depthwiseTile(T, rows: rows + ox0 * 16, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
+                          kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
+                          valid: valid, lanes: lanes)
             #endif
             ox0 += T
         }
