@@ -34,19 +34,19 @@ let package = Package(
         .systemLibrary(name: "CLibJPEG", path: "Sources/CLibJPEG"),
         .systemLibrary(name: "CLibPNG", path: "Sources/CLibPNG"),
         .systemLibrary(name: "CJSONC", path: "Sources/CJSONC"),
-        // Header-only: a cache prefetch hint for the GEMM micro-kernels.
-        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
+        // Header-only: CPU hints (cache prefetch for the GEMM micro-kernels, spin-wait pause for the pool).
+        .systemLibrary(name: "CHints", path: "Sources/CHints"),
         .target(name: "CCodecs", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CCodecs",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         // Engine: threads, kernels over unsafe buffers, tensors and ops (no file I/O)
-        .target(name: "Parallel", path: "Sources/Parallel"),
+        .target(name: "Parallel", dependencies: ["CHints"], path: "Sources/Parallel"),
         .target(name: "CPUInfo", path: "Sources/CPUInfo"),
         .target(name: "KernelCore", path: "Sources/KernelCore", linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "KernelsV4", dependencies: ["KernelCore", "CPrefetch"], path: "Sources/KernelsV4", exclude: ["generate_depthwise_tiles.py"],
+        .target(name: "KernelsV4", dependencies: ["KernelCore", "CHints"], path: "Sources/KernelsV4", exclude: ["generate_depthwise_tiles.py"],
                 swiftSettings: kernelFlags("x86-64-v4", "REPLK_V4")),
         // The same files as KernelsV4 (links), built for AVX2 + FMA.
-        .target(name: "KernelsV3", dependencies: ["KernelCore", "CPrefetch"], path: "Sources/KernelsV3",
+        .target(name: "KernelsV3", dependencies: ["KernelCore", "CHints"], path: "Sources/KernelsV3",
                 swiftSettings: kernelFlags("x86-64-v3", "REPLK_V3")),
         .target(name: "Kernels", dependencies: ["CPUInfo", "KernelCore", "KernelsV3", "KernelsV4"], path: "Sources/Kernels"),
         .target(name: "Engine", dependencies: ["Kernels", "Parallel"], path: "Sources/Engine"),

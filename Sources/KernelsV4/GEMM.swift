@@ -1,4 +1,4 @@
-import CPrefetch
+import CHints
 import KernelCore
 
 // Packed single-precision GEMM: C[M×N] (+)= A[M×K] · B[K×N], with a fused epilogue.
