@@ -148,6 +148,47 @@ struct TileEpilogue {
     }
 }
 
+/// Cache lines of B a micro-kernel call brings towards L2 while it computes, one hint per k step:
+/// `start`, `start + step`, … `start + (kc-1)·step`. B comes from memory once per GEMM, in runs
+/// of a few KB that the hardware prefetchers (which stop at each 4 KB page) pick up late; each
+/// call over one B panel fetches a share of the next panel instead (196×512×2048 and
+/// 196×2048×512 streaming weights from memory: 5–10 % faster on a Xeon, Sapphire Rapids class).
+@usableFromInline
+struct PrefetchRun {
+    var start: UnsafeRawPointer
+    var step: Int
+
+    @inline(__always)
+    init(start: UnsafeRawPointer, step: Int) {
+        self.start = start
+        self.step = step
+    }
+
+    /// No new lines: the hint stays on the first line of the current panel.
+    @inline(__always)
+    static func none(_ p: UnsafePointer<Float>) -> PrefetchRun { PrefetchRun(start: UnsafeRawPointer(p), step: 0) }
+
+    /// Share `index` of `shares` of the `lines` cache lines from `base`, spread over a call of `kc` k steps.
+    @inline(__always)
+    init(_ base: UnsafePointer<Float>, lines: Int, index: Int, shares: Int, kc: Int) {
+        let per = (lines + shares - 1) / shares
+        start = UnsafeRawPointer(base) + min(index * per, max(0, lines - 1)) * 64
+        step = (per * 64 + kc - 1) / kc
+    }
+
+    /// Share `index` of `shares` of a panel in two halves of `lines` lines each, at `low` and
+    /// `high`: the first half of the calls takes the low half, the rest the high half (one call: low only).
+    @inline(__always)
+    init(low: UnsafePointer<Float>, high: UnsafePointer<Float>, lines: Int, index: Int, shares: Int, kc: Int) {
+        let split = max(1, shares / 2)
+        if index < split {
+            self.init(low, lines: lines, index: index, shares: split, kc: kc)
+        } else {
+            self.init(high, lines: lines, index: index - split, shares: max(1, shares - split), kc: kc)
+        }
+    }
+}
+
 #if !REPLK_V3
 /// Bias, activation and residual over a full 12×32 tile of C, one vector at a time: with two
 /// vectors per step LLVM inlined one GELU and called the other out of line, with its argument
@@ -178,39 +219,6 @@ func storeTileRow(_ v0: V16, _ v1: V16, _ p: UnsafeMutablePointer<Float>, _ accu
     }
     store16(x, p)
     store16(y, p + 16)
-}
-
-/// Cache lines of B a micro-kernel call brings towards L2 while it computes, one hint per k step:
-/// `start`, `start + step`, … `start + (kc-1)·step`. B comes from memory once per GEMM, in runs
-/// of a few KB that the hardware prefetchers (which stop at each 4 KB page) pick up late; each
-/// call over one B panel fetches a share of the next panel instead (196×512×2048 and
-/// 196×2048×512 streaming weights from memory: 10–15 % faster on a Xeon, Sapphire Rapids class).
-@usableFromInline
-struct PrefetchRun {
-    var start: UnsafeRawPointer
-    var step: Int
-
-    @inline(__always)
-    init(start: UnsafeRawPointer, step: Int) {
-        self.start = start
-        self.step = step
-    }
-
-    /// No new lines: the hint stays on the first line of the current panel.
-    @inline(__always)
-    static func none(_ p: UnsafePointer<Float>) -> PrefetchRun { PrefetchRun(start: UnsafeRawPointer(p), step: 0) }
-
-    /// Share `index` of `shares` of the next B panel (its two halves of `lines` cache lines each,
-    /// at `low` and `high`), spread over a call of `kc` k steps.
-    @inline(__always)
-    init(low: UnsafePointer<Float>, high: UnsafePointer<Float>, lines: Int, index: Int, shares: Int, kc: Int) {
-        // The first half of the calls takes the low half, the rest the high half (one call: low only).
-        let split = max(1, shares / 2)
-        let (base, i, n) = index < split ? (low, index, split) : (high, index - split, max(1, shares - split))
-        let per = (lines + n - 1) / n
-        start = UnsafeRawPointer(base) + min(i * per, max(0, lines - 1)) * 64
-        step = (per * 64 + kc - 1) / kc
-    }
 }
 
 /// C[12×32] (+)= Apanel[kc×12]ᵀ · [B0 | B1], where B0 and B1 are the two 16-column halves of a

@@ -1,3 +1,4 @@
+import CHints
 import KernelCore
 
 // The AVX2 build of the GEMM's inner loops. AVX2 has 16 ymm registers of 8 lanes, so the 12×32 tile
@@ -24,12 +25,13 @@ typealias V8 = SIMD8<Float>
 /// C[6×16] (+)= A[kc×6]ᵀ · B[kc×16], where A's rows are 6 consecutive rows of a 12-row micro-panel
 /// (stride `gemmMR` per k) and B is one contiguous 16-column half of a packed panel.
 @inline(__always)
-func microKernel6x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+func microKernel6x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ prefetch: PrefetchRun,
                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
     var c00 = V8(), c01 = V8(), c10 = V8(), c11 = V8(), c20 = V8(), c21 = V8()
     var c30 = V8(), c31 = V8(), c40 = V8(), c41 = V8(), c50 = V8(), c51 = V8()
     var ap = a
     var bp = b
+    var pf = prefetch.start
     for _ in 0..<kc {
         let b0 = load8(bp), b1 = load8(bp + 8)
         var s = V8(repeating: ap[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
@@ -38,6 +40,8 @@ func microKernel6x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Fl
         s = V8(repeating: ap[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
         s = V8(repeating: ap[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
         s = V8(repeating: ap[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+        replk_prefetch_l2(pf)
+        pf += prefetch.step
         ap += gemmMR
         bp += 16
     }
@@ -88,13 +92,22 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                     let cols = min(16, n - col0)
                     if cols <= 0 { break }
                     let bHalf = packedB + p * k * gemmNR + half * k * 16 + k0 * 16
+                    // The half the next step reads: this panel's high half, the next panel's low
+                    // half, else the first panel's low half in the next K block (see `PrefetchRun`).
+                    let nextHigh = half == 0 && col0 + 16 < n
+                    let nextPanel = !nextHigh && p + 1 < panel0 + panelCount && (p + 1) * gemmNR < n
+                    let nextK0 = nextHigh || nextPanel ? k0 : k0 + kc
+                    let nextHalf = packedB + (nextHigh ? p * k * gemmNR + k * 16 : (nextPanel ? p + 1 : panel0) * k * gemmNR) + nextK0 * 16
+                    let hasNext = nextK0 < k
+                    let nextLines = min(avx2KC, k - nextK0)
                     for sr in 0..<subRows {
+                        let pf = hasNext ? PrefetchRun(nextHalf, lines: nextLines, index: sr, shares: subRows, kc: kc) : .none(bHalf)
                         let row0 = m0 + sr * 6
                         let rows = min(6, m0 + mcEff - row0)
                         let aSub = aPanels + (sr / 2) * panelStride + (sr % 2) * 6
                         let cTile = c + row0 * ldc + col0
                         if rows == 6 && cols == 16 {
-                            microKernel6x16(kc, aSub, bHalf, cTile, ldc, accumulate)
+                            microKernel6x16(kc, aSub, bHalf, pf, cTile, ldc, accumulate)
                             // The sub-tile is still in L1: bias, activation and residual in one pass over it.
                             if last && hasEpilogue { subTileEpilogue(epilogue, c, ldc: ldc, row0: row0, col0: col0) }
                         } else {
@@ -102,7 +115,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                             if accumulate {
                                 for r in 0..<rows { for j in 0..<cols { tilePtr[r * 16 + j] = cTile[r * ldc + j] } }
                             }
-                            microKernel6x16(kc, aSub, bHalf, tilePtr, 16, accumulate)
+                            microKernel6x16(kc, aSub, bHalf, pf, tilePtr, 16, accumulate)
                             for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j] = tilePtr[r * 16 + j] } }
                             if last {
                                 applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
