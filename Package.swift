@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CLibJPEG", path: "Sources/CLibJPEG"),
         .systemLibrary(name: "CLibPNG", path: "Sources/CLibPNG"),
         .systemLibrary(name: "CJSONC", path: "Sources/CJSONC"),
-        // Header-only: CPU hints (cache prefetch for the GEMM micro-kernels, spin-wait pause for the pool).
+        // Header-only: CPU hints (cache prefetches for the GEMM and depth-wise kernels, spin-wait pause for the pool).
         .systemLibrary(name: "CHints", path: "Sources/CHints"),
         .target(name: "CCodecs", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CCodecs",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
