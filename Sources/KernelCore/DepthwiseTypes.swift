@@ -52,6 +52,11 @@ public struct DepthwiseBands {
     public let inputRows: Int
     /// Taps of the kernel (kH · kW).
     public let kernelTaps: Int
+    /// Whether the band hints the next input and output rows into the caches: only where a
+    /// block's pixels are at least 1 KB apart (256 channels or more). Nearer together the hardware
+    /// prefetchers follow them, and the hints only cost (7×7 stacks on one thread: 16 and 64
+    /// channels about 10 % slower with them; 384 channels, 2 threads, 25 % faster).
+    public let prefetchesRows: Bool
 
     /// Bands of about `bandRows` output rows (at least 1, at most the map).
     public init(_ g: DepthwiseGeometry, bandRows requested: Int) {
@@ -65,6 +70,7 @@ public struct DepthwiseBands {
         rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
         inputRows = min(g.height, bandRows + g.kernelH - 1)
         kernelTaps = g.kernelH * g.kernelW
+        prefetchesRows = g.channels >= 256
     }
 
     /// Bands chosen so that `threads` threads get at least `tasksPerThread` tasks each, where the

@@ -236,7 +236,7 @@ struct DepthwiseBandTask {
         }
         // The next row to copy, towards L2 while this output row is computed: its pixels are
         // lines `C` floats apart in NHWC, a stride the hardware prefetchers do not follow.
-        if copied < g.height {
+        if copied < g.height && bands.prefetchesRows {
             let src = UnsafeRawPointer(x + ((n * g.height + copied) * g.width) * g.channels + cb * 16)
             let stride = g.channels * 4
             for ix in 0..<g.width { replk_prefetch_l2(src + ix * stride) }
@@ -245,8 +245,8 @@ struct DepthwiseBandTask {
 
     /// Asks for the lines of output row `oy` of this block for writing, ahead of the tiles' stores.
     @inline(__always)
-    func prefetchOutputRow(_ y: UnsafeMutablePointer<Float>, _ g: DepthwiseGeometry, row oy: Int) {
-        if oy >= oy1 { return }
+    func prefetchOutputRow(_ y: UnsafeMutablePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, row oy: Int) {
+        if oy >= oy1 || !bands.prefetchesRows { return }
         let out = UnsafeRawPointer(y + ((n * g.outHeight + oy) * g.outWidth) * g.channels + cb * 16)
         let stride = g.channels * 4
         for ox in 0..<g.outWidth { replk_prefetch_write(out + ox * stride) }
@@ -349,7 +349,7 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     for oy in t.oy0..<t.oy1 {
         let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
         t.copyRows(x, g, bands, upTo: oy - g.padTop + kyHi, copied: &copied, scratch: scratch)
-        t.prefetchOutputRow(y, g, row: oy + 1)
+        t.prefetchOutputRow(y, g, bands, row: oy + 1)
         // With no kernel row inside the map (padding taller than the kernel) the tiles store the bias.
         let rows = scratch + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride
         #if REPLK_V3
