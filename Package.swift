@@ -112,7 +112,7 @@ let package = Package(
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
         .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "replk-det", "replk-board", "replk-bench", "TestSupport", "Weights"], path: "Tests/ToolTests"),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Kernels", "Parallel"], path: "Tests/EngineTests"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "KernelCore", "Kernels", "Parallel"], path: "Tests/EngineTests"),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Engine", "Eval", "Imaging", "TestSupport", "Weights"],
                     path: "Tests/DetectionTests"),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Datasets", "TestSupport"], path: "Tests/EvalTests"),

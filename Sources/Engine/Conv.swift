@@ -154,6 +154,17 @@ public final class ConvKernel {
         }
     }
 
+    /// Whether a stride-1 depth-wise conv runs as strips rather than per-block bands:
+    /// `DepthwiseStrips.suit`, unless `REPLK_DEPTHWISE` says `bands` or `strips`.
+    func runsAsStrips(_ g: DepthwiseGeometry) -> Bool {
+        if let v = getenv("REPLK_DEPTHWISE") {
+            let mode = String(cString: v)
+            if mode == "bands" { return false }
+            if mode == "strips" { return !g.windowCoversRow }
+        }
+        return DepthwiseStrips.suit(g)
+    }
+
     /// Whether 3×3 convs use Winograd when built without saying: yes, unless `REPLK_WINOGRAD=0`.
     public static var winogradByDefault: Bool {
         if let v = getenv("REPLK_WINOGRAD") { return String(cString: v) != "0" }
@@ -246,7 +257,17 @@ public final class ConvKernel {
                                       padTop: padH, padLeft: padW, dilationH: dilationH, dilationW: dilationW,
                                       outHeight: oh, outWidth: ow)
             let b = bias?.pointer
-            if let bw = blockedWeights {
+            if let bw = blockedWeights, depthwiseStripsAvailable, runsAsStrips(g) {
+                // Stride 1 on a map larger than L2 keeps: tasks of (image, band of rows, group of
+                // channel blocks), reading each input row once for the whole group.
+                let strips = DepthwiseStrips(g, threads: pool.threadCount)
+                let scratch = TensorStorage(count: strips.scratchCount * pool.threadCount)
+                let sp = scratch.pointer, wp = bw.pointer
+                pool.parallelFor(strips.taskCount(batch: x.batch), withWorkerIndex: { t, worker in
+                    depthwiseConvStrip(xp, g, strips, task: t, scratch: sp + worker * strips.scratchCount,
+                                       blockedWeights: wp, bias: b, activation: activation, yp)
+                })
+            } else if let bw = blockedWeights {
                 // Stride 1: tasks of (image, channel block, band of rows), each copying the rows it
                 // reads into its thread's scratch in the channel-blocked, column-padded layout.
                 let bands = DepthwiseBands(g, threads: pool.threadCount)

@@ -108,3 +108,70 @@ public func blockDepthwiseWeights(_ w: UnsafePointer<Float>, channels C: Int, ta
         }
     }
 }
+
+/// How a stride-1 depth-wise conv is split into strips: a task is one band of output rows of one
+/// group of 16-channel blocks of one image, taken row by row with every block of the group, so
+/// that it reads each input row once, `groupBlocks · 64` bytes at a time from each pixel (all of
+/// the row when the group holds every block), where a band of one block reads one 64-byte line
+/// every `C · 4` bytes. Its scratch holds, for each block of the group, a ring of the last
+/// `ringRows` input rows in the channel-blocked, column-padded layout of `DepthwiseBands`.
+///
+/// This is the better split where a block's plane does not stay in L2 (384 channels from 32² on:
+/// the per-block bands then wait on one cache miss per pixel and are memory-bound at small kernels).
+public struct DepthwiseStrips {
+    public let blocks: Int
+    public let groupBlocks: Int
+    public let groups: Int
+    /// Output rows per band (the last band may have fewer).
+    public let bandRows: Int
+    public let bandsPerPlane: Int
+    /// Padded pixels per scratch row.
+    public let rowLength: Int
+    /// Input rows each block's ring holds: as many as one output row reads.
+    public let ringRows: Int
+    /// Outputs per tile (see `depthwiseTileWidth`).
+    public let tileWidth: Int
+
+    /// Strips of `groupBlocks` blocks and bands of about `bandRows` output rows.
+    public init(_ g: DepthwiseGeometry, bandRows requested: Int, groupBlocks requestedBlocks: Int) {
+        blocks = (g.channels + 15) / 16
+        groupBlocks = min(max(1, requestedBlocks), blocks)
+        groups = (blocks + groupBlocks - 1) / groupBlocks
+        let per = min(max(1, requested), g.outHeight)
+        bandsPerPlane = (g.outHeight + per - 1) / per
+        bandRows = (g.outHeight + bandsPerPlane - 1) / bandsPerPlane
+        tileWidth = depthwiseTileWidth(g.outWidth)
+        rowLength = g.padLeft + g.width + tileWidth
+        ringRows = min(g.kernelH, g.height)
+    }
+
+    /// Groups as large as `ringBudget` bytes of rings allow, and bands so that `threads` threads
+    /// get about two tasks each (each band copies `kernelH − 1` rows more than it computes).
+    public init(_ g: DepthwiseGeometry, threads: Int, ringBudget: Int = 768 << 10) {
+        let blocks = (g.channels + 15) / 16
+        let rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
+        let perBlock = min(g.kernelH, g.height) * rowLength * 64
+        let groupBlocks = max(1, min(blocks, ringBudget / perBlock))
+        let groups = (blocks + groupBlocks - 1) / groupBlocks
+        let want = max(1, 2 * threads)
+        let bands = g.batch * groups >= want ? 1 : (want + g.batch * groups - 1) / (g.batch * groups)
+        self.init(g, bandRows: (g.outHeight + bands - 1) / bands, groupBlocks: groupBlocks)
+    }
+
+    /// Tasks: batch × bands × groups, numbered ((n·bandsPerPlane + band)·groups + group).
+    public func taskCount(batch: Int) -> Int { batch * bandsPerPlane * groups }
+
+    /// Floats of one task's rings.
+    public var ringCount: Int { groupBlocks * ringRows * rowLength * 16 }
+
+    /// Floats of scratch one task needs: its rings and the group's bias (16 lanes per block).
+    public var scratchCount: Int { ringCount + groupBlocks * 16 }
+
+    /// Whether strips beat per-block bands for `g`: stride 1, no window covering a whole row (those
+    /// have their own band kernel), and a map larger than `mapBytes` (below it the blocks' planes
+    /// stay in L2 and the bands' strided reads cost nothing).
+    public static func suit(_ g: DepthwiseGeometry, mapBytes: Int = 1 << 20) -> Bool {
+        g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 && !g.windowCoversRow
+            && g.height * g.width * g.channels * 4 > mapBytes
+    }
+}

@@ -114,6 +114,20 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     }
 }
 
+/// Whether the kernels chosen for this CPU have `depthwiseConvStrip` (the AVX-512 build).
+public var depthwiseStripsAvailable: Bool { useV4 }
+
+/// Stride-1 depth-wise conv of task `task` of `strips` (one band of output rows of one group of
+/// channel blocks of one image), reading the NHWC input through `scratch` (`strips.scratchCount`
+/// floats, this thread's own). Only where `depthwiseStripsAvailable`.
+public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ strips: DepthwiseStrips, task: Int,
+                               scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
+    precondition(useV4, "depth-wise strips need the AVX-512 kernels")
+    KernelsV4.depthwiseConvStrip(x, g, strips, task: task, scratch: scratch, blockedWeights: blockedWeights,
+                                 bias: bias, activation: activation, y)
+}
+
 /// y[i] = act(x[i]) in place, for `count` values.
 public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {
     if useV4 { KernelsV4.activate(p, count: count, act) } else { KernelsV3.activate(p, count: count, act) }

@@ -173,20 +173,21 @@ func splitBlockWeights(_ w: UnsafePointer<Float>, taps: Int, into d: UnsafeMutab
 @inline(__always)
 func depthwiseTile(_ T: Int, rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                    kernelW: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
-                   output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int) {
+                   output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
+                   wrapRow: Int = Int.max, wrapBack: Int = 0) {
     switch T {
     case 16:
         depthwiseTile16(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                         kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
-                        valid: valid, lanes: lanes)
+                        valid: valid, lanes: lanes, wrapRow: wrapRow, wrapBack: wrapBack)
     case 14:
         depthwiseTile14(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                         kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
-                        valid: valid, lanes: lanes)
+                        valid: valid, lanes: lanes, wrapRow: wrapRow, wrapBack: wrapBack)
     default:
         depthwiseTile8(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                        kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
-                       valid: valid, lanes: lanes)
+                       valid: valid, lanes: lanes, wrapRow: wrapRow, wrapBack: wrapBack)
     }
 }
 #endif
@@ -381,3 +382,93 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
         }
     }
 }
+
+#if !REPLK_V3
+/// Stride-1 depth-wise conv of task `task` of `strips` (one band of output rows of one group of
+/// channel blocks of one image; see `DepthwiseStrips`), reading the NHWC input `x` through
+/// `scratch` (`strips.scratchCount` floats, this thread's own). Only taps that reach the map for
+/// some output of a tile are run.
+public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ s: DepthwiseStrips, task: Int,
+                               scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
+    let C = g.channels, K = g.kernelW, T = s.tileWidth, R = s.ringRows
+    let group = task % s.groups
+    let nb = task / s.groups
+    let band = nb % s.bandsPerPlane, n = nb / s.bandsPerPlane
+    let cb0 = group * s.groupBlocks
+    let nBlocks = min(s.groupBlocks, s.blocks - cb0)
+    let c0 = cb0 * 16
+    let cCount = min(C, (cb0 + nBlocks) * 16) - c0
+    let oy0 = band * s.bandRows, oy1 = min(g.outHeight, oy0 + s.bandRows)
+    let rowStride = s.rowLength * 16, blockStride = R * rowStride
+    let biases = scratch + s.ringCount
+    for l in 0..<(nBlocks * 16) { biases[l] = l < cCount ? bias?[c0 + l] ?? 0 : 0 }
+    // The zero columns of every slot; copies write only the map's columns.
+    for r in 0..<(nBlocks * R) {
+        let row = scratch + r * rowStride
+        for ix in 0..<g.padLeft { store16(V16(), row + ix * 16) }
+        for ix in (g.padLeft + g.width)..<s.rowLength { store16(V16(), row + ix * 16) }
+    }
+    var copied = max(0, oy0 - g.padTop)
+    for oy in oy0..<oy1 {
+        let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
+        let first = oy - g.padTop + kyLo
+        // Each input row once, every block of the group from one read of each pixel's channels.
+        while copied < oy - g.padTop + kyHi {
+            let src = x + ((n * g.height + copied) * g.width) * C + c0
+            let dst = scratch + (copied % R) * rowStride + g.padLeft * 16
+            if cCount == nBlocks * 16 {
+                for ix in 0..<g.width {
+                    let p = src + ix * C, d = dst + ix * 16
+                    for b in 0..<nBlocks { store16(load16(p + b * 16), d + b * blockStride) }
+                }
+            } else {
+                for ix in 0..<g.width {
+                    for l in 0..<(nBlocks * 16) {
+                        dst[(l / 16) * blockStride + ix * 16 + l % 16] = l < cCount ? src[ix * C + l] : 0
+                    }
+                }
+            }
+            copied += 1
+        }
+        let rowCount = kyHi - kyLo
+        let slot0 = rowCount > 0 ? first % R : 0
+        let out = y + ((n * g.outHeight + oy) * g.outWidth) * C + c0
+        // The next input row to copy and the next output row, towards L2 a few pixels after each
+        // tile, so that their lines arrive while the tiles compute instead of all at once when the
+        // next row starts (the hardware prefetchers run only a few lines ahead of a burst).
+        let nextIn = copied < g.height ? UnsafeRawPointer(x + ((n * g.height + copied) * g.width) * C + c0) : nil
+        let nextOut = oy + 1 < oy1 ? UnsafeRawPointer(out + g.outWidth * C) : nil
+        let calls = (g.outWidth + T - 1) / T * nBlocks
+        var call = 0, pIn = 0, pOut = 0
+        var ox0 = 0
+        while ox0 < g.outWidth {
+            let valid = min(T, g.outWidth - ox0)
+            let kxLo = max(0, g.padLeft - (ox0 + valid - 1)), kxHi = min(K, g.width + g.padLeft - ox0)
+            for b in 0..<nBlocks {
+                depthwiseTile(T, rows: scratch + b * blockStride + slot0 * rowStride + ox0 * 16, rowStride: rowStride,
+                              rowCount: rowCount, weights: blockedWeights + ((cb0 + b) * g.kernelH + kyLo) * K * 16,
+                              kernelW: K, kxRange: kxLo..<max(kxLo, kxHi), bias: load16(biases + b * 16),
+                              activation: activation, output: out + ox0 * C + b * 16, outputStride: C, valid: valid,
+                              lanes: min(16, cCount - b * 16), wrapRow: R - slot0, wrapBack: blockStride)
+                call += 1
+                if let nextIn {
+                    let target = call * g.width / calls
+                    while pIn < target {
+                        for l in 0..<nBlocks { replk_prefetch_l2(nextIn + (pIn * C + l * 16) * 4) }
+                        pIn += 1
+                    }
+                }
+                if let nextOut {
+                    let target = call * g.outWidth / calls
+                    while pOut < target {
+                        for l in 0..<nBlocks { replk_prefetch_l2(nextOut + (pOut * C + l * 16) * 4) }
+                        pOut += 1
+                    }
+                }
+            }
+            ox0 += T
+        }
+    }
+}
+#endif

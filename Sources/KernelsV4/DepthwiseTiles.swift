@@ -13,10 +13,12 @@ func storeLanes(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
 /// kernel row used (already offset to the tile's first output), `weights` at that kernel row's
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
+/// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
 @inline(__always)
 func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
-                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int) {
+                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
+                        wrapRow: Int = Int.max, wrapBack: Int = 0) {
     var a0 = bias
     var a1 = bias
     var a2 = bias
@@ -34,7 +36,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
     var a14 = bias
     var a15 = bias
     for r in 0..<rowCount {
-        let row = rows + r * rowStride
+        let row = rows + r * rowStride - (r >= wrapRow ? wrapBack : 0)
         let wr = weights + r * K * 16
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
@@ -1979,10 +1981,12 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
 /// kernel row used (already offset to the tile's first output), `weights` at that kernel row's
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
+/// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
 @inline(__always)
 func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
-                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int) {
+                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
+                        wrapRow: Int = Int.max, wrapBack: Int = 0) {
     var a0 = bias
     var a1 = bias
     var a2 = bias
@@ -1998,7 +2002,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
     var a12 = bias
     var a13 = bias
     for r in 0..<rowCount {
-        let row = rows + r * rowStride
+        let row = rows + r * rowStride - (r >= wrapRow ? wrapBack : 0)
         let wr = weights + r * K * 16
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
@@ -3731,10 +3735,12 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
 /// kernel row used (already offset to the tile's first output), `weights` at that kernel row's
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
+/// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
 @inline(__always)
 func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
-                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int) {
+                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
+                        wrapRow: Int = Int.max, wrapBack: Int = 0) {
     var a0 = bias
     var a1 = bias
     var a2 = bias
@@ -3744,7 +3750,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
     var a6 = bias
     var a7 = bias
     for r in 0..<rowCount {
-        let row = rows + r * rowStride
+        let row = rows + r * rowStride - (r >= wrapRow ? wrapBack : 0)
         let wr = weights + r * K * 16
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
@@ -5550,7 +5556,8 @@ func storeLanes(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
 @inline(__always)
 func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V8, activation: Activation,
-                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int) {
+                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
+                        wrapRow: Int = Int.max, wrapBack: Int = 0) {
     var a0 = bias
     var a1 = bias
     var a2 = bias
@@ -5560,7 +5567,7 @@ func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: In
     var a6 = bias
     var a7 = bias
     for r in 0..<rowCount {
-        let row = rows + r * rowStride
+        let row = rows + r * rowStride - (r >= wrapRow ? wrapBack : 0)
         let wr = weights + r * K * 8
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {

@@ -44,11 +44,13 @@ def emit_tile(name, T, GMAX, lanes, doc):
     w("@inline(__always)")
     w(f"func {name}(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,")
     w(f"                        kernelW K: Int, kxRange: Range<Int>, bias: {vec}, activation: Activation,")
-    w("                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int) {")
+    w("                        output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,")
+    w("                        wrapRow: Int = Int.max, wrapBack: Int = 0) {")
     for t in range(T):
         w(f"    var a{t} = bias")
     w("    for r in 0..<rowCount {")
-    w("        let row = rows + r * rowStride")
+    # Rows from `wrapRow` on lie `wrapBack` floats back: the strips' scratch is a ring of rows.
+    w("        let row = rows + r * rowStride - (r >= wrapRow ? wrapBack : 0)")
     w(f"        let wr = weights + r * K * {S}")
     w("        var kx0 = kxRange.lowerBound")
     w("        while kx0 < kxRange.upperBound {")
@@ -105,7 +107,8 @@ for T, GMAX in TILES.items():
         f"A tile of {T} outputs × 16 channels: `rows` points at the blocked, padded input row of the first",
         "kernel row used (already offset to the tile's first output), `weights` at that kernel row's",
         "blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride",
-        "`outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels."])
+        "`outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.",
+        "Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them."])
 w("#else")
 emit_store_lanes("V8", "store8", 8)
 for T, GMAX in TILES_AVX2.items():

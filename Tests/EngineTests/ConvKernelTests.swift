@@ -1,5 +1,6 @@
 import XCTest
 import Engine
+import KernelCore
 import Kernels
 import Parallel
 
@@ -136,6 +137,56 @@ final class ConvKernelTests: XCTestCase {
         check(Case(h: 4, w: 3, cin: 16, cout: 16, kh: 9, kw: 9, pad: (6, 6), groups: 16), activation: .relu)
         // Two images, more rows than one band: a band's first input row is not the map's first.
         check(Case(n: 2, h: 40, w: 13, cin: 16, cout: 16, kh: 9, kw: 9, pad: (4, 4), groups: 16))
+        // A map larger than 1 MB: strips on the AVX-512 build (bands on AVX2).
+        check(Case(h: 66, w: 64, cin: 64, cout: 64, kh: 7, kw: 7, pad: (3, 3), groups: 64), activation: .relu,
+              withResidual: true)
+    }
+
+    /// The strips kernel on its own, with groups and bands small enough that every path runs: a
+    /// last group with fewer blocks and a last block with 8 channels, bands whose rings wrap
+    /// around, maps shorter than the kernel, padding wider than the kernel, non-square kernels.
+    func testDepthwiseStripsMatchReference() throws {
+        guard depthwiseStripsAvailable else { throw XCTSkip("strips run on the AVX-512 build only") }
+        struct StripCase { var n = 1, h: Int, w: Int, c: Int, kh: Int, kw: Int, pad: (Int, Int), bandRows: Int, group: Int }
+        let cases = [
+            StripCase(n: 2, h: 13, w: 37, c: 40, kh: 7, kw: 7, pad: (3, 3), bandRows: 4, group: 2),
+            StripCase(h: 6, w: 20, c: 32, kh: 9, kw: 9, pad: (4, 4), bandRows: 2, group: 1),
+            StripCase(h: 11, w: 9, c: 48, kh: 3, kw: 3, pad: (4, 5), bandRows: 5, group: 3),
+            StripCase(h: 17, w: 30, c: 24, kh: 3, kw: 5, pad: (1, 2), bandRows: 3, group: 2),
+            StripCase(h: 10, w: 33, c: 16, kh: 13, kw: 13, pad: (6, 6), bandRows: 10, group: 1),
+        ]
+        var rng = SeededRandom(seed: 21)
+        for c in cases {
+            let x = rng.array(c.n * c.h * c.w * c.c)
+            let weight = rng.array(c.c * c.kh * c.kw, -0.5, 0.5)
+            let bias = rng.array(c.c)
+            let (expected, oh, ow) = referenceConv(x, n: c.n, h: c.h, w: c.w, cin: c.c, weight: weight, bias: bias,
+                                                   cout: c.c, kh: c.kh, kw: c.kw, stride: (1, 1), pad: c.pad,
+                                                   dilation: (1, 1), groups: c.c)
+            let g = DepthwiseGeometry(batch: c.n, height: c.h, width: c.w, channels: c.c, kernelH: c.kh, kernelW: c.kw,
+                                      strideH: 1, strideW: 1, padTop: c.pad.0, padLeft: c.pad.1, dilationH: 1,
+                                      dilationW: 1, outHeight: oh, outWidth: ow)
+            XCTAssertFalse(g.windowCoversRow, "\(c)")
+            let strips = DepthwiseStrips(g, bandRows: c.bandRows, groupBlocks: c.group)
+            let taps = c.kh * c.kw
+            var tapMajor = [Float](repeating: 0, count: taps * c.c)
+            for ch in 0..<c.c { for t in 0..<taps { tapMajor[t * c.c + ch] = weight[ch * taps + t] } }
+            var blocked = [Float](repeating: 0, count: strips.blocks * 16 * taps)
+            blockDepthwiseWeights(tapMajor, channels: c.c, taps: taps, into: &blocked)
+            var y = [Float](repeating: .nan, count: expected.count)
+            var scratch = [Float](repeating: .nan, count: strips.scratchCount + 16)
+            // 64-byte aligned, as the engine's buffers are.
+            scratch.withUnsafeMutableBufferPointer { sb in
+                let sp = UnsafeMutableRawPointer(sb.baseAddress!).alignedUp(toMultipleOf: 64)
+                    .assumingMemoryBound(to: Float.self)
+                for task in 0..<strips.taskCount(batch: c.n) {
+                    depthwiseConvStrip(x, g, strips, task: task, scratch: sp, blockedWeights: blocked, bias: bias,
+                                       activation: .none, &y)
+                }
+            }
+            let err = maxAbsDiff(y, expected)
+            XCTAssertLessThan(err, 2e-6 * Float(taps).squareRoot() + 1e-6, "\(c)")
+        }
     }
 
     func testDepthwiseConvOnSingleThreadMatchesPool() {
