@@ -156,13 +156,13 @@ public final class ConvKernel {
 
     /// Whether a stride-1 depth-wise conv runs as strips rather than per-block bands:
     /// `DepthwiseStrips.suit`, unless `REPLK_DEPTHWISE` says `bands` or `strips`.
-    func runsAsStrips(_ g: DepthwiseGeometry) -> Bool {
+    func runsAsStrips(_ g: DepthwiseGeometry, threads: Int) -> Bool {
         if let v = getenv("REPLK_DEPTHWISE") {
             let mode = String(cString: v)
             if mode == "bands" { return false }
             if mode == "strips" { return !g.windowCoversRow }
         }
-        return DepthwiseStrips.suit(g)
+        return DepthwiseStrips.suit(g, threads: threads)
     }
 
     /// Whether 3×3 convs use Winograd when built without saying: yes, unless `REPLK_WINOGRAD=0`.
@@ -257,23 +257,25 @@ public final class ConvKernel {
                                       padTop: padH, padLeft: padW, dilationH: dilationH, dilationW: dilationW,
                                       outHeight: oh, outWidth: ow)
             let b = bias?.pointer
-            if let bw = blockedWeights, depthwiseStripsAvailable, runsAsStrips(g) {
+            if let bw = blockedWeights, depthwiseStripsAvailable, runsAsStrips(g, threads: pool.threadCount) {
                 // Stride 1 on a map larger than L2 keeps: tasks of (image, band of rows, group of
                 // channel blocks), reading each input row once for the whole group.
                 let strips = DepthwiseStrips(g, threads: pool.threadCount)
                 let scratch = TensorStorage(count: strips.scratchCount * pool.threadCount)
                 let sp = scratch.pointer, wp = bw.pointer
-                pool.parallelFor(strips.taskCount(batch: x.batch), withWorkerIndex: { t, worker in
+                pool.parallelFor(strips.taskCount(batch: x.batch), affine: true, withWorkerIndex: { t, worker in
                     depthwiseConvStrip(xp, g, strips, task: t, scratch: sp + worker * strips.scratchCount,
                                        blockedWeights: wp, bias: b, activation: activation, yp)
                 })
             } else if let bw = blockedWeights {
                 // Stride 1: tasks of (image, channel block, band of rows), each copying the rows it
                 // reads into its thread's scratch in the channel-blocked, column-padded layout.
+                // Affine, so that in a stack of depth-wise convs a thread reads blocks its own core
+                // wrote (24 layers of 7×7, 384 channels on 32², 2 threads: 10.3–11.2 → 7.5 ms).
                 let bands = DepthwiseBands(g, threads: pool.threadCount)
                 let scratch = TensorStorage(count: bands.scratchCount * pool.threadCount)
                 let sp = scratch.pointer, wp = bw.pointer
-                pool.parallelFor(bands.taskCount(batch: x.batch), withWorkerIndex: { t, worker in
+                pool.parallelFor(bands.taskCount(batch: x.batch), affine: true, withWorkerIndex: { t, worker in
                     depthwiseConvBand(xp, g, bands, task: t, scratch: sp + worker * bands.scratchCount,
                                       blockedWeights: wp, bias: b, activation: activation, yp)
                 })

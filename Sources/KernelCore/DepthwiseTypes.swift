@@ -116,8 +116,9 @@ public func blockDepthwiseWeights(_ w: UnsafePointer<Float>, channels C: Int, ta
 /// every `C · 4` bytes. Its scratch holds, for each block of the group, a ring of the last
 /// `ringRows` input rows in the channel-blocked, column-padded layout of `DepthwiseBands`.
 ///
-/// This is the better split where a block's plane does not stay in L2 (384 channels from 32² on:
-/// the per-block bands then wait on one cache miss per pixel and are memory-bound at small kernels).
+/// This is the better split where the blocks' planes do not stay in L2 (384 channels at 64² on two
+/// threads: the per-block bands then wait on one cache miss per pixel and are memory-bound at
+/// small kernels).
 public struct DepthwiseStrips {
     public let blocks: Int
     public let groupBlocks: Int
@@ -151,8 +152,9 @@ public struct DepthwiseStrips {
         let blocks = (g.channels + 15) / 16
         let rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
         let perBlock = min(g.kernelH, g.height) * rowLength * 64
-        let groupBlocks = max(1, min(blocks, ringBudget / perBlock))
-        let groups = (blocks + groupBlocks - 1) / groupBlocks
+        // As many blocks as the budget allows, spread evenly over the groups.
+        let groups = (blocks + max(1, min(blocks, ringBudget / perBlock)) - 1) / max(1, min(blocks, ringBudget / perBlock))
+        let groupBlocks = (blocks + groups - 1) / groups
         let want = max(1, 2 * threads)
         let bands = g.batch * groups >= want ? 1 : (want + g.batch * groups - 1) / (g.batch * groups)
         self.init(g, bandRows: (g.outHeight + bands - 1) / bands, groupBlocks: groupBlocks)
@@ -167,11 +169,13 @@ public struct DepthwiseStrips {
     /// Floats of scratch one task needs: its rings and the group's bias (16 lanes per block).
     public var scratchCount: Int { ringCount + groupBlocks * 16 }
 
-    /// Whether strips beat per-block bands for `g`: stride 1, no window covering a whole row (those
-    /// have their own band kernel), and a map larger than `mapBytes` (below it the blocks' planes
-    /// stay in L2 and the bands' strided reads cost nothing).
-    public static func suit(_ g: DepthwiseGeometry, mapBytes: Int = 1 << 20) -> Bool {
+    /// Whether strips beat per-block bands for `g` on `threads` threads: stride 1, no window
+    /// covering a whole row (those have their own band kernel), and a map larger than `mapBytes`
+    /// per thread. Below that each thread's blocks stay in its core's L2 from one layer to the
+    /// next (the bands run affine: a thread gets the same blocks in every layer) and the bands'
+    /// strided reads cost little; the strips copy more.
+    public static func suit(_ g: DepthwiseGeometry, threads: Int, mapBytes: Int = 1 << 20) -> Bool {
         g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 && !g.windowCoversRow
-            && g.height * g.width * g.channels * 4 > mapBytes
+            && g.height * g.width * g.channels * 4 > mapBytes * max(1, threads)
     }
 }

@@ -21,13 +21,28 @@ public final class ThreadPool: @unchecked Sendable {
     private final class Job {
         let body: UnsafePointer<(Int, Int) -> Void>
         let count: Int
-        let next = Atomic<Int>(0)
-        let nextWorker = Atomic<Int>(0)
+        /// Thread t's share of the iterations, `t·count/threads ..< (t+1)·count/threads`, with the
+        /// next one to claim (a plain loop has one share that every thread claims from).
+        let shares: [Share]
         let remaining: Atomic<Int>
-        init(body: UnsafePointer<(Int, Int) -> Void>, count: Int, workers: Int) {
+        init(body: UnsafePointer<(Int, Int) -> Void>, count: Int, workers: Int, affine: Bool) {
             self.body = body
             self.count = count
+            let n = affine ? workers : 1
+            shares = (0..<n).map { Share(from: $0 * count / n, to: ($0 + 1) * count / n) }
             self.remaining = Atomic<Int>(workers)
+        }
+    }
+
+    private final class Share {
+        let next: Atomic<Int>
+        let end: Int
+        init(from: Int, to: Int) { next = Atomic<Int>(from); end = to }
+        /// The next unclaimed iteration of this share, or nil.
+        @inline(__always) func claim() -> Int? {
+            if next.load(ordering: .relaxed) >= end { return nil }
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            return i < end ? i : nil
         }
     }
 
@@ -40,6 +55,8 @@ public final class ThreadPool: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private var threads: [pthread_t] = []
     private let submitLock = Mutex<Void>(())
+    /// Worker threads number themselves 1, 2, … as they start; the calling thread is 0.
+    private let nextThreadID = Atomic<Int>(0)
     /// How long a thread spins (with a pause hint) for the next job, or for the others to finish
     /// one, before it sleeps. A count of 20 000 polls was about 8 µs here, less than the gap
     /// between two layers, so workers fell asleep and each layer paid a wake-up (tens of µs in
@@ -72,7 +89,9 @@ public final class ThreadPool: @unchecked Sendable {
             let unmanaged = Unmanaged.passUnretained(self)
             let rc = pthread_create(&tid, nil, { arg in
                 // No strong reference: the pool may already be in its deinit, which waits for us.
-                Unmanaged<ThreadPool>.fromOpaque(arg!)._withUnsafeGuaranteedRef { $0.workerLoop() }
+                Unmanaged<ThreadPool>.fromOpaque(arg!)._withUnsafeGuaranteedRef {
+                    $0.workerLoop(id: $0.nextThreadID.wrappingAdd(1, ordering: .relaxed).newValue)
+                }
                 return nil
             }, unmanaged.toOpaque())
             precondition(rc == 0, "cannot start a worker thread (pthread_create returned \(rc))")
@@ -95,7 +114,7 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_mutex_destroy(&mutex)
     }
 
-    private func workerLoop() {
+    private func workerLoop(id: Int) {
         var seen = 0
         while true {
             var gen = generation.load(ordering: .acquiring)
@@ -117,7 +136,7 @@ public final class ThreadPool: @unchecked Sendable {
             let current = job
             pthread_mutex_unlock(&mutex)
             guard let j = current else { continue }
-            run(j)
+            run(j, thread: id)
         }
     }
 
@@ -135,15 +154,15 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    private func run(_ j: Job) {
+    private func run(_ j: Job, thread: Int) {
         pthread_setspecific(ThreadPool.insideKey, UnsafeRawPointer(bitPattern: 1))
         defer { pthread_setspecific(ThreadPool.insideKey, nil) }
-        // Every thread of the pool runs each job exactly once, so these are 0 ..< threadCount.
-        let worker = j.nextWorker.wrappingAdd(1, ordering: .relaxed).oldValue
-        while true {
-            let i = j.next.wrappingAdd(1, ordering: .relaxed).oldValue
-            if i >= j.count { break }
-            j.body.pointee(i, worker)
+        // Every thread of the pool runs each job exactly once under its own number, so the
+        // worker indices are 0 ..< threadCount. Its own share first, then what is left of the others'.
+        let n = j.shares.count
+        for k in 0..<n {
+            let share = j.shares[(thread + k) % n]
+            while let i = share.claim() { j.body.pointee(i, thread) }
         }
         if j.remaining.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
             pthread_mutex_lock(&mutex)
@@ -158,7 +177,7 @@ public final class ThreadPool: @unchecked Sendable {
         generation.wrappingAdd(1, ordering: .releasing)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_broadcast(&wake) }
         pthread_mutex_unlock(&mutex)
-        run(j)
+        run(j, thread: 0)
         // Wait until every worker has left the job: only then may the loop body go out of scope.
         spinWait { j.remaining.load(ordering: .acquiring) == 0 }
         if j.remaining.load(ordering: .acquiring) != 0 {
@@ -180,7 +199,13 @@ public final class ThreadPool: @unchecked Sendable {
     /// Like `parallelFor(_:_:)`, and also passes the index (in `0 ..< threadCount`) of the thread
     /// running the call: no two calls running at the same time get the same one, so a loop can
     /// give each thread its own scratch buffer.
-    public func parallelFor(_ count: Int, withWorkerIndex body: (_ index: Int, _ worker: Int) -> Void) {
+    ///
+    /// With `affine`, thread t first runs its own share of the iterations, the t-th of
+    /// `threadCount` contiguous ranges, and then helps with what is left of the others'. The same
+    /// thread then gets the same share in every loop of that count: consecutive layers that split
+    /// their work alike find the data the previous one wrote in their own core's cache rather than
+    /// the other core's. Threads keep their numbers for the pool's lifetime (the caller is 0).
+    public func parallelFor(_ count: Int, affine: Bool = false, withWorkerIndex body: (_ index: Int, _ worker: Int) -> Void) {
         if count <= 0 { return }
         // A loop nested inside another runs serially on the thread that reached it.
         if threadCount == 1 || count == 1 || pthread_getspecific(ThreadPool.insideKey) != nil {
@@ -189,7 +214,9 @@ public final class ThreadPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { escaping in
             withUnsafePointer(to: escaping) { bodyPointer in
-                submitLock.withLock { _ in runOnPool(Job(body: bodyPointer, count: count, workers: threadCount)) }
+                submitLock.withLock { _ in
+                    runOnPool(Job(body: bodyPointer, count: count, workers: threadCount, affine: affine))
+                }
             }
         }
     }

@@ -40,6 +40,19 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(seen.load(ordering: .relaxed), 300 * 2000)
     }
 
+    func testAffineLoopRunsEveryIterationOnce() {
+        let pool = ThreadPool(threadCount: 3)
+        for count in [1, 2, 7, 300] {
+            let runs = Mutex<[Int]>([Int](repeating: 0, count: count))
+            pool.parallelFor(count, affine: true, withWorkerIndex: { i, worker in
+                precondition(worker >= 0 && worker < 3)
+                runs.withLock { $0[i] += 1 }
+                if i % 5 == 0 { usleep(100) }
+            })
+            XCTAssertEqual(runs.withLock { $0 }, [Int](repeating: 1, count: count), "\(count)")
+        }
+    }
+
     func testDroppedPoolStopsItsWorkers() {
         // Threads of this process, from /proc (Linux); elsewhere only the runs are checked.
         func threadCount() -> Int? {
