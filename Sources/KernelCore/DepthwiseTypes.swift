@@ -152,8 +152,9 @@ public struct DepthwiseStrips {
         let blocks = (g.channels + 15) / 16
         let rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
         let perBlock = min(g.kernelH, g.height) * rowLength * 64
-        // As many blocks as the budget allows, spread evenly over the groups.
-        let groups = (blocks + max(1, min(blocks, ringBudget / perBlock)) - 1) / max(1, min(blocks, ringBudget / perBlock))
+        // As few groups as the budget allows, the blocks spread evenly over them.
+        let most = max(1, min(blocks, ringBudget / perBlock))
+        let groups = (blocks + most - 1) / most
         let groupBlocks = (blocks + groups - 1) / groups
         let want = max(1, 2 * threads)
         let bands = g.batch * groups >= want ? 1 : (want + g.batch * groups - 1) / (g.batch * groups)
