@@ -154,15 +154,31 @@ public final class ConvKernel {
         }
     }
 
+    /// `REPLK_DEPTHWISE`, read once: `bands` or `strips` forces that split of the stride-1 depth-wise convs.
+    private static let depthwiseSplit: String? = getenv("REPLK_DEPTHWISE").map { String(cString: $0) }
+
     /// Whether a stride-1 depth-wise conv runs as strips rather than per-block bands:
     /// `DepthwiseStrips.suit`, unless `REPLK_DEPTHWISE` says `bands` or `strips`.
     func runsAsStrips(_ g: DepthwiseGeometry, threads: Int) -> Bool {
-        if let v = getenv("REPLK_DEPTHWISE") {
-            let mode = String(cString: v)
-            if mode == "bands" { return false }
-            if mode == "strips" { return !g.windowCoversRow }
+        switch ConvKernel.depthwiseSplit {
+        case "bands": return false
+        case "strips": return !g.windowCoversRow
+        default: return DepthwiseStrips.suit(g, threads: threads)
         }
-        return DepthwiseStrips.suit(g, threads: threads)
+    }
+
+    /// Runs depth-wise tasks `0 ..< tasks` on `pool`, each with `scratchCount` floats of its
+    /// thread's own scratch. Affine, so that in a stack of depth-wise convs a thread reads the
+    /// blocks or rows its own core wrote (24 layers of 7×7, 384 channels on 16², 2 threads:
+    /// 3.32 → 2.26 ms).
+    private func runDepthwiseTasks(_ tasks: Int, scratchCount: Int, pool: ThreadPool,
+                                   _ body: (_ task: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+        let scratch = TensorStorage(count: scratchCount * pool.threadCount)
+        // Kept alive until the loop is done: only its pointer is used inside.
+        withExtendedLifetime(scratch) {
+            let sp = scratch.pointer
+            pool.parallelFor(tasks, affine: true, withWorkerIndex: { t, worker in body(t, sp + worker * scratchCount) })
+        }
     }
 
     /// Whether 3×3 convs use Winograd when built without saying: yes, unless `REPLK_WINOGRAD=0`.
@@ -261,24 +277,20 @@ public final class ConvKernel {
                 // Stride 1 on a map larger than 1 MB per thread: tasks of (image, band of rows, group
                 // of channel blocks), reading each input row once for the whole group.
                 let strips = DepthwiseStrips(g, threads: pool.threadCount)
-                let scratch = TensorStorage(count: strips.scratchCount * pool.threadCount)
-                let sp = scratch.pointer, wp = bw.pointer
-                pool.parallelFor(strips.taskCount(batch: x.batch), affine: true, withWorkerIndex: { t, worker in
-                    depthwiseConvStrip(xp, g, strips, task: t, scratch: sp + worker * strips.scratchCount,
-                                       blockedWeights: wp, bias: b, activation: activation, yp)
-                })
+                let wp = bw.pointer
+                runDepthwiseTasks(strips.taskCount(batch: x.batch), scratchCount: strips.scratchCount, pool: pool) {
+                    depthwiseConvStrip(xp, g, strips, task: $0, scratch: $1, blockedWeights: wp, bias: b,
+                                       activation: activation, yp)
+                }
             } else if let bw = blockedWeights {
                 // Stride 1: tasks of (image, channel block, band of rows), each copying the rows it
                 // reads into its thread's scratch in the channel-blocked, column-padded layout.
-                // Affine, so that in a stack of depth-wise convs a thread reads blocks its own core
-                // wrote (24 layers of 7×7, 384 channels on 16², 2 threads: 3.32 → 2.26 ms).
                 let bands = DepthwiseBands(g, threads: pool.threadCount)
-                let scratch = TensorStorage(count: bands.scratchCount * pool.threadCount)
-                let sp = scratch.pointer, wp = bw.pointer
-                pool.parallelFor(bands.taskCount(batch: x.batch), affine: true, withWorkerIndex: { t, worker in
-                    depthwiseConvBand(xp, g, bands, task: t, scratch: sp + worker * bands.scratchCount,
-                                      blockedWeights: wp, bias: b, activation: activation, yp)
-                })
+                let wp = bw.pointer
+                runDepthwiseTasks(bands.taskCount(batch: x.batch), scratchCount: bands.scratchCount, pool: pool) {
+                    depthwiseConvBand(xp, g, bands, task: $0, scratch: $1, blockedWeights: wp, bias: b,
+                                      activation: activation, yp)
+                }
             } else {
                 let rows = x.batch * oh
                 let chunk = max(1, rows / (8 * pool.threadCount))

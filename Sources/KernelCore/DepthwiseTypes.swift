@@ -24,6 +24,27 @@ extension DepthwiseGeometry {
     public var windowCoversRow: Bool {
         strideW == 1 && dilationW == 1 && padLeft >= outWidth - 1 && padLeft + width <= kernelW
     }
+
+    /// Stride 1 down: the kernel rows whose input row lies in the map for output row `oy` (empty
+    /// where the padding is taller than the kernel).
+    @inlinable public func kernelRows(outputRow oy: Int) -> Range<Int> {
+        let lo = max(0, padTop - oy)
+        return lo..<max(lo, min(kernelH, height + padTop - oy))
+    }
+
+    /// Stride 1 across: the taps that land in the map for at least one of the `valid` outputs of a
+    /// tile starting at output column `ox0`.
+    @inlinable public func tileTaps(from ox0: Int, valid: Int) -> Range<Int> {
+        let lo = max(0, padLeft - (ox0 + valid - 1))
+        return lo..<max(lo, min(kernelW, width + padLeft - ox0))
+    }
+
+    /// Padded pixels of one row of the bands' and strips' blocked scratch: `padLeft` zero pixels,
+    /// the row, and a right margin. The kernels run only taps that reach the map for the first
+    /// output of a tile, so a tile starting at ox0 reads padded columns up to
+    /// ox0 + (T − 1) + (W + padLeft − ox0 − 1): a margin of one tile width (the widest of both
+    /// builds) covers every read.
+    public var scratchRowLength: Int { padLeft + width + depthwiseTileWidth(outWidth) }
 }
 
 /// Tile width for a row of `w` outputs: the one of 16, 14, 8 that wastes the fewest lanes.
@@ -64,10 +85,7 @@ public struct DepthwiseBands {
         let per = min(max(1, requested), g.outHeight)
         bandsPerPlane = (g.outHeight + per - 1) / per
         bandRows = (g.outHeight + bandsPerPlane - 1) / bandsPerPlane
-        // The kernels run only taps that reach the map for the first output of a tile, so a tile
-        // starting at ox0 reads padded columns up to ox0 + (T − 1) + (W + padLeft − ox0 − 1): a
-        // right margin of one tile width (the widest of both builds) covers every read.
-        rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
+        rowLength = g.scratchRowLength
         inputRows = min(g.height, bandRows + g.kernelH - 1)
         kernelTaps = g.kernelH * g.kernelW
         prefetchesRows = g.channels >= 256
@@ -142,7 +160,7 @@ public struct DepthwiseStrips {
         bandsPerPlane = (g.outHeight + per - 1) / per
         bandRows = (g.outHeight + bandsPerPlane - 1) / bandsPerPlane
         tileWidth = depthwiseTileWidth(g.outWidth)
-        rowLength = g.padLeft + g.width + tileWidth
+        rowLength = g.scratchRowLength
         ringRows = min(g.kernelH, g.height)
     }
 
@@ -150,8 +168,7 @@ public struct DepthwiseStrips {
     /// get about two tasks each (each band copies `kernelH − 1` rows more than it computes).
     public init(_ g: DepthwiseGeometry, threads: Int, ringBudget: Int = 768 << 10) {
         let blocks = (g.channels + 15) / 16
-        let rowLength = g.padLeft + g.width + depthwiseTileWidth(g.outWidth)
-        let perBlock = min(g.kernelH, g.height) * rowLength * 64
+        let perBlock = min(g.kernelH, g.height) * g.scratchRowLength * 64
         // As few groups as the budget allows, the blocks spread evenly over them.
         let most = max(1, min(blocks, ringBudget / perBlock))
         let groups = (blocks + most - 1) / most

@@ -286,7 +286,7 @@ func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
     (localWeights + taps * 16).update(repeating: 0, count: 16 * 16)
     var copied = iyFirst
     for oy in t.oy0..<t.oy1 {
-        let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
+        let ky = g.kernelRows(outputRow: oy), kyLo = ky.lowerBound, kyHi = ky.upperBound
         t.copyRows(x, g, bands, upTo: oy - g.padTop + kyHi, copied: &copied, scratch: scratch)
         let tapRange = 0..<W
         let out = y + ((t.n * g.outHeight + oy) * g.outWidth) * C + cb * 16
@@ -348,7 +348,7 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     #endif
     var copied = iyFirst
     for oy in t.oy0..<t.oy1 {
-        let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
+        let ky = g.kernelRows(outputRow: oy), kyLo = ky.lowerBound, kyHi = ky.upperBound
         t.copyRows(x, g, bands, upTo: oy - g.padTop + kyHi, copied: &copied, scratch: scratch)
         t.prefetchOutputRow(y, g, bands, row: oy + 1)
         // With no kernel row inside the map (padding taller than the kernel) the tiles store the bias.
@@ -363,19 +363,19 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
         while ox0 < g.outWidth {
             let valid = min(T, g.outWidth - ox0)
             // Taps that land inside the map for at least one output of the tile.
-            let kxLo = max(0, g.padLeft - (ox0 + valid - 1)), kxHi = min(K, g.width + g.padLeft - ox0)
+            let tileTaps = g.tileTaps(from: ox0, valid: valid)
             let o = out + ox0 * C
             #if REPLK_V3
             // Two halves of 8 lanes (the second only if the block has more than 8 channels).
             for half in 0..<(lanes > 8 ? 2 : 1) {
                 depthwiseHalfTile8(rows: rows + half * halfPlane + ox0 * 8, rowStride: rowStride, rowCount: kyHi - kyLo,
-                                   weights: wts + half * taps * 8, kernelW: K, kxRange: kxLo..<max(kxLo, kxHi),
+                                   weights: wts + half * taps * 8, kernelW: K, kxRange: tileTaps,
                                    bias: half == 0 ? b.lowHalf : b.highHalf, activation: activation, output: o + half * 8,
                                    outputStride: C, valid: valid, lanes: min(8, lanes - half * 8))
             }
             #else
             depthwiseTile(T, rows: rows + ox0 * 16, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
-                          kxRange: kxLo..<max(kxLo, kxHi), bias: b, activation: activation, output: o, outputStride: C,
+                          kxRange: tileTaps, bias: b, activation: activation, output: o, outputStride: C,
                           valid: valid, lanes: lanes)
             #endif
             ox0 += T
@@ -411,7 +411,7 @@ public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
     }
     var copied = max(0, oy0 - g.padTop)
     for oy in oy0..<oy1 {
-        let kyLo = max(0, g.padTop - oy), kyHi = max(kyLo, min(g.kernelH, g.height + g.padTop - oy))
+        let ky = g.kernelRows(outputRow: oy), kyLo = ky.lowerBound, kyHi = ky.upperBound
         let first = oy - g.padTop + kyLo
         // Each input row once, every block of the group from one read of each pixel's channels.
         while copied < oy - g.padTop + kyHi {
@@ -441,31 +441,26 @@ public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
         let nextOut = oy + 1 < oy1 ? UnsafeRawPointer(out + g.outWidth * C) : nil
         let calls = (g.outWidth + T - 1) / T * nBlocks
         var call = 0, pIn = 0, pOut = 0
+        // The group's lines of pixels `p ..< end` of the row at `row`.
+        @inline(__always) func hint(_ row: UnsafeRawPointer, pixels p: inout Int, upTo end: Int) {
+            while p < end {
+                for l in 0..<nBlocks { replk_prefetch_l2(row + (p * C + l * 16) * 4) }
+                p += 1
+            }
+        }
         var ox0 = 0
         while ox0 < g.outWidth {
             let valid = min(T, g.outWidth - ox0)
-            let kxLo = max(0, g.padLeft - (ox0 + valid - 1)), kxHi = min(K, g.width + g.padLeft - ox0)
+            let tileTaps = g.tileTaps(from: ox0, valid: valid)
             for b in 0..<nBlocks {
                 depthwiseTile(T, rows: scratch + b * blockStride + slot0 * rowStride + ox0 * 16, rowStride: rowStride,
                               rowCount: rowCount, weights: blockedWeights + ((cb0 + b) * g.kernelH + kyLo) * K * 16,
-                              kernelW: K, kxRange: kxLo..<max(kxLo, kxHi), bias: load16(biases + b * 16),
+                              kernelW: K, kxRange: tileTaps, bias: load16(biases + b * 16),
                               activation: activation, output: out + ox0 * C + b * 16, outputStride: C, valid: valid,
                               lanes: min(16, cCount - b * 16), wrapRow: R - slot0, wrapBack: blockStride)
                 call += 1
-                if let nextIn {
-                    let target = call * g.width / calls
-                    while pIn < target {
-                        for l in 0..<nBlocks { replk_prefetch_l2(nextIn + (pIn * C + l * 16) * 4) }
-                        pIn += 1
-                    }
-                }
-                if let nextOut {
-                    let target = call * g.outWidth / calls
-                    while pOut < target {
-                        for l in 0..<nBlocks { replk_prefetch_l2(nextOut + (pOut * C + l * 16) * 4) }
-                        pOut += 1
-                    }
-                }
+                if let nextIn { hint(nextIn, pixels: &pIn, upTo: call * g.width / calls) }
+                if let nextOut { hint(nextOut, pixels: &pOut, upTo: call * g.outWidth / calls) }
             }
             ox0 += T
         }
