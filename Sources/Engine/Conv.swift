@@ -200,6 +200,8 @@ public final class ConvKernel {
         let perBatch = min(total, max(gemmMR, roundUp((16 << 20) / (36 * inChannels), gemmMR)))
         let v = TensorStorage(count: 36 * perBatch * inChannels)
         let m = TensorStorage(count: 36 * perBatch * outChannels)
+        // Only their pointers are used below: keep the buffers alive until the batches are done.
+        defer { withExtendedLifetime((v, m)) {} }
         let vp = v.pointer, mp = m.pointer, wp = weights.pointer
         let b = bias.map { UnsafePointer($0.pointer) }
         let r = residual.map { UnsafePointer($0.storage.pointer) }
