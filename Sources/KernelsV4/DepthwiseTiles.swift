@@ -14,11 +14,13 @@ func storeLanes(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
 /// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
+/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are zero and skipped.
 @inline(__always)
 func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
                         output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
-                        wrapRow: Int = Int.max, wrapBack: Int = 0) {
+                        wrapRow: Int = Int.max, wrapBack: Int = 0,
+                        inputLo: Int = Int.min / 2, inputHi: Int = Int.max / 2) {
     var a0 = bias
     var a1 = bias
     var a2 = bias
@@ -57,32 +59,33 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
                 let w11 = load16(wp + 176)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -90,7 +93,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -99,7 +102,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -109,7 +112,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -120,7 +123,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -132,7 +135,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -145,7 +148,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -159,7 +162,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -173,7 +176,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w10)
                     a1.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -187,7 +190,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w10)
                     a2.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -201,7 +204,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w10)
                     a3.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -215,7 +218,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w10)
                     a4.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -228,7 +231,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -240,7 +243,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
@@ -251,7 +254,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w10)
                     a7.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
@@ -261,7 +264,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w10)
                     a8.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
@@ -270,7 +273,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w10)
                     a9.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                     a13.addProduct(v, w8)
@@ -278,29 +281,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w10)
                     a10.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                     a14.addProduct(v, w8)
                     a13.addProduct(v, w9)
                     a12.addProduct(v, w10)
                     a11.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 368)
+                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
                     a15.addProduct(v, w8)
                     a14.addProduct(v, w9)
                     a13.addProduct(v, w10)
                     a12.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 384)
+                if 24 >= lo && 24 < hi { let v = load16(ip + 384)
                     a15.addProduct(v, w9)
                     a14.addProduct(v, w10)
                     a13.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 400)
+                if 25 >= lo && 25 < hi { let v = load16(ip + 400)
                     a15.addProduct(v, w10)
                     a14.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 416)
+                if 26 >= lo && 26 < hi { let v = load16(ip + 416)
                     a15.addProduct(v, w11)
                 }
             case 11:
@@ -315,32 +318,33 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -348,7 +352,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -357,7 +361,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -367,7 +371,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -378,7 +382,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -390,7 +394,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -403,7 +407,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -416,7 +420,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w9)
                     a1.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -429,7 +433,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w9)
                     a2.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -442,7 +446,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w9)
                     a3.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -455,7 +459,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w9)
                     a4.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -468,7 +472,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -480,7 +484,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -491,7 +495,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w9)
                     a7.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
@@ -501,7 +505,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w9)
                     a8.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
@@ -510,7 +514,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w9)
                     a9.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
@@ -518,29 +522,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w9)
                     a10.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                     a11.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                     a14.addProduct(v, w8)
                     a13.addProduct(v, w9)
                     a12.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 368)
+                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
                     a15.addProduct(v, w8)
                     a14.addProduct(v, w9)
                     a13.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 384)
+                if 24 >= lo && 24 < hi { let v = load16(ip + 384)
                     a15.addProduct(v, w9)
                     a14.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 400)
+                if 25 >= lo && 25 < hi { let v = load16(ip + 400)
                     a15.addProduct(v, w10)
                 }
             case 10:
@@ -554,32 +558,33 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -587,7 +592,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -596,7 +601,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -606,7 +611,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -617,7 +622,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -629,7 +634,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -641,7 +646,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w8)
                     a1.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -653,7 +658,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w8)
                     a2.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -665,7 +670,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w8)
                     a3.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -677,7 +682,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w8)
                     a4.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -689,7 +694,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -701,7 +706,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -712,7 +717,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w8)
                     a7.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -722,7 +727,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w8)
                     a8.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
@@ -731,7 +736,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w8)
                     a9.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
@@ -739,29 +744,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w8)
                     a10.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                     a11.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                     a14.addProduct(v, w8)
                     a13.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 368)
+                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
                     a15.addProduct(v, w8)
                     a14.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 384)
+                if 24 >= lo && 24 < hi { let v = load16(ip + 384)
                     a15.addProduct(v, w9)
                 }
             case 9:
@@ -774,32 +779,33 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -807,7 +813,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -816,7 +822,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -826,7 +832,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -837,7 +843,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -848,7 +854,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w7)
                     a1.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -859,7 +865,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w7)
                     a2.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -870,7 +876,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w7)
                     a3.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -881,7 +887,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w7)
                     a4.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -892,7 +898,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -903,7 +909,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -914,7 +920,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w7)
                     a7.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -924,7 +930,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w7)
                     a8.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -933,7 +939,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w7)
                     a9.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
@@ -941,29 +947,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w7)
                     a10.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                     a13.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                     a14.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 368)
+                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
                     a15.addProduct(v, w8)
                 }
             case 8:
@@ -975,32 +981,33 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -1008,7 +1015,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -1017,7 +1024,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -1027,7 +1034,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -1037,7 +1044,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w6)
                     a1.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -1047,7 +1054,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w6)
                     a2.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -1057,7 +1064,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w6)
                     a3.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -1067,7 +1074,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w6)
                     a4.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -1077,7 +1084,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -1087,7 +1094,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -1097,7 +1104,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w6)
                     a7.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -1107,7 +1114,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w6)
                     a8.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -1116,7 +1123,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w6)
                     a9.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -1124,29 +1131,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w6)
                     a10.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                 }
             case 7:
@@ -1157,32 +1164,33 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -1190,7 +1198,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -1199,7 +1207,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -1208,7 +1216,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w5)
                     a1.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -1217,7 +1225,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w5)
                     a2.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -1226,7 +1234,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w5)
                     a3.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -1235,7 +1243,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w5)
                     a4.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -1244,7 +1252,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -1253,7 +1261,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -1262,7 +1270,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w5)
                     a7.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -1271,7 +1279,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w5)
                     a8.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -1280,7 +1288,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w5)
                     a9.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -1288,29 +1296,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w5)
                     a10.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                 }
             case 6:
@@ -1320,32 +1328,33 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -1353,7 +1362,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -1361,7 +1370,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w4)
                     a1.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -1369,7 +1378,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w4)
                     a2.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -1377,7 +1386,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w4)
                     a3.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -1385,7 +1394,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w4)
                     a4.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -1393,7 +1402,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -1401,7 +1410,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -1409,7 +1418,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w4)
                     a7.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -1417,7 +1426,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w4)
                     a8.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -1425,7 +1434,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w4)
                     a9.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -1433,29 +1442,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w4)
                     a10.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                 }
             case 5:
@@ -1464,124 +1473,125 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                     a1.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                     a2.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                     a3.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                     a4.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                     a8.addProduct(v, w3)
                     a7.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                     a9.addProduct(v, w3)
                     a8.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                     a10.addProduct(v, w3)
                     a9.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                     a10.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                 }
             case 4:
@@ -1589,313 +1599,317 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                     a7.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                     a8.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                     a9.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                     a10.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                 }
             case 3:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                 }
             case 2:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                 }
             case 1:
                 let w0 = load16(wp + 0)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                 }
             default: break
@@ -1982,11 +1996,13 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
 /// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
+/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are zero and skipped.
 @inline(__always)
 func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
                         output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
-                        wrapRow: Int = Int.max, wrapBack: Int = 0) {
+                        wrapRow: Int = Int.max, wrapBack: Int = 0,
+                        inputLo: Int = Int.min / 2, inputHi: Int = Int.max / 2) {
     var a0 = bias
     var a1 = bias
     var a2 = bias
@@ -2023,32 +2039,33 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
                 let w11 = load16(wp + 176)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2056,7 +2073,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2065,7 +2082,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2075,7 +2092,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2086,7 +2103,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2098,7 +2115,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2111,7 +2128,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2125,7 +2142,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2139,7 +2156,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w10)
                     a1.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2153,7 +2170,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w10)
                     a2.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2166,7 +2183,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w10)
                     a3.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2178,7 +2195,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w10)
                     a4.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
@@ -2189,7 +2206,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
@@ -2199,7 +2216,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
@@ -2208,7 +2225,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w10)
                     a7.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
@@ -2216,29 +2233,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w10)
                     a8.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                     a11.addProduct(v, w9)
                     a10.addProduct(v, w10)
                     a9.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                     a11.addProduct(v, w10)
                     a10.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a13.addProduct(v, w9)
                     a12.addProduct(v, w10)
                     a11.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 368)
+                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
                     a13.addProduct(v, w10)
                     a12.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 384)
+                if 24 >= lo && 24 < hi { let v = load16(ip + 384)
                     a13.addProduct(v, w11)
                 }
             case 11:
@@ -2253,32 +2270,33 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2286,7 +2304,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2295,7 +2313,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2305,7 +2323,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2316,7 +2334,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2328,7 +2346,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2341,7 +2359,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2354,7 +2372,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w9)
                     a1.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2367,7 +2385,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w9)
                     a2.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2380,7 +2398,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w9)
                     a3.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2392,7 +2410,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w9)
                     a4.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2403,7 +2421,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
@@ -2413,7 +2431,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
@@ -2422,7 +2440,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w9)
                     a7.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
@@ -2430,29 +2448,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w9)
                     a8.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
                     a10.addProduct(v, w9)
                     a9.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                     a11.addProduct(v, w9)
                     a10.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                     a11.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a13.addProduct(v, w9)
                     a12.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 368)
+                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
                     a13.addProduct(v, w10)
                 }
             case 10:
@@ -2466,32 +2484,33 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2499,7 +2518,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2508,7 +2527,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2518,7 +2537,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2529,7 +2548,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2541,7 +2560,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2553,7 +2572,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w8)
                     a1.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2565,7 +2584,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w8)
                     a2.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2577,7 +2596,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w8)
                     a3.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2589,7 +2608,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w8)
                     a4.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2600,7 +2619,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2610,7 +2629,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
@@ -2619,7 +2638,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w8)
                     a7.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
@@ -2627,29 +2646,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w8)
                     a8.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
                     a10.addProduct(v, w8)
                     a9.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
                     a10.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                     a11.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a13.addProduct(v, w9)
                 }
             case 9:
@@ -2662,32 +2681,33 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2695,7 +2715,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2704,7 +2724,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2714,7 +2734,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2725,7 +2745,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2736,7 +2756,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w7)
                     a1.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2747,7 +2767,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w7)
                     a2.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2758,7 +2778,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w7)
                     a3.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2769,7 +2789,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w7)
                     a4.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2780,7 +2800,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2790,7 +2810,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2799,7 +2819,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w7)
                     a7.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
@@ -2807,29 +2827,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w7)
                     a8.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
                     a10.addProduct(v, w7)
                     a9.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
                     a10.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a13.addProduct(v, w8)
                 }
             case 8:
@@ -2841,32 +2861,33 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2874,7 +2895,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2883,7 +2904,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2893,7 +2914,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2903,7 +2924,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w6)
                     a1.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2913,7 +2934,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w6)
                     a2.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2923,7 +2944,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w6)
                     a3.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2933,7 +2954,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w6)
                     a4.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2943,7 +2964,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2953,7 +2974,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2962,7 +2983,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w6)
                     a7.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2970,29 +2991,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w6)
                     a8.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
                     a10.addProduct(v, w6)
                     a9.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
                     a10.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                 }
             case 7:
@@ -3003,32 +3024,33 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -3036,7 +3058,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -3045,7 +3067,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -3054,7 +3076,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w5)
                     a1.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -3063,7 +3085,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w5)
                     a2.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -3072,7 +3094,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w5)
                     a3.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -3081,7 +3103,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w5)
                     a4.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -3090,7 +3112,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -3099,7 +3121,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -3108,7 +3130,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w5)
                     a7.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -3116,29 +3138,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w5)
                     a8.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
                     a10.addProduct(v, w5)
                     a9.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
                     a10.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                 }
             case 6:
@@ -3148,32 +3170,33 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -3181,7 +3204,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -3189,7 +3212,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w4)
                     a1.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -3197,7 +3220,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w4)
                     a2.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -3205,7 +3228,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w4)
                     a3.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -3213,7 +3236,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w4)
                     a4.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -3221,7 +3244,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -3229,7 +3252,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -3237,7 +3260,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w4)
                     a7.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -3245,29 +3268,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w4)
                     a8.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                     a10.addProduct(v, w4)
                     a9.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
                     a10.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                 }
             case 5:
@@ -3276,110 +3299,111 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                     a1.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                     a2.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                     a3.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                     a4.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                     a8.addProduct(v, w3)
                     a7.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                     a9.addProduct(v, w3)
                     a8.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                     a10.addProduct(v, w3)
                     a9.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                     a10.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                 }
             case 4:
@@ -3387,277 +3411,281 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                     a7.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                     a8.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                     a9.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                     a10.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                 }
             case 3:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                 }
             case 2:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                 }
             case 1:
                 let w0 = load16(wp + 0)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                 }
             default: break
@@ -3736,11 +3764,13 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
 /// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
+/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are zero and skipped.
 @inline(__always)
 func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
                         output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
-                        wrapRow: Int = Int.max, wrapBack: Int = 0) {
+                        wrapRow: Int = Int.max, wrapBack: Int = 0,
+                        inputLo: Int = Int.min / 2, inputHi: Int = Int.max / 2) {
     var a0 = bias
     var a1 = bias
     var a2 = bias
@@ -3775,32 +3805,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w13 = load16(wp + 208)
                 let w14 = load16(wp + 224)
                 let w15 = load16(wp + 240)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -3808,7 +3839,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -3817,7 +3848,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -3827,7 +3858,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -3837,7 +3868,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -3847,7 +3878,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -3857,7 +3888,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -3867,7 +3898,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -3877,7 +3908,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w11)
                     a0.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -3887,7 +3918,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w12)
                     a0.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
@@ -3897,7 +3928,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w13)
                     a0.addProduct(v, w14)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
@@ -3907,7 +3938,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w14)
                     a0.addProduct(v, w15)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
@@ -3916,7 +3947,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w14)
                     a1.addProduct(v, w15)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                     a5.addProduct(v, w12)
@@ -3924,29 +3955,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w14)
                     a2.addProduct(v, w15)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                     a6.addProduct(v, w12)
                     a5.addProduct(v, w13)
                     a4.addProduct(v, w14)
                     a3.addProduct(v, w15)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a7.addProduct(v, w12)
                     a6.addProduct(v, w13)
                     a5.addProduct(v, w14)
                     a4.addProduct(v, w15)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a7.addProduct(v, w13)
                     a6.addProduct(v, w14)
                     a5.addProduct(v, w15)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a7.addProduct(v, w14)
                     a6.addProduct(v, w15)
                 }
-                do { let v = load16(ip + 352)
+                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
                     a7.addProduct(v, w15)
                 }
             case 15:
@@ -3965,32 +3996,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w12 = load16(wp + 192)
                 let w13 = load16(wp + 208)
                 let w14 = load16(wp + 224)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -3998,7 +4030,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4007,7 +4039,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4017,7 +4049,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4027,7 +4059,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4037,7 +4069,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4047,7 +4079,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4057,7 +4089,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4067,7 +4099,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w11)
                     a0.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -4077,7 +4109,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w12)
                     a0.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
@@ -4087,7 +4119,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w13)
                     a0.addProduct(v, w14)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
@@ -4096,7 +4128,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w13)
                     a1.addProduct(v, w14)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
@@ -4104,29 +4136,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w13)
                     a2.addProduct(v, w14)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                     a5.addProduct(v, w12)
                     a4.addProduct(v, w13)
                     a3.addProduct(v, w14)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                     a6.addProduct(v, w12)
                     a5.addProduct(v, w13)
                     a4.addProduct(v, w14)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a7.addProduct(v, w12)
                     a6.addProduct(v, w13)
                     a5.addProduct(v, w14)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a7.addProduct(v, w13)
                     a6.addProduct(v, w14)
                 }
-                do { let v = load16(ip + 336)
+                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
                     a7.addProduct(v, w14)
                 }
             case 14:
@@ -4144,32 +4176,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w11 = load16(wp + 176)
                 let w12 = load16(wp + 192)
                 let w13 = load16(wp + 208)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4177,7 +4210,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4186,7 +4219,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4196,7 +4229,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4206,7 +4239,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4216,7 +4249,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4226,7 +4259,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4236,7 +4269,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4246,7 +4279,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w11)
                     a0.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -4256,7 +4289,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w12)
                     a0.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
@@ -4265,7 +4298,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w12)
                     a1.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
@@ -4273,29 +4306,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w12)
                     a2.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                     a4.addProduct(v, w12)
                     a3.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                     a5.addProduct(v, w12)
                     a4.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                     a6.addProduct(v, w12)
                     a5.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a7.addProduct(v, w12)
                     a6.addProduct(v, w13)
                 }
-                do { let v = load16(ip + 320)
+                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
                     a7.addProduct(v, w13)
                 }
             case 13:
@@ -4312,32 +4345,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w10 = load16(wp + 160)
                 let w11 = load16(wp + 176)
                 let w12 = load16(wp + 192)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4345,7 +4379,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4354,7 +4388,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4364,7 +4398,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4374,7 +4408,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4384,7 +4418,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4394,7 +4428,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4404,7 +4438,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4414,7 +4448,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w11)
                     a0.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -4423,7 +4457,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w11)
                     a1.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
@@ -4431,29 +4465,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w11)
                     a2.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                     a4.addProduct(v, w11)
                     a3.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                     a4.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                     a5.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                     a6.addProduct(v, w12)
                 }
-                do { let v = load16(ip + 304)
+                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
                     a7.addProduct(v, w12)
                 }
             case 12:
@@ -4469,32 +4503,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
                 let w11 = load16(wp + 176)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4502,7 +4537,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4511,7 +4546,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4521,7 +4556,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4531,7 +4566,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4541,7 +4576,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4551,7 +4586,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4561,7 +4596,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4570,7 +4605,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w10)
                     a1.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -4578,29 +4613,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w10)
                     a2.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                     a4.addProduct(v, w10)
                     a3.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                     a4.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                 }
-                do { let v = load16(ip + 288)
+                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                 }
             case 11:
@@ -4615,32 +4650,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4648,7 +4684,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4657,7 +4693,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4667,7 +4703,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4677,7 +4713,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4687,7 +4723,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4697,7 +4733,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4706,7 +4742,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w9)
                     a1.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4714,29 +4750,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w9)
                     a2.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                     a4.addProduct(v, w9)
                     a3.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                     a4.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                 }
-                do { let v = load16(ip + 272)
+                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                 }
             case 10:
@@ -4750,32 +4786,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4783,7 +4820,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4792,7 +4829,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4802,7 +4839,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4812,7 +4849,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4822,7 +4859,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4831,7 +4868,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w8)
                     a1.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4839,29 +4876,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w8)
                     a2.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                     a4.addProduct(v, w8)
                     a3.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                     a4.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                 }
-                do { let v = load16(ip + 256)
+                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                 }
             case 9:
@@ -4874,32 +4911,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4907,7 +4945,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4916,7 +4954,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4926,7 +4964,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4936,7 +4974,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4945,7 +4983,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w7)
                     a1.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4953,29 +4991,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w7)
                     a2.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                     a4.addProduct(v, w7)
                     a3.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                     a4.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                 }
-                do { let v = load16(ip + 240)
+                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                 }
             case 8:
@@ -4987,32 +5025,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -5020,7 +5059,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -5029,7 +5068,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -5039,7 +5078,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -5048,7 +5087,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w6)
                     a1.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -5056,29 +5095,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w6)
                     a2.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                     a4.addProduct(v, w6)
                     a3.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                     a4.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                 }
-                do { let v = load16(ip + 224)
+                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                 }
             case 7:
@@ -5089,32 +5128,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -5122,7 +5162,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -5131,7 +5171,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -5140,7 +5180,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w5)
                     a1.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -5148,29 +5188,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w5)
                     a2.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                     a4.addProduct(v, w5)
                     a3.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                     a4.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                 }
-                do { let v = load16(ip + 208)
+                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                 }
             case 6:
@@ -5180,32 +5220,33 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -5213,7 +5254,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -5221,7 +5262,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w4)
                     a1.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -5229,29 +5270,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w4)
                     a2.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                     a4.addProduct(v, w4)
                     a3.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                     a4.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                 }
-                do { let v = load16(ip + 192)
+                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                 }
             case 5:
@@ -5260,68 +5301,69 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                     a1.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                     a2.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                     a3.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                     a4.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                 }
-                do { let v = load16(ip + 176)
+                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                 }
             case 4:
@@ -5329,169 +5371,173 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                 }
-                do { let v = load16(ip + 160)
+                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                 }
             case 3:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                 }
-                do { let v = load16(ip + 144)
+                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                 }
             case 2:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                 }
-                do { let v = load16(ip + 128)
+                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                 }
             case 1:
                 let w0 = load16(wp + 0)
-                do { let v = load16(ip + 0)
+                let lo = inputLo - kx0, hi = inputHi - kx0
+                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 16)
+                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 32)
+                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 48)
+                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 64)
+                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 80)
+                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 96)
+                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                 }
-                do { let v = load16(ip + 112)
+                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                 }
             default: break

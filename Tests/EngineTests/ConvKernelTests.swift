@@ -137,6 +137,11 @@ final class ConvKernelTests: XCTestCase {
         check(Case(h: 4, w: 3, cin: 16, cout: 16, kh: 9, kw: 9, pad: (6, 6), groups: 16), activation: .relu)
         // Two images, more rows than one band: a band's first input row is not the map's first.
         check(Case(n: 2, h: 40, w: 13, cin: 16, cout: 16, kh: 9, kw: 9, pad: (4, 4), groups: 16))
+        // A 31×31 window that does not span the row (as on 32² and 56²): tiles at both edges skip the
+        // input columns in the zero padding, the middle tile none; padding wider than half the kernel
+        // (more outputs than inputs) shifts them.
+        check(Case(h: 6, w: 35, cin: 24, cout: 24, kh: 31, kw: 31, pad: (15, 15), groups: 24), activation: .relu)
+        check(Case(h: 5, w: 41, cin: 16, cout: 16, kh: 29, kw: 29, pad: (14, 17), groups: 16))
         // A map larger than 1 MB: strips on the AVX-512 build (bands on AVX2).
         check(Case(h: 66, w: 64, cin: 64, cout: 64, kh: 7, kw: 7, pad: (3, 3), groups: 64), activation: .relu,
               withResidual: true)
@@ -154,6 +159,7 @@ final class ConvKernelTests: XCTestCase {
             StripCase(h: 11, w: 9, c: 48, kh: 3, kw: 3, pad: (4, 5), bandRows: 5, group: 3),
             StripCase(h: 17, w: 30, c: 24, kh: 3, kw: 5, pad: (1, 2), bandRows: 3, group: 2),
             StripCase(h: 10, w: 33, c: 16, kh: 13, kw: 13, pad: (6, 6), bandRows: 10, group: 1),
+            StripCase(h: 7, w: 36, c: 32, kh: 31, kw: 31, pad: (15, 15), bandRows: 3, group: 2),
         ]
         var rng = SeededRandom(seed: 21)
         for c in cases {
