@@ -59,33 +59,35 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
                 let w11 = load16(wp + 176)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 27))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 27))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -93,7 +95,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -102,7 +104,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -112,7 +114,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -123,7 +125,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -135,7 +137,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -148,7 +150,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -162,7 +164,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -176,7 +178,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w10)
                     a1.addProduct(v, w11)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -190,7 +192,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w10)
                     a2.addProduct(v, w11)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -204,7 +206,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w10)
                     a3.addProduct(v, w11)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -218,7 +220,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w10)
                     a4.addProduct(v, w11)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -231,7 +233,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -243,7 +245,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
@@ -254,7 +256,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w10)
                     a7.addProduct(v, w11)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
@@ -264,7 +266,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w10)
                     a8.addProduct(v, w11)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
@@ -273,7 +275,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w10)
                     a9.addProduct(v, w11)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                     a13.addProduct(v, w8)
@@ -281,29 +283,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w10)
                     a10.addProduct(v, w11)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                     a14.addProduct(v, w8)
                     a13.addProduct(v, w9)
                     a12.addProduct(v, w10)
                     a11.addProduct(v, w11)
                 }
-                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
+                if inside & 0x800000 != 0 { let v = load16(ip + 368)
                     a15.addProduct(v, w8)
                     a14.addProduct(v, w9)
                     a13.addProduct(v, w10)
                     a12.addProduct(v, w11)
                 }
-                if 24 >= lo && 24 < hi { let v = load16(ip + 384)
+                if inside & 0x1000000 != 0 { let v = load16(ip + 384)
                     a15.addProduct(v, w9)
                     a14.addProduct(v, w10)
                     a13.addProduct(v, w11)
                 }
-                if 25 >= lo && 25 < hi { let v = load16(ip + 400)
+                if inside & 0x2000000 != 0 { let v = load16(ip + 400)
                     a15.addProduct(v, w10)
                     a14.addProduct(v, w11)
                 }
-                if 26 >= lo && 26 < hi { let v = load16(ip + 416)
+                if inside & 0x4000000 != 0 { let v = load16(ip + 416)
                     a15.addProduct(v, w11)
                 }
             case 11:
@@ -318,33 +320,35 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 26))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 26))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -352,7 +356,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -361,7 +365,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -371,7 +375,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -382,7 +386,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -394,7 +398,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -407,7 +411,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -420,7 +424,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w9)
                     a1.addProduct(v, w10)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -433,7 +437,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w9)
                     a2.addProduct(v, w10)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -446,7 +450,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w9)
                     a3.addProduct(v, w10)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -459,7 +463,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w9)
                     a4.addProduct(v, w10)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -472,7 +476,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -484,7 +488,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -495,7 +499,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w9)
                     a7.addProduct(v, w10)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
@@ -505,7 +509,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w9)
                     a8.addProduct(v, w10)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
@@ -514,7 +518,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w9)
                     a9.addProduct(v, w10)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
@@ -522,29 +526,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w9)
                     a10.addProduct(v, w10)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                     a11.addProduct(v, w10)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                     a14.addProduct(v, w8)
                     a13.addProduct(v, w9)
                     a12.addProduct(v, w10)
                 }
-                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
+                if inside & 0x800000 != 0 { let v = load16(ip + 368)
                     a15.addProduct(v, w8)
                     a14.addProduct(v, w9)
                     a13.addProduct(v, w10)
                 }
-                if 24 >= lo && 24 < hi { let v = load16(ip + 384)
+                if inside & 0x1000000 != 0 { let v = load16(ip + 384)
                     a15.addProduct(v, w9)
                     a14.addProduct(v, w10)
                 }
-                if 25 >= lo && 25 < hi { let v = load16(ip + 400)
+                if inside & 0x2000000 != 0 { let v = load16(ip + 400)
                     a15.addProduct(v, w10)
                 }
             case 10:
@@ -558,33 +562,35 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 25))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 25))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -592,7 +598,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -601,7 +607,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -611,7 +617,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -622,7 +628,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -634,7 +640,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -646,7 +652,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w8)
                     a1.addProduct(v, w9)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -658,7 +664,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w8)
                     a2.addProduct(v, w9)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -670,7 +676,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w8)
                     a3.addProduct(v, w9)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -682,7 +688,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w8)
                     a4.addProduct(v, w9)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -694,7 +700,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -706,7 +712,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -717,7 +723,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w8)
                     a7.addProduct(v, w9)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -727,7 +733,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w8)
                     a8.addProduct(v, w9)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
@@ -736,7 +742,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w8)
                     a9.addProduct(v, w9)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
@@ -744,29 +750,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w8)
                     a10.addProduct(v, w9)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                     a11.addProduct(v, w9)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                     a14.addProduct(v, w8)
                     a13.addProduct(v, w9)
                 }
-                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
+                if inside & 0x800000 != 0 { let v = load16(ip + 368)
                     a15.addProduct(v, w8)
                     a14.addProduct(v, w9)
                 }
-                if 24 >= lo && 24 < hi { let v = load16(ip + 384)
+                if inside & 0x1000000 != 0 { let v = load16(ip + 384)
                     a15.addProduct(v, w9)
                 }
             case 9:
@@ -779,33 +785,35 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 24))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 24))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -813,7 +821,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -822,7 +830,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -832,7 +840,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -843,7 +851,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -854,7 +862,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w7)
                     a1.addProduct(v, w8)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -865,7 +873,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w7)
                     a2.addProduct(v, w8)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -876,7 +884,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w7)
                     a3.addProduct(v, w8)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -887,7 +895,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w7)
                     a4.addProduct(v, w8)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -898,7 +906,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -909,7 +917,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -920,7 +928,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w7)
                     a7.addProduct(v, w8)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -930,7 +938,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w7)
                     a8.addProduct(v, w8)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -939,7 +947,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w7)
                     a9.addProduct(v, w8)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
@@ -947,29 +955,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w7)
                     a10.addProduct(v, w8)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                     a13.addProduct(v, w8)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                     a14.addProduct(v, w8)
                 }
-                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
+                if inside & 0x800000 != 0 { let v = load16(ip + 368)
                     a15.addProduct(v, w8)
                 }
             case 8:
@@ -981,33 +989,35 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 23))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 23))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -1015,7 +1025,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -1024,7 +1034,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -1034,7 +1044,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -1044,7 +1054,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w6)
                     a1.addProduct(v, w7)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -1054,7 +1064,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w6)
                     a2.addProduct(v, w7)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -1064,7 +1074,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w6)
                     a3.addProduct(v, w7)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -1074,7 +1084,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w6)
                     a4.addProduct(v, w7)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -1084,7 +1094,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -1094,7 +1104,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -1104,7 +1114,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w6)
                     a7.addProduct(v, w7)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -1114,7 +1124,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w6)
                     a8.addProduct(v, w7)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -1123,7 +1133,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w6)
                     a9.addProduct(v, w7)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
@@ -1131,29 +1141,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w6)
                     a10.addProduct(v, w7)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                     a13.addProduct(v, w7)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                     a14.addProduct(v, w7)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a15.addProduct(v, w7)
                 }
             case 7:
@@ -1164,33 +1174,35 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 22))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 22))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -1198,7 +1210,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -1207,7 +1219,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -1216,7 +1228,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w5)
                     a1.addProduct(v, w6)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -1225,7 +1237,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w5)
                     a2.addProduct(v, w6)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -1234,7 +1246,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w5)
                     a3.addProduct(v, w6)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -1243,7 +1255,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w5)
                     a4.addProduct(v, w6)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -1252,7 +1264,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -1261,7 +1273,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -1270,7 +1282,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w5)
                     a7.addProduct(v, w6)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -1279,7 +1291,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w5)
                     a8.addProduct(v, w6)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -1288,7 +1300,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w5)
                     a9.addProduct(v, w6)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
@@ -1296,29 +1308,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w5)
                     a10.addProduct(v, w6)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                     a13.addProduct(v, w6)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                     a14.addProduct(v, w6)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a15.addProduct(v, w6)
                 }
             case 6:
@@ -1328,33 +1340,35 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 21))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 21))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -1362,7 +1376,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -1370,7 +1384,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w4)
                     a1.addProduct(v, w5)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -1378,7 +1392,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w4)
                     a2.addProduct(v, w5)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -1386,7 +1400,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w4)
                     a3.addProduct(v, w5)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -1394,7 +1408,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w4)
                     a4.addProduct(v, w5)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -1402,7 +1416,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -1410,7 +1424,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -1418,7 +1432,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w4)
                     a7.addProduct(v, w5)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -1426,7 +1440,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w4)
                     a8.addProduct(v, w5)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
@@ -1434,7 +1448,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a10.addProduct(v, w4)
                     a9.addProduct(v, w5)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
@@ -1442,29 +1456,29 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a11.addProduct(v, w4)
                     a10.addProduct(v, w5)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                     a13.addProduct(v, w5)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                     a14.addProduct(v, w5)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a15.addProduct(v, w5)
                 }
             case 5:
@@ -1473,125 +1487,127 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 20))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 20))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                     a1.addProduct(v, w4)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                     a2.addProduct(v, w4)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                     a3.addProduct(v, w4)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                     a4.addProduct(v, w4)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                     a8.addProduct(v, w3)
                     a7.addProduct(v, w4)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                     a9.addProduct(v, w3)
                     a8.addProduct(v, w4)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                     a10.addProduct(v, w3)
                     a9.addProduct(v, w4)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                     a10.addProduct(v, w4)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                     a13.addProduct(v, w4)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                     a14.addProduct(v, w4)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a15.addProduct(v, w4)
                 }
             case 4:
@@ -1599,317 +1615,325 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 19))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 19))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                     a7.addProduct(v, w3)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                     a8.addProduct(v, w3)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                     a9.addProduct(v, w3)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                     a10.addProduct(v, w3)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                     a13.addProduct(v, w3)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                     a14.addProduct(v, w3)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a15.addProduct(v, w3)
                 }
             case 3:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 18))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 18))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                     a13.addProduct(v, w2)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                     a14.addProduct(v, w2)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a15.addProduct(v, w2)
                 }
             case 2:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 17))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 17))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                     a13.addProduct(v, w1)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                     a14.addProduct(v, w1)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a15.addProduct(v, w1)
                 }
             case 1:
                 let w0 = load16(wp + 0)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 16))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 16))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a14.addProduct(v, w0)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a15.addProduct(v, w0)
                 }
             default: break
@@ -2039,33 +2063,35 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
                 let w11 = load16(wp + 176)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 25))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 25))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2073,7 +2099,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2082,7 +2108,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2092,7 +2118,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2103,7 +2129,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2115,7 +2141,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2128,7 +2154,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2142,7 +2168,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2156,7 +2182,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w10)
                     a1.addProduct(v, w11)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2170,7 +2196,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w10)
                     a2.addProduct(v, w11)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2183,7 +2209,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w10)
                     a3.addProduct(v, w11)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2195,7 +2221,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w10)
                     a4.addProduct(v, w11)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
@@ -2206,7 +2232,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
@@ -2216,7 +2242,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
@@ -2225,7 +2251,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w10)
                     a7.addProduct(v, w11)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
@@ -2233,29 +2259,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w10)
                     a8.addProduct(v, w11)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                     a11.addProduct(v, w9)
                     a10.addProduct(v, w10)
                     a9.addProduct(v, w11)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                     a11.addProduct(v, w10)
                     a10.addProduct(v, w11)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a13.addProduct(v, w9)
                     a12.addProduct(v, w10)
                     a11.addProduct(v, w11)
                 }
-                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
+                if inside & 0x800000 != 0 { let v = load16(ip + 368)
                     a13.addProduct(v, w10)
                     a12.addProduct(v, w11)
                 }
-                if 24 >= lo && 24 < hi { let v = load16(ip + 384)
+                if inside & 0x1000000 != 0 { let v = load16(ip + 384)
                     a13.addProduct(v, w11)
                 }
             case 11:
@@ -2270,33 +2296,35 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 24))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 24))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2304,7 +2332,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2313,7 +2341,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2323,7 +2351,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2334,7 +2362,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2346,7 +2374,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2359,7 +2387,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2372,7 +2400,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w9)
                     a1.addProduct(v, w10)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2385,7 +2413,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w9)
                     a2.addProduct(v, w10)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2398,7 +2426,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w9)
                     a3.addProduct(v, w10)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2410,7 +2438,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w9)
                     a4.addProduct(v, w10)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2421,7 +2449,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
@@ -2431,7 +2459,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
@@ -2440,7 +2468,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w9)
                     a7.addProduct(v, w10)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
@@ -2448,29 +2476,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w9)
                     a8.addProduct(v, w10)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
                     a10.addProduct(v, w9)
                     a9.addProduct(v, w10)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                     a11.addProduct(v, w9)
                     a10.addProduct(v, w10)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                     a11.addProduct(v, w10)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a13.addProduct(v, w9)
                     a12.addProduct(v, w10)
                 }
-                if 23 >= lo && 23 < hi { let v = load16(ip + 368)
+                if inside & 0x800000 != 0 { let v = load16(ip + 368)
                     a13.addProduct(v, w10)
                 }
             case 10:
@@ -2484,33 +2512,35 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 23))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 23))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2518,7 +2548,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2527,7 +2557,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2537,7 +2567,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2548,7 +2578,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2560,7 +2590,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2572,7 +2602,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w8)
                     a1.addProduct(v, w9)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2584,7 +2614,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w8)
                     a2.addProduct(v, w9)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2596,7 +2626,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w8)
                     a3.addProduct(v, w9)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2608,7 +2638,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w8)
                     a4.addProduct(v, w9)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2619,7 +2649,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2629,7 +2659,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
@@ -2638,7 +2668,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w8)
                     a7.addProduct(v, w9)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
@@ -2646,29 +2676,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w8)
                     a8.addProduct(v, w9)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
                     a10.addProduct(v, w8)
                     a9.addProduct(v, w9)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
                     a10.addProduct(v, w9)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                     a11.addProduct(v, w9)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a13.addProduct(v, w8)
                     a12.addProduct(v, w9)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a13.addProduct(v, w9)
                 }
             case 9:
@@ -2681,33 +2711,35 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 22))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 22))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2715,7 +2747,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2724,7 +2756,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2734,7 +2766,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2745,7 +2777,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2756,7 +2788,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w7)
                     a1.addProduct(v, w8)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2767,7 +2799,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w7)
                     a2.addProduct(v, w8)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2778,7 +2810,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w7)
                     a3.addProduct(v, w8)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2789,7 +2821,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w7)
                     a4.addProduct(v, w8)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2800,7 +2832,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2810,7 +2842,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2819,7 +2851,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w7)
                     a7.addProduct(v, w8)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
@@ -2827,29 +2859,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w7)
                     a8.addProduct(v, w8)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
                     a10.addProduct(v, w7)
                     a9.addProduct(v, w8)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
                     a10.addProduct(v, w8)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                     a11.addProduct(v, w8)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                     a12.addProduct(v, w8)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a13.addProduct(v, w8)
                 }
             case 8:
@@ -2861,33 +2893,35 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 21))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 21))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -2895,7 +2929,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -2904,7 +2938,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -2914,7 +2948,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -2924,7 +2958,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w6)
                     a1.addProduct(v, w7)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -2934,7 +2968,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w6)
                     a2.addProduct(v, w7)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -2944,7 +2978,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w6)
                     a3.addProduct(v, w7)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -2954,7 +2988,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w6)
                     a4.addProduct(v, w7)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -2964,7 +2998,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -2974,7 +3008,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -2983,7 +3017,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w6)
                     a7.addProduct(v, w7)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
@@ -2991,29 +3025,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w6)
                     a8.addProduct(v, w7)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
                     a10.addProduct(v, w6)
                     a9.addProduct(v, w7)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
                     a10.addProduct(v, w7)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                     a11.addProduct(v, w7)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                     a12.addProduct(v, w7)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a13.addProduct(v, w7)
                 }
             case 7:
@@ -3024,33 +3058,35 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 20))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 20))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -3058,7 +3094,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -3067,7 +3103,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -3076,7 +3112,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w5)
                     a1.addProduct(v, w6)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -3085,7 +3121,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w5)
                     a2.addProduct(v, w6)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -3094,7 +3130,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w5)
                     a3.addProduct(v, w6)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -3103,7 +3139,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w5)
                     a4.addProduct(v, w6)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -3112,7 +3148,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -3121,7 +3157,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -3130,7 +3166,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w5)
                     a7.addProduct(v, w6)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
@@ -3138,29 +3174,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w5)
                     a8.addProduct(v, w6)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
                     a10.addProduct(v, w5)
                     a9.addProduct(v, w6)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
                     a10.addProduct(v, w6)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                     a11.addProduct(v, w6)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                     a12.addProduct(v, w6)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a13.addProduct(v, w6)
                 }
             case 6:
@@ -3170,33 +3206,35 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 19))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 19))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -3204,7 +3242,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -3212,7 +3250,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a2.addProduct(v, w4)
                     a1.addProduct(v, w5)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -3220,7 +3258,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a3.addProduct(v, w4)
                     a2.addProduct(v, w5)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
@@ -3228,7 +3266,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a4.addProduct(v, w4)
                     a3.addProduct(v, w5)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
@@ -3236,7 +3274,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a5.addProduct(v, w4)
                     a4.addProduct(v, w5)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
@@ -3244,7 +3282,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
@@ -3252,7 +3290,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
@@ -3260,7 +3298,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a8.addProduct(v, w4)
                     a7.addProduct(v, w5)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
@@ -3268,29 +3306,29 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                     a9.addProduct(v, w4)
                     a8.addProduct(v, w5)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                     a10.addProduct(v, w4)
                     a9.addProduct(v, w5)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
                     a10.addProduct(v, w5)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                     a11.addProduct(v, w5)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                     a12.addProduct(v, w5)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a13.addProduct(v, w5)
                 }
             case 5:
@@ -3299,111 +3337,113 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 18))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 18))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                     a1.addProduct(v, w4)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                     a2.addProduct(v, w4)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                     a3.addProduct(v, w4)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                     a4.addProduct(v, w4)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                     a8.addProduct(v, w3)
                     a7.addProduct(v, w4)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                     a9.addProduct(v, w3)
                     a8.addProduct(v, w4)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                     a10.addProduct(v, w3)
                     a9.addProduct(v, w4)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                     a10.addProduct(v, w4)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                     a11.addProduct(v, w4)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                     a12.addProduct(v, w4)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a13.addProduct(v, w4)
                 }
             case 4:
@@ -3411,281 +3451,289 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 17))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 17))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                     a7.addProduct(v, w3)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                     a8.addProduct(v, w3)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                     a9.addProduct(v, w3)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                     a10.addProduct(v, w3)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                     a11.addProduct(v, w3)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                     a12.addProduct(v, w3)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a13.addProduct(v, w3)
                 }
             case 3:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 16))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 16))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                     a7.addProduct(v, w2)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                     a8.addProduct(v, w2)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                     a9.addProduct(v, w2)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                     a10.addProduct(v, w2)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                     a11.addProduct(v, w2)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                     a12.addProduct(v, w2)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a13.addProduct(v, w2)
                 }
             case 2:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 15))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 15))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                     a7.addProduct(v, w1)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                     a8.addProduct(v, w1)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                     a9.addProduct(v, w1)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                     a10.addProduct(v, w1)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                     a11.addProduct(v, w1)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                     a12.addProduct(v, w1)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a13.addProduct(v, w1)
                 }
             case 1:
                 let w0 = load16(wp + 0)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 14))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 14))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a8.addProduct(v, w0)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a9.addProduct(v, w0)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a10.addProduct(v, w0)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a11.addProduct(v, w0)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a12.addProduct(v, w0)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a13.addProduct(v, w0)
                 }
             default: break
@@ -3805,33 +3853,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w13 = load16(wp + 208)
                 let w14 = load16(wp + 224)
                 let w15 = load16(wp + 240)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 23))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 23))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -3839,7 +3889,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -3848,7 +3898,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -3858,7 +3908,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -3868,7 +3918,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -3878,7 +3928,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -3888,7 +3938,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -3898,7 +3948,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -3908,7 +3958,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w11)
                     a0.addProduct(v, w12)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -3918,7 +3968,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w12)
                     a0.addProduct(v, w13)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
@@ -3928,7 +3978,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w13)
                     a0.addProduct(v, w14)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
@@ -3938,7 +3988,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w14)
                     a0.addProduct(v, w15)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
@@ -3947,7 +3997,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w14)
                     a1.addProduct(v, w15)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                     a5.addProduct(v, w12)
@@ -3955,29 +4005,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w14)
                     a2.addProduct(v, w15)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                     a6.addProduct(v, w12)
                     a5.addProduct(v, w13)
                     a4.addProduct(v, w14)
                     a3.addProduct(v, w15)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a7.addProduct(v, w12)
                     a6.addProduct(v, w13)
                     a5.addProduct(v, w14)
                     a4.addProduct(v, w15)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a7.addProduct(v, w13)
                     a6.addProduct(v, w14)
                     a5.addProduct(v, w15)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a7.addProduct(v, w14)
                     a6.addProduct(v, w15)
                 }
-                if 22 >= lo && 22 < hi { let v = load16(ip + 352)
+                if inside & 0x400000 != 0 { let v = load16(ip + 352)
                     a7.addProduct(v, w15)
                 }
             case 15:
@@ -3996,33 +4046,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w12 = load16(wp + 192)
                 let w13 = load16(wp + 208)
                 let w14 = load16(wp + 224)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 22))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 22))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4030,7 +4082,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4039,7 +4091,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4049,7 +4101,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4059,7 +4111,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4069,7 +4121,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4079,7 +4131,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4089,7 +4141,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4099,7 +4151,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w11)
                     a0.addProduct(v, w12)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -4109,7 +4161,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w12)
                     a0.addProduct(v, w13)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
@@ -4119,7 +4171,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w13)
                     a0.addProduct(v, w14)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
@@ -4128,7 +4180,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w13)
                     a1.addProduct(v, w14)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
@@ -4136,29 +4188,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w13)
                     a2.addProduct(v, w14)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                     a5.addProduct(v, w12)
                     a4.addProduct(v, w13)
                     a3.addProduct(v, w14)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                     a6.addProduct(v, w12)
                     a5.addProduct(v, w13)
                     a4.addProduct(v, w14)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a7.addProduct(v, w12)
                     a6.addProduct(v, w13)
                     a5.addProduct(v, w14)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a7.addProduct(v, w13)
                     a6.addProduct(v, w14)
                 }
-                if 21 >= lo && 21 < hi { let v = load16(ip + 336)
+                if inside & 0x200000 != 0 { let v = load16(ip + 336)
                     a7.addProduct(v, w14)
                 }
             case 14:
@@ -4176,33 +4228,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w11 = load16(wp + 176)
                 let w12 = load16(wp + 192)
                 let w13 = load16(wp + 208)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 21))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 21))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4210,7 +4264,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4219,7 +4273,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4229,7 +4283,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4239,7 +4293,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4249,7 +4303,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4259,7 +4313,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4269,7 +4323,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4279,7 +4333,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w11)
                     a0.addProduct(v, w12)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -4289,7 +4343,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w12)
                     a0.addProduct(v, w13)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
@@ -4298,7 +4352,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w12)
                     a1.addProduct(v, w13)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
@@ -4306,29 +4360,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w12)
                     a2.addProduct(v, w13)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                     a4.addProduct(v, w12)
                     a3.addProduct(v, w13)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                     a5.addProduct(v, w12)
                     a4.addProduct(v, w13)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                     a6.addProduct(v, w12)
                     a5.addProduct(v, w13)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a7.addProduct(v, w12)
                     a6.addProduct(v, w13)
                 }
-                if 20 >= lo && 20 < hi { let v = load16(ip + 320)
+                if inside & 0x100000 != 0 { let v = load16(ip + 320)
                     a7.addProduct(v, w13)
                 }
             case 13:
@@ -4345,33 +4399,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w10 = load16(wp + 160)
                 let w11 = load16(wp + 176)
                 let w12 = load16(wp + 192)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 20))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 20))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4379,7 +4435,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4388,7 +4444,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4398,7 +4454,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4408,7 +4464,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4418,7 +4474,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4428,7 +4484,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4438,7 +4494,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4448,7 +4504,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w11)
                     a0.addProduct(v, w12)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -4457,7 +4513,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w11)
                     a1.addProduct(v, w12)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
@@ -4465,29 +4521,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w11)
                     a2.addProduct(v, w12)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                     a4.addProduct(v, w11)
                     a3.addProduct(v, w12)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                     a4.addProduct(v, w12)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                     a5.addProduct(v, w12)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                     a6.addProduct(v, w12)
                 }
-                if 19 >= lo && 19 < hi { let v = load16(ip + 304)
+                if inside & 0x80000 != 0 { let v = load16(ip + 304)
                     a7.addProduct(v, w12)
                 }
             case 12:
@@ -4503,33 +4559,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
                 let w11 = load16(wp + 176)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 19))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 19))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4537,7 +4595,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4546,7 +4604,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4556,7 +4614,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4566,7 +4624,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4576,7 +4634,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4586,7 +4644,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4596,7 +4654,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w10)
                     a0.addProduct(v, w11)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4605,7 +4663,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w10)
                     a1.addProduct(v, w11)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
@@ -4613,29 +4671,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w10)
                     a2.addProduct(v, w11)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                     a4.addProduct(v, w10)
                     a3.addProduct(v, w11)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                     a4.addProduct(v, w11)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                     a5.addProduct(v, w11)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                     a6.addProduct(v, w11)
                 }
-                if 18 >= lo && 18 < hi { let v = load16(ip + 288)
+                if inside & 0x40000 != 0 { let v = load16(ip + 288)
                     a7.addProduct(v, w11)
                 }
             case 11:
@@ -4650,33 +4708,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
                 let w10 = load16(wp + 160)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 18))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 18))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4684,7 +4744,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4693,7 +4753,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4703,7 +4763,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4713,7 +4773,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4723,7 +4783,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4733,7 +4793,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w9)
                     a0.addProduct(v, w10)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4742,7 +4802,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w9)
                     a1.addProduct(v, w10)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
@@ -4750,29 +4810,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w9)
                     a2.addProduct(v, w10)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                     a4.addProduct(v, w9)
                     a3.addProduct(v, w10)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                     a4.addProduct(v, w10)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                     a5.addProduct(v, w10)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                     a6.addProduct(v, w10)
                 }
-                if 17 >= lo && 17 < hi { let v = load16(ip + 272)
+                if inside & 0x20000 != 0 { let v = load16(ip + 272)
                     a7.addProduct(v, w10)
                 }
             case 10:
@@ -4786,33 +4846,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
                 let w9 = load16(wp + 144)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 17))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 17))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4820,7 +4882,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4829,7 +4891,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4839,7 +4901,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4849,7 +4911,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4859,7 +4921,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w8)
                     a0.addProduct(v, w9)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4868,7 +4930,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w8)
                     a1.addProduct(v, w9)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
@@ -4876,29 +4938,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w8)
                     a2.addProduct(v, w9)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                     a4.addProduct(v, w8)
                     a3.addProduct(v, w9)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                     a4.addProduct(v, w9)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                     a5.addProduct(v, w9)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                     a6.addProduct(v, w9)
                 }
-                if 16 >= lo && 16 < hi { let v = load16(ip + 256)
+                if inside & 0x10000 != 0 { let v = load16(ip + 256)
                     a7.addProduct(v, w9)
                 }
             case 9:
@@ -4911,33 +4973,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
                 let w8 = load16(wp + 128)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 16))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 16))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -4945,7 +5009,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -4954,7 +5018,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -4964,7 +5028,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -4974,7 +5038,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w7)
                     a0.addProduct(v, w8)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -4983,7 +5047,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w7)
                     a1.addProduct(v, w8)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
@@ -4991,29 +5055,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w7)
                     a2.addProduct(v, w8)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                     a4.addProduct(v, w7)
                     a3.addProduct(v, w8)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                     a4.addProduct(v, w8)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                     a5.addProduct(v, w8)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                     a6.addProduct(v, w8)
                 }
-                if 15 >= lo && 15 < hi { let v = load16(ip + 240)
+                if inside & 0x8000 != 0 { let v = load16(ip + 240)
                     a7.addProduct(v, w8)
                 }
             case 8:
@@ -5025,33 +5089,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
                 let w7 = load16(wp + 112)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 15))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 15))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -5059,7 +5125,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -5068,7 +5134,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -5078,7 +5144,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w6)
                     a0.addProduct(v, w7)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -5087,7 +5153,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w6)
                     a1.addProduct(v, w7)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
@@ -5095,29 +5161,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w6)
                     a2.addProduct(v, w7)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                     a4.addProduct(v, w6)
                     a3.addProduct(v, w7)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                     a4.addProduct(v, w7)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                     a5.addProduct(v, w7)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                     a6.addProduct(v, w7)
                 }
-                if 14 >= lo && 14 < hi { let v = load16(ip + 224)
+                if inside & 0x4000 != 0 { let v = load16(ip + 224)
                     a7.addProduct(v, w7)
                 }
             case 7:
@@ -5128,33 +5194,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
                 let w6 = load16(wp + 96)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 14))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 14))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -5162,7 +5230,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -5171,7 +5239,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w5)
                     a0.addProduct(v, w6)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -5180,7 +5248,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w5)
                     a1.addProduct(v, w6)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
@@ -5188,29 +5256,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w5)
                     a2.addProduct(v, w6)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                     a4.addProduct(v, w5)
                     a3.addProduct(v, w6)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                     a4.addProduct(v, w6)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                     a5.addProduct(v, w6)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                     a6.addProduct(v, w6)
                 }
-                if 13 >= lo && 13 < hi { let v = load16(ip + 208)
+                if inside & 0x2000 != 0 { let v = load16(ip + 208)
                     a7.addProduct(v, w6)
                 }
             case 6:
@@ -5220,33 +5288,35 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
                 let w5 = load16(wp + 80)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 13))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 13))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
@@ -5254,7 +5324,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a1.addProduct(v, w4)
                     a0.addProduct(v, w5)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
@@ -5262,7 +5332,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a2.addProduct(v, w4)
                     a1.addProduct(v, w5)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
@@ -5270,29 +5340,29 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                     a3.addProduct(v, w4)
                     a2.addProduct(v, w5)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                     a4.addProduct(v, w4)
                     a3.addProduct(v, w5)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                     a4.addProduct(v, w5)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                     a5.addProduct(v, w5)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                     a6.addProduct(v, w5)
                 }
-                if 12 >= lo && 12 < hi { let v = load16(ip + 192)
+                if inside & 0x1000 != 0 { let v = load16(ip + 192)
                     a7.addProduct(v, w5)
                 }
             case 5:
@@ -5301,69 +5371,71 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
                 let w4 = load16(wp + 64)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 12))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 12))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                     a0.addProduct(v, w4)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                     a1.addProduct(v, w4)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                     a2.addProduct(v, w4)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                     a3.addProduct(v, w4)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                     a4.addProduct(v, w4)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                     a5.addProduct(v, w4)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                     a6.addProduct(v, w4)
                 }
-                if 11 >= lo && 11 < hi { let v = load16(ip + 176)
+                if inside & 0x800 != 0 { let v = load16(ip + 176)
                     a7.addProduct(v, w4)
                 }
             case 4:
@@ -5371,173 +5443,181 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
                 let w3 = load16(wp + 48)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 11))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 11))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                     a0.addProduct(v, w3)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                     a1.addProduct(v, w3)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                     a2.addProduct(v, w3)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                     a3.addProduct(v, w3)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                     a4.addProduct(v, w3)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                     a5.addProduct(v, w3)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                     a6.addProduct(v, w3)
                 }
-                if 10 >= lo && 10 < hi { let v = load16(ip + 160)
+                if inside & 0x400 != 0 { let v = load16(ip + 160)
                     a7.addProduct(v, w3)
                 }
             case 3:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
                 let w2 = load16(wp + 32)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 10))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 10))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                     a0.addProduct(v, w2)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                     a1.addProduct(v, w2)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                     a2.addProduct(v, w2)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                     a3.addProduct(v, w2)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                     a4.addProduct(v, w2)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                     a5.addProduct(v, w2)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                     a6.addProduct(v, w2)
                 }
-                if 9 >= lo && 9 < hi { let v = load16(ip + 144)
+                if inside & 0x200 != 0 { let v = load16(ip + 144)
                     a7.addProduct(v, w2)
                 }
             case 2:
                 let w0 = load16(wp + 0)
                 let w1 = load16(wp + 16)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 9))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 9))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                     a0.addProduct(v, w1)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                     a1.addProduct(v, w1)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                     a2.addProduct(v, w1)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                     a3.addProduct(v, w1)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                     a4.addProduct(v, w1)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                     a5.addProduct(v, w1)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                     a6.addProduct(v, w1)
                 }
-                if 8 >= lo && 8 < hi { let v = load16(ip + 128)
+                if inside & 0x100 != 0 { let v = load16(ip + 128)
                     a7.addProduct(v, w1)
                 }
             case 1:
                 let w0 = load16(wp + 0)
-                let lo = inputLo - kx0, hi = inputHi - kx0
-                if 0 >= lo && 0 < hi { let v = load16(ip + 0)
+                let lo = UInt64(min(max(inputLo - kx0, 0), 8))
+                let hi = UInt64(min(max(inputHi - kx0, 0), 8))
+                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64
+                if inside & 0x1 != 0 { let v = load16(ip + 0)
                     a0.addProduct(v, w0)
                 }
-                if 1 >= lo && 1 < hi { let v = load16(ip + 16)
+                if inside & 0x2 != 0 { let v = load16(ip + 16)
                     a1.addProduct(v, w0)
                 }
-                if 2 >= lo && 2 < hi { let v = load16(ip + 32)
+                if inside & 0x4 != 0 { let v = load16(ip + 32)
                     a2.addProduct(v, w0)
                 }
-                if 3 >= lo && 3 < hi { let v = load16(ip + 48)
+                if inside & 0x8 != 0 { let v = load16(ip + 48)
                     a3.addProduct(v, w0)
                 }
-                if 4 >= lo && 4 < hi { let v = load16(ip + 64)
+                if inside & 0x10 != 0 { let v = load16(ip + 64)
                     a4.addProduct(v, w0)
                 }
-                if 5 >= lo && 5 < hi { let v = load16(ip + 80)
+                if inside & 0x20 != 0 { let v = load16(ip + 80)
                     a5.addProduct(v, w0)
                 }
-                if 6 >= lo && 6 < hi { let v = load16(ip + 96)
+                if inside & 0x40 != 0 { let v = load16(ip + 96)
                     a6.addProduct(v, w0)
                 }
-                if 7 >= lo && 7 < hi { let v = load16(ip + 112)
+                if inside & 0x80 != 0 { let v = load16(ip + 112)
                     a7.addProduct(v, w0)
                 }
             default: break

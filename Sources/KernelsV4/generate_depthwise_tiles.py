@@ -73,10 +73,14 @@ def emit_tile(name, T, GMAX, lanes, doc, skips_padding):
             w(f"                let w{j} = {load}(wp + {S * j})")
         # Input vectors outside inputLo ..< inputHi are the zero columns: their FMAs add nothing.
         if skips_padding:
-            w("                let lo = inputLo - kx0, hi = inputHi - kx0")
+            # Bit d set: input vector d of this group is inside the map. One test-and-branch per
+            # vector; `d >= lo && d < hi` compiled to seven instructions each.
+            w(f"                let lo = UInt64(min(max(inputLo - kx0, 0), {T + G - 1}))")
+            w(f"                let hi = UInt64(min(max(inputHi - kx0, 0), {T + G - 1}))")
+            w("                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64")
         for d in range(T + G - 1):
             pairs = [(d - j, j) for j in range(G) if 0 <= d - j < T]
-            cond = f"if {d} >= lo && {d} < hi" if skips_padding else "do"
+            cond = f"if inside & 0x{1 << d:x} != 0" if skips_padding else "do"
             w(f"                {cond} {{ let v = {load}(ip + {S * d})")
             for (t, j) in pairs:
                 w(f"                    a{t}.addProduct(v, w{j})")
