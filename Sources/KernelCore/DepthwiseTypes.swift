@@ -39,11 +39,12 @@ extension DepthwiseGeometry {
         return lo..<max(lo, min(kernelW, width + padLeft - ox0))
     }
 
-    /// Padded pixels of one row of the bands' and strips' blocked scratch: `padLeft` zero pixels,
-    /// the row, and a right margin. The kernels run only taps that reach the map for the first
-    /// output of a tile, so a tile starting at ox0 reads padded columns up to
+    /// Padded pixels of one row of the bands' and strips' blocked scratch: `padLeft` pixels, the
+    /// row, and a right margin. The kernels run only taps that reach the map for the first
+    /// output of a tile, so a tile starting at ox0 addresses padded columns up to
     /// ox0 + (T − 1) + (W + padLeft − ox0 − 1): a margin of one tile width (the widest of both
-    /// builds) covers every read.
+    /// builds) covers every read. The AVX2 tiles read the columns outside the row, which are
+    /// zero; the AVX-512 tiles skip them, and they are never written.
     public var scratchRowLength: Int { padLeft + width + depthwiseTileWidth(outWidth) }
 }
 
@@ -58,8 +59,8 @@ public func depthwiseTileWidth(_ w: Int) -> Int {
 /// How a stride-1 depth-wise conv is split into tasks, and the scratch each task needs.
 ///
 /// A task is one band of output rows of one 16-channel block of one image. It copies the input
-/// rows the band reads into its own scratch, blocked `[row][padLeft + W + margin][16]` with zero
-/// columns either side (the AVX2 build: two such planes of 8 lanes), just before the first output
+/// rows the band reads into its own scratch, blocked `[row][padLeft + W + margin][16]` (the AVX2
+/// build: two such planes of 8 lanes, with zero columns either side), just before the first output
 /// row that needs each of them, so the copy is read back from cache instead of making a second
 /// pass over memory.
 public struct DepthwiseBands {

@@ -147,6 +147,49 @@ final class ConvKernelTests: XCTestCase {
               withResidual: true)
     }
 
+    /// The bands kernel on its own, over a scratch full of NaN: neither build may read a scratch
+    /// column it did not write (the AVX-512 tiles skip the columns outside the map, which are
+    /// never written; the AVX2 build writes them as zeros). Tiles at both edges, several bands.
+    func testDepthwiseBandsReadOnlyWhatTheyCopy() {
+        struct BandCase { var h: Int, w: Int, c: Int, k: Int, pad: Int, bandRows: Int }
+        let cases = [
+            BandCase(h: 9, w: 37, c: 40, k: 7, pad: 3, bandRows: 4),
+            BandCase(h: 6, w: 35, c: 24, k: 31, pad: 15, bandRows: 2),
+            BandCase(h: 5, w: 14, c: 16, k: 27, pad: 13, bandRows: 5),
+            BandCase(h: 6, w: 9, c: 16, k: 3, pad: 4, bandRows: 3),
+        ]
+        var rng = SeededRandom(seed: 23)
+        for c in cases {
+            let x = rng.array(c.h * c.w * c.c)
+            let weight = rng.array(c.c * c.k * c.k, -0.5, 0.5)
+            let bias = rng.array(c.c)
+            let (expected, oh, ow) = referenceConv(x, n: 1, h: c.h, w: c.w, cin: c.c, weight: weight, bias: bias,
+                                                   cout: c.c, kh: c.k, kw: c.k, stride: (1, 1), pad: (c.pad, c.pad),
+                                                   dilation: (1, 1), groups: c.c)
+            let g = DepthwiseGeometry(batch: 1, height: c.h, width: c.w, channels: c.c, kernelH: c.k, kernelW: c.k,
+                                      strideH: 1, strideW: 1, padTop: c.pad, padLeft: c.pad, dilationH: 1,
+                                      dilationW: 1, outHeight: oh, outWidth: ow)
+            let bands = DepthwiseBands(g, bandRows: c.bandRows)
+            let taps = c.k * c.k
+            var tapMajor = [Float](repeating: 0, count: taps * c.c)
+            for ch in 0..<c.c { for t in 0..<taps { tapMajor[t * c.c + ch] = weight[ch * taps + t] } }
+            var blocked = [Float](repeating: 0, count: bands.blocks * 16 * taps)
+            blockDepthwiseWeights(tapMajor, channels: c.c, taps: taps, into: &blocked)
+            var y = [Float](repeating: .nan, count: expected.count)
+            var scratch = [Float](repeating: .nan, count: bands.scratchCount + 16)
+            scratch.withUnsafeMutableBufferPointer { sb in
+                let sp = UnsafeMutableRawPointer(sb.baseAddress!).alignedUp(toMultipleOf: 64)
+                    .assumingMemoryBound(to: Float.self)
+                for task in 0..<bands.taskCount(batch: 1) {
+                    depthwiseConvBand(x, g, bands, task: task, scratch: sp, blockedWeights: blocked, bias: bias,
+                                      activation: .none, &y)
+                }
+            }
+            let err = maxAbsDiff(y, expected)
+            XCTAssertLessThan(err, 2e-6 * Float(taps).squareRoot() + 1e-6, "\(c)")
+        }
+    }
+
     /// The strips kernel on its own, with groups and bands small enough that every path runs: a
     /// last group with fewer blocks and a last block with 8 channels, bands whose rings wrap
     /// around, maps shorter than the kernel, padding wider than the kernel, non-square kernels.
