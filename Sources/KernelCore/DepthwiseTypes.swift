@@ -39,6 +39,12 @@ extension DepthwiseGeometry {
         return lo..<max(lo, min(kernelW, width + padLeft - ox0))
     }
 
+    /// The input pixels inside the map for a tile starting at output `ox0`, counted in padded
+    /// columns from the tile's first (the range the AVX-512 tiles read; the rest they skip).
+    @inlinable public func tileInputs(from ox0: Int) -> Range<Int> {
+        (padLeft - ox0)..<(padLeft + width - ox0)
+    }
+
     /// Padded pixels of one row of the bands' and strips' blocked scratch: `padLeft` pixels, the
     /// row, and a right margin. The kernels run only taps that reach the map for the first
     /// output of a tile, so a tile starting at ox0 addresses padded columns up to

@@ -173,24 +173,24 @@ func splitBlockWeights(_ w: UnsafePointer<Float>, taps: Int, into d: UnsafeMutab
 func depthwiseTile(_ T: Int, rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                    kernelW: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
                    output: UnsafeMutablePointer<Float>, outputStride: Int, valid: Int, lanes: Int,
-                   wrapRow: Int = Int.max, wrapBack: Int = 0,
-                   inputLo: Int = Int.min / 2, inputHi: Int = Int.max / 2) {
+                   wrapRow: Int = Int.max, wrapBack: Int = 0, inputs: Range<Int> = (Int.min / 2)..<(Int.max / 2)) {
+    let inputLo = inputs.lowerBound, inputHi = inputs.upperBound
     switch T {
     case 16:
         depthwiseTile16(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                         kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
                         valid: valid, lanes: lanes, wrapRow: wrapRow, wrapBack: wrapBack,
-                        inputLo: inputLo, inputHi: inputHi)
+                       inputLo: inputLo, inputHi: inputHi)
     case 14:
         depthwiseTile14(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                         kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
                         valid: valid, lanes: lanes, wrapRow: wrapRow, wrapBack: wrapBack,
-                        inputLo: inputLo, inputHi: inputHi)
+                       inputLo: inputLo, inputHi: inputHi)
     default:
         depthwiseTile8(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                        kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
                        valid: valid, lanes: lanes, wrapRow: wrapRow, wrapBack: wrapBack,
-                        inputLo: inputLo, inputHi: inputHi)
+                       inputLo: inputLo, inputHi: inputHi)
     }
 }
 #endif
@@ -379,7 +379,7 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
             #else
             depthwiseTile(T, rows: rows + ox0 * 16, rowStride: rowStride, rowCount: kyHi - kyLo, weights: wts, kernelW: K,
                           kxRange: tileTaps, bias: b, activation: activation, output: o, outputStride: C,
-                          valid: valid, lanes: lanes, inputLo: g.padLeft - ox0, inputHi: g.padLeft + g.width - ox0)
+                          valid: valid, lanes: lanes, inputs: g.tileInputs(from: ox0))
             #endif
             ox0 += T
         }
@@ -456,7 +456,7 @@ public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
                               kernelW: K, kxRange: tileTaps, bias: load16(biases + b * 16),
                               activation: activation, output: out + ox0 * C + b * 16, outputStride: C, valid: valid,
                               lanes: min(16, cCount - b * 16), wrapRow: R - slot0, wrapBack: blockStride,
-                              inputLo: g.padLeft - ox0, inputHi: g.padLeft + g.width - ox0)
+                              inputs: g.tileInputs(from: ox0))
                 call += 1
                 if let nextIn { hint(nextIn, pixels: &pIn, upTo: call * g.width / calls) }
                 if let nextOut { hint(nextOut, pixels: &pOut, upTo: call * g.outWidth / calls) }

@@ -14,7 +14,7 @@ func storeLanes(_ v: V16, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
 /// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
-/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are zero and skipped.
+/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are padding, never read.
 @inline(__always)
 func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
@@ -2020,7 +2020,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
 /// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
-/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are zero and skipped.
+/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are padding, never read.
 @inline(__always)
 func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,
@@ -3812,7 +3812,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
 /// blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride
 /// `outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.
 /// Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.
-/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are zero and skipped.
+/// Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are padding, never read.
 @inline(__always)
 func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, weights: UnsafePointer<Float>,
                         kernelW K: Int, kxRange: Range<Int>, bias: V16, activation: Activation,

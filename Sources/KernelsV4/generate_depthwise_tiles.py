@@ -2,14 +2,14 @@
 
 Run from the repository root after editing: python3 Sources/KernelsV4/generate_depthwise_tiles.py
 
-The input is in a channel-blocked layout with zero columns on both sides of each row
-([C/16][H][padLeft + W + padRight][16]), so a row of one 16-channel block is contiguous and reads
-need no bounds checks. For one output row, one channel block and a tile of T output pixels, the T
+The input is in a channel-blocked layout with columns on both sides of each row
+([C/16][H][padLeft + W + padRight][16]), so a row of one 16-channel block is contiguous; the AVX2
+tiles read those columns (zeros), the AVX-512 tiles skip them (never written). For one output row, one channel block and a tile of T output pixels, the T
 accumulators stay in zmm registers across the whole window; taps are taken in groups of G whose
 weight vectors are loaded into registers once, and then every input vector the group touches is
 loaded once and feeds each (output, tap) pair it belongs to (up to G FMAs). The caller limits the
 taps to those that reach the map for at least one output of the tile and the rows to those inside
-the map, and the tile skips every input vector in the zero columns (outside `inputLo ..< inputHi`),
+the map, and the tile skips every input vector outside the map (outside `inputLo ..< inputHi`),
 with all the (output, tap) pairs it feeds: a 31×31 window on a 32-wide row had 24 % of its FMAs
 there, in the tiles at both edges (1.22× on a 384-channel 32² stack, 1.09× on 64², one thread on a
 Zen 4; the mirrored band for windows that span the row needs no skip; the AVX2 tiles do not skip,
@@ -71,10 +71,10 @@ def emit_tile(name, T, GMAX, lanes, doc, skips_padding):
         w(f"            case {G}:")
         for j in range(G):
             w(f"                let w{j} = {load}(wp + {S * j})")
-        # Input vectors outside inputLo ..< inputHi are the zero columns: their FMAs add nothing.
         if skips_padding:
-            # Bit d set: input vector d of this group is inside the map. One test-and-branch per
-            # vector; `d >= lo && d < hi` compiled to seven instructions each.
+            # Bit d set: input vector d of this group is inside the map (outside it, its FMAs would
+            # add padding). One test-and-branch per vector; `d >= lo && d < hi` compiled to seven
+            # instructions each.
             w(f"                let lo = UInt64(min(max(inputLo - kx0, 0), {T + G - 1}))")
             w(f"                let hi = UInt64(min(max(inputHi - kx0, 0), {T + G - 1}))")
             w("                let inside = (1 &<< hi) &- (1 &<< lo) as UInt64")
@@ -126,7 +126,7 @@ for T, GMAX in TILES.items():
         "blocked taps; taps `kxRange` of `kernelW`. Stores the first `valid` outputs at `output` (stride",
         "`outputStride` floats), after bias and activation; `lanes` < 16 stores only that many channels.",
         "Kernel rows from `wrapRow` on are read `wrapBack` floats before where `rowStride` puts them.",
-        "Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are zero and skipped."],
+        "Input pixels outside `inputLo ..< inputHi` (counted from the tile's first) are padding, never read."],
         skips_padding=True)
 w("#else")
 emit_store_lanes("V8", "store8", 8)

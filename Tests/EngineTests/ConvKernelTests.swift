@@ -147,6 +147,23 @@ final class ConvKernelTests: XCTestCase {
               withResidual: true)
     }
 
+    /// PyTorch-layout depth-wise weights `[C][taps]` in the kernels' blocked layout `[C/16][taps][16]`.
+    private func blockedDepthwiseWeights(_ weight: [Float], channels: Int, taps: Int) -> [Float] {
+        var tapMajor = [Float](repeating: 0, count: taps * channels)
+        for ch in 0..<channels { for t in 0..<taps { tapMajor[t * channels + ch] = weight[ch * taps + t] } }
+        var blocked = [Float](repeating: 0, count: (channels + 15) / 16 * 16 * taps)
+        blockDepthwiseWeights(tapMajor, channels: channels, taps: taps, into: &blocked)
+        return blocked
+    }
+
+    /// Runs `body` with `count` floats of scratch full of NaN, 64-byte aligned as the engine's buffers are.
+    private func withNaNScratch(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        var scratch = [Float](repeating: .nan, count: count + 16)
+        scratch.withUnsafeMutableBufferPointer { sb in
+            body(UnsafeMutableRawPointer(sb.baseAddress!).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self))
+        }
+    }
+
     /// The bands kernel on its own, over a scratch full of NaN: neither build may read a scratch
     /// column it did not write (the AVX-512 tiles skip the columns outside the map, which are
     /// never written; the AVX2 build writes them as zeros). Tiles at both edges, several bands.
@@ -171,15 +188,9 @@ final class ConvKernelTests: XCTestCase {
                                       dilationW: 1, outHeight: oh, outWidth: ow)
             let bands = DepthwiseBands(g, bandRows: c.bandRows)
             let taps = c.k * c.k
-            var tapMajor = [Float](repeating: 0, count: taps * c.c)
-            for ch in 0..<c.c { for t in 0..<taps { tapMajor[t * c.c + ch] = weight[ch * taps + t] } }
-            var blocked = [Float](repeating: 0, count: bands.blocks * 16 * taps)
-            blockDepthwiseWeights(tapMajor, channels: c.c, taps: taps, into: &blocked)
+            let blocked = blockedDepthwiseWeights(weight, channels: c.c, taps: taps)
             var y = [Float](repeating: .nan, count: expected.count)
-            var scratch = [Float](repeating: .nan, count: bands.scratchCount + 16)
-            scratch.withUnsafeMutableBufferPointer { sb in
-                let sp = UnsafeMutableRawPointer(sb.baseAddress!).alignedUp(toMultipleOf: 64)
-                    .assumingMemoryBound(to: Float.self)
+            withNaNScratch(count: bands.scratchCount) { sp in
                 for task in 0..<bands.taskCount(batch: 1) {
                     depthwiseConvBand(x, g, bands, task: task, scratch: sp, blockedWeights: blocked, bias: bias,
                                       activation: .none, &y)
@@ -218,16 +229,9 @@ final class ConvKernelTests: XCTestCase {
             XCTAssertFalse(g.windowCoversRow, "\(c)")
             let strips = DepthwiseStrips(g, bandRows: c.bandRows, groupBlocks: c.group)
             let taps = c.kh * c.kw
-            var tapMajor = [Float](repeating: 0, count: taps * c.c)
-            for ch in 0..<c.c { for t in 0..<taps { tapMajor[t * c.c + ch] = weight[ch * taps + t] } }
-            var blocked = [Float](repeating: 0, count: strips.blocks * 16 * taps)
-            blockDepthwiseWeights(tapMajor, channels: c.c, taps: taps, into: &blocked)
+            let blocked = blockedDepthwiseWeights(weight, channels: c.c, taps: taps)
             var y = [Float](repeating: .nan, count: expected.count)
-            var scratch = [Float](repeating: .nan, count: strips.scratchCount + 16)
-            // 64-byte aligned, as the engine's buffers are.
-            scratch.withUnsafeMutableBufferPointer { sb in
-                let sp = UnsafeMutableRawPointer(sb.baseAddress!).alignedUp(toMultipleOf: 64)
-                    .assumingMemoryBound(to: Float.self)
+            withNaNScratch(count: strips.scratchCount) { sp in
                 for task in 0..<strips.taskCount(batch: c.n) {
                     depthwiseConvStrip(x, g, strips, task: task, scratch: sp, blockedWeights: blocked, bias: bias,
                                        activation: .none, &y)
