@@ -158,12 +158,13 @@ public final class ConvKernel {
     private static let depthwiseSplit: String? = getenv("REPLK_DEPTHWISE").map { String(cString: $0) }
 
     /// Whether a stride-1 depth-wise conv runs as strips rather than per-block bands:
-    /// `DepthwiseStrips.suit`, unless `REPLK_DEPTHWISE` says `bands` or `strips`.
+    /// `DepthwiseStrips.suit` on a CPU where strips pay (`depthwiseStripsPreferred`), unless
+    /// `REPLK_DEPTHWISE` says `bands` or `strips`.
     func runsAsStrips(_ g: DepthwiseGeometry, threads: Int) -> Bool {
         switch ConvKernel.depthwiseSplit {
         case "bands": return false
         case "strips": return !g.windowCoversRow
-        default: return DepthwiseStrips.suit(g, threads: threads)
+        default: return depthwiseStripsPreferred && DepthwiseStrips.suit(g, threads: threads)
         }
     }
 

@@ -117,6 +117,20 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
 /// Whether the kernels chosen for this CPU have `depthwiseConvStrip` (the AVX-512 build).
 public var depthwiseStripsAvailable: Bool { useV4 }
 
+/// Whether large maps run faster as strips than as per-block bands on this CPU: on Intel only.
+/// The bands read one 64-byte line every `C · 4` bytes; an Intel Xeon core (Sapphire Rapids class)
+/// waits on each from L3, and there the strips ran 7×7 stacks on 64² maps with 384 channels 1.8×
+/// faster on one thread. An AMD Zen 5 core fetches them fast enough that the strips' extra copy
+/// costs more than it saves: bands 1.05–1.3× faster from 3×3 to 31×31 on 64² (1 and 2 threads),
+/// and UperNet-31B at 512² about 3 % faster.
+public let depthwiseStripsPreferred: Bool = {
+    #if arch(x86_64)
+    return replk_cpu_is_intel() != 0
+    #else
+    return false
+    #endif
+}()
+
 /// Stride-1 depth-wise conv of task `task` of `strips` (one band of output rows of one group of
 /// channel blocks of one image), reading the NHWC input through `scratch` (`strips.scratchCount`
 /// floats, this thread's own). Only where `depthwiseStripsAvailable`.
