@@ -83,6 +83,9 @@ final class ConvKernelTests: XCTestCase {
         check(Case(h: 6, w: 5, cin: 16, cout: 12, kh: 2, kw: 2, stride: (2, 2)))
         // 1×1 with stride 2 goes through the gathering path.
         check(Case(h: 9, w: 7, cin: 24, cout: 40, kh: 1, kw: 1, stride: (2, 2)))
+        // A depth (3·3·50 = 450) over one K block of 384: the second block starts inside a tap
+        // (tap 7, channel 34), where the gathering has to pick up the tap and channel it stepped to.
+        check(Case(h: 7, w: 9, cin: 50, cout: 20, kh: 3, kw: 3, stride: (2, 2), pad: (1, 1), dilation: (2, 1)))
     }
 
     func testWinograd3x3ConvMatchesReference() {
