@@ -198,7 +198,8 @@ public struct DepthwiseStrips {
     /// covering a whole row (those have their own band kernel), and a map larger than `mapBytes`
     /// per thread. Below that each thread's blocks stay in its core's L2 from one layer to the
     /// next (the bands run affine: a thread gets the same blocks in every layer) and the bands'
-    /// strided reads cost little; the strips copy more.
+    /// strided reads cost little; the strips copy more. The engine asks only on CPUs where strips
+    /// were measured to pay (`depthwiseStripsPreferred`: Intel).
     public static func suit(_ g: DepthwiseGeometry, threads: Int, mapBytes: Int = 1 << 20) -> Bool {
         g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 && !g.windowCoversRow
             && g.height * g.width * g.channels * 4 > mapBytes * max(1, threads)

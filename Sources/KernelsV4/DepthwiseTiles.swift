@@ -50,6 +50,7 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
         let wr = weights + r * K * 16
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
+            // Equal groups of at most 12 taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).
             let rest = kxRange.upperBound - kx0
             let g = rest <= 12 ? rest : (rest + (rest + 11) / 12 - 1) / ((rest + 11) / 12)
             let wp = wr + kx0 * 16
@@ -2055,6 +2056,7 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
         let wr = weights + r * K * 16
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
+            // Equal groups of at most 12 taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).
             let rest = kxRange.upperBound - kx0
             let g = rest <= 12 ? rest : (rest + (rest + 11) / 12 - 1) / ((rest + 11) / 12)
             let wp = wr + kx0 * 16
@@ -3842,6 +3844,7 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
         let wr = weights + r * K * 16
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
+            // Equal groups of at most 16 taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).
             let rest = kxRange.upperBound - kx0
             let g = rest <= 16 ? rest : (rest + (rest + 15) / 16 - 1) / ((rest + 15) / 16)
             let wp = wr + kx0 * 16
@@ -5708,6 +5711,7 @@ func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: In
         let wr = weights + r * K * 8
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
+            // Equal groups of at most 4 taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).
             let rest = kxRange.upperBound - kx0
             let g = rest <= 4 ? rest : (rest + (rest + 3) / 4 - 1) / ((rest + 3) / 4)
             let wp = wr + kx0 * 8

@@ -63,6 +63,7 @@ def emit_tile(name, T, GMAX, lanes, doc, skips_padding):
     w(f"        let wr = weights + r * K * {S}")
     w("        var kx0 = kxRange.lowerBound")
     w("        while kx0 < kxRange.upperBound {")
+    w(f"            // Equal groups of at most {GMAX} taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).")
     w(f"            let rest = kxRange.upperBound - kx0")
     w(f"            let g = rest <= {GMAX} ? rest : (rest + (rest + {GMAX - 1}) / {GMAX} - 1) / ((rest + {GMAX - 1}) / {GMAX})")
     w(f"            let wp = wr + kx0 * {S}")

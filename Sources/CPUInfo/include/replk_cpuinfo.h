@@ -6,8 +6,8 @@
 int replk_cpu_supports_x86_64_v3(void);
 int replk_cpu_supports_x86_64_v4(void);
 
-/// 1 on an Intel CPU, 0 otherwise (the depth-wise split depends on how fast a core reads strided
-/// lines from L3; see `DepthwiseStrips.suit`).
+/// 1 on an Intel CPU, 0 otherwise (which split of the depth-wise convs pays depends on how fast a
+/// core reads strided lines from L3; see `depthwiseStripsPreferred` in Sources/Kernels).
 int replk_cpu_is_intel(void);
 
 #endif
