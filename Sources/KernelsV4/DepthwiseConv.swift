@@ -180,12 +180,12 @@ func depthwiseTile(_ T: Int, rows: UnsafePointer<Float>, rowStride: Int, rowCoun
         depthwiseTile16(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                         kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
                         valid: valid, lanes: lanes, wrapRow: wrapRow, wrapBack: wrapBack,
-                       inputLo: inputLo, inputHi: inputHi)
+                        inputLo: inputLo, inputHi: inputHi)
     case 14:
         depthwiseTile14(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                         kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,
                         valid: valid, lanes: lanes, wrapRow: wrapRow, wrapBack: wrapBack,
-                       inputLo: inputLo, inputHi: inputHi)
+                        inputLo: inputLo, inputHi: inputHi)
     default:
         depthwiseTile8(rows: rows, rowStride: rowStride, rowCount: rowCount, weights: weights, kernelW: kernelW,
                        kxRange: kxRange, bias: bias, activation: activation, output: output, outputStride: outputStride,

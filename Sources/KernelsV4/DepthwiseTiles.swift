@@ -51,8 +51,8 @@ func depthwiseTile16(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
             // Equal groups of at most 12 taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).
-            let rest = kxRange.upperBound - kx0
-            let g = rest <= 12 ? rest : (rest + (rest + 11) / 12 - 1) / ((rest + 11) / 12)
+            let rest = kxRange.upperBound - kx0, groups = (rest + 11) / 12
+            let g = (rest + groups - 1) / groups
             let wp = wr + kx0 * 16
             let ip = row + kx0 * 16
             switch g {
@@ -2057,8 +2057,8 @@ func depthwiseTile14(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, 
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
             // Equal groups of at most 12 taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).
-            let rest = kxRange.upperBound - kx0
-            let g = rest <= 12 ? rest : (rest + (rest + 11) / 12 - 1) / ((rest + 11) / 12)
+            let rest = kxRange.upperBound - kx0, groups = (rest + 11) / 12
+            let g = (rest + groups - 1) / groups
             let wp = wr + kx0 * 16
             let ip = row + kx0 * 16
             switch g {
@@ -3845,8 +3845,8 @@ func depthwiseTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: Int, w
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
             // Equal groups of at most 16 taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).
-            let rest = kxRange.upperBound - kx0
-            let g = rest <= 16 ? rest : (rest + (rest + 15) / 16 - 1) / ((rest + 15) / 16)
+            let rest = kxRange.upperBound - kx0, groups = (rest + 15) / 16
+            let g = (rest + groups - 1) / groups
             let wp = wr + kx0 * 16
             let ip = row + kx0 * 16
             switch g {
@@ -5712,8 +5712,8 @@ func depthwiseHalfTile8(rows: UnsafePointer<Float>, rowStride: Int, rowCount: In
         var kx0 = kxRange.lowerBound
         while kx0 < kxRange.upperBound {
             // Equal groups of at most 4 taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).
-            let rest = kxRange.upperBound - kx0
-            let g = rest <= 4 ? rest : (rest + (rest + 3) / 4 - 1) / ((rest + 3) / 4)
+            let rest = kxRange.upperBound - kx0, groups = (rest + 3) / 4
+            let g = (rest + groups - 1) / groups
             let wp = wr + kx0 * 8
             let ip = row + kx0 * 8
             switch g {

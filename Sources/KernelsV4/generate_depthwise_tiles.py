@@ -2,20 +2,19 @@
 
 Run from the repository root after editing: python3 Sources/KernelsV4/generate_depthwise_tiles.py
 
-The input is in a channel-blocked layout with columns on both sides of each row
-([C/16][H][padLeft + W + padRight][16]), so a row of one 16-channel block is contiguous; the AVX2
-tiles read those columns (zeros), the AVX-512 tiles skip them (never written). For one output row, one channel block and a tile of T output pixels, the T
-accumulators stay in zmm registers across the whole window; taps are taken in groups of G whose
-weight vectors are loaded into registers once, and then every input vector the group touches is
-loaded once and feeds each (output, tap) pair it belongs to (up to G FMAs). The caller limits the
-taps to those that reach the map for at least one output of the tile and the rows to those inside
-the map, and the tile skips every input vector outside the map (outside `inputLo ..< inputHi`),
-with all the (output, tap) pairs it feeds: a 31×31 window on a 32-wide row had 24 % of its FMAs
-there, in the tiles at both edges (1.22× on a 384-channel 32² stack, 1.09× on 64², one thread on a
-Zen 4; the mirrored band for windows that span the row needs no skip; the AVX2 tiles do not skip,
-see below). Swift has no
-macros that could unroll this, hence the generator: one function per tile width T, with a `switch`
-over the size of the last tap group.
+The input is in a channel-blocked layout with columns on both sides of each row ([C/16][H][padLeft
++ W + padRight][16]), so a row of one 16-channel block is contiguous; the AVX2 tiles read those
+columns (zeros), the AVX-512 tiles skip them (never written). For one output row, one channel block
+and a tile of T output pixels, the T accumulators stay in zmm registers across the whole window;
+taps are taken in groups of G whose weight vectors are loaded into registers once, and then every
+input vector the group touches is loaded once and feeds each (output, tap) pair it belongs to (up
+to G FMAs). The caller limits the taps to those that reach the map for at least one output of the
+tile and the rows to those inside the map, and the tile skips every input vector outside the map
+(outside `inputLo ..< inputHi`), with all the (output, tap) pairs it feeds: a 31×31 window on a
+32-wide row had 24 % of its FMAs there, in the tiles at both edges (1.22× on a 384-channel 32²
+stack, 1.09× on 64², one thread on a Zen 4; the mirrored band for windows that span the row needs
+no skip; the AVX2 tiles do not skip, see below). Swift has no macros that could unroll this, hence
+the generator: one function per tile width T, with a `switch` over the size of the last tap group.
 """
 TILES = {16: 12, 14: 12, 8: 16}   # tile width T -> largest tap group G (T + G + 2 <= 32 registers; 14 + 14 spilled)
 # The AVX2 build (16 ymm registers of 8 lanes) runs each 16-channel block as two halves of 8 lanes:
@@ -64,8 +63,8 @@ def emit_tile(name, T, GMAX, lanes, doc, skips_padding):
     w("        var kx0 = kxRange.lowerBound")
     w("        while kx0 < kxRange.upperBound {")
     w(f"            // Equal groups of at most {GMAX} taps (for 27 taps and groups of 12: 9 + 9 + 9, not 12 + 12 + 3).")
-    w(f"            let rest = kxRange.upperBound - kx0")
-    w(f"            let g = rest <= {GMAX} ? rest : (rest + (rest + {GMAX - 1}) / {GMAX} - 1) / ((rest + {GMAX - 1}) / {GMAX})")
+    w(f"            let rest = kxRange.upperBound - kx0, groups = (rest + {GMAX - 1}) / {GMAX}")
+    w(f"            let g = (rest + groups - 1) / groups")
     w(f"            let wp = wr + kx0 * {S}")
     w(f"            let ip = row + kx0 * {S}")
     w("            switch g {")
