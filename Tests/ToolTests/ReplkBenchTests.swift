@@ -26,4 +26,18 @@ final class ReplkBenchTests: XCTestCase {
         let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         XCTAssertNotNil(obj["median_ms"] as? Double)
     }
+
+    /// `samples_ms` holds every timed run (the halves before and after the peers together), and
+    /// `median_ms` is their median; `steal_percent`, where present, is a share.
+    func testBenchJSONListsEveryRunWithTheMedianOfThem() throws {
+        let r = try Tools.run("replk-bench", ["dwconv", "--channels", "32", "--size", "16", "--kernel", "5", "--depth", "2",
+                                              "--threads", "1", "--repeat", "5", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let samples = try XCTUnwrap(obj["samples_ms"] as? [Double])
+        XCTAssertEqual(samples.count, 5)
+        XCTAssertTrue(samples.allSatisfy { $0 > 0 })
+        XCTAssertEqual(try XCTUnwrap(obj["median_ms"] as? Double), samples.sorted()[2], accuracy: 1e-9)
+        if let steal = obj["steal_percent"] as? Double { XCTAssertTrue((0...100).contains(steal), "\(steal)") }
+    }
 }

@@ -35,7 +35,31 @@ struct Timing {
     var min: Double { samples.min() ?? .nan }
     var mean: Double { samples.isEmpty ? .nan : samples.reduce(0, +) / Double(samples.count) }
 
-    static func += (a: inout Timing, b: Timing) { a.samples += b.samples; a.peaks += b.peaks }
+    /// CPU time the hypervisor gave to others while the runs went on (`/proc/stat` steal), in
+    /// ticks over all CPUs, and all ticks that passed; zero where the kernel does not say.
+    var stealTicks = 0, allTicks = 0
+    /// Percent of all CPUs' time stolen during the runs; nil below one CPU-second of ticks, where
+    /// the 10 ms ticks are too coarse to tell.
+    var stealPercent: Double? { allTicks >= 100 ? 100 * Double(stealTicks) / Double(allTicks) : nil }
+
+    static func += (a: inout Timing, b: Timing) {
+        a.samples += b.samples; a.peaks += b.peaks
+        a.stealTicks += b.stealTicks; a.allTicks += b.allTicks
+    }
+
+    /// The keys every timing reports in JSON: each run's milliseconds, and the host's steal share.
+    var jsonFields: [String: Any] {
+        var o: [String: Any] = ["samples_ms": samples]
+        if let stealPercent { o["steal_percent"] = stealPercent }
+        return o
+    }
+
+    /// ", host steal N %" for the text lines, where the share is known and at least 1 %: on a shared
+    /// VM the second thread's speed depends on it more than on anything of ours.
+    var stealNote: String {
+        guard let p = stealPercent, p >= 1 else { return "" }
+        return String(format: ", host steal %.0f%%", p)
+    }
 
     /// Median over the runs of each run's GFLOP/s (for `gflop` of work) as a share of the peak
     /// measured just before it, in percent; nil without probes.
@@ -50,11 +74,16 @@ struct Timing {
 func measure(warmup: Int = 1, repeats: Int, probe: PeakProbe? = nil, _ body: () -> Void) -> Timing {
     for _ in 0..<warmup { body() }
     var t = Timing()
+    let before = cpuTicks()
     for _ in 0..<repeats {
         if let probe { t.peaks.append(probe.measure()) }
         let s = DispatchTime.now().uptimeNanoseconds
         body()
         t.samples.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e6)
+    }
+    if let before, let after = cpuTicks() {
+        t.stealTicks = after.steal - before.steal
+        t.allTicks = after.all - before.all
     }
     return t
 }
@@ -91,6 +120,16 @@ final class PeakProbe {
         if sink.contains(where: { $0.isNaN }) { print("") }
         return Double(threads * iterations * fmaPeakFlopsPerIteration) / secs / 1e9
     }
+}
+
+/// The `cpu` line of `/proc/stat`: steal ticks and all ticks (user through steal) so far; nil
+/// where there is no such file (not Linux) or it does not parse.
+func cpuTicks() -> (steal: Int, all: Int)? {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+          let line = text.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+    let f = line.split(separator: " ").dropFirst().compactMap { Int($0) }
+    guard f.count >= 8 else { return nil }
+    return (f[7], f[0..<8].reduce(0, +))
 }
 
 func peakRSSMegabytes() -> Double {
@@ -201,9 +240,10 @@ struct DWConv: ParsableCommand {
                                   "peak_gflops": peak, "percent_of_peak_useful": 100 * useful / peak,
                                   "peak_gflops_beside_runs": medianOf(t.peaks), "percent_of_peak_useful_paired": paired]
         if let peers { obj["peers"] = peers }
+        obj.merge(t.jsonFields) { a, _ in a }
         if common.json { print(jsonText(obj)); return }
-        print(String(format: "dwconv C=%d R=%d K=%d ×%d, %d thread(s): %.2f ms median (min %.2f), %.1f useful GFLOP/s = %.0f%% of %.0f peak, %.0f%% paired (%.1f nominal)",
-                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, paired, nominal))
+        print(String(format: "dwconv C=%d R=%d K=%d ×%d, %d thread(s): %.2f ms median (min %.2f), %.1f useful GFLOP/s = %.0f%% of %.0f peak, %.0f%% paired (%.1f nominal)%@",
+                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, paired, nominal, t.stealNote))
         printPeers(obj["peers"], ours: t.median)
     }
 }
@@ -229,8 +269,9 @@ struct Table1: ParsableCommand {
                 let paired = t.pairedPercentOfPeak(gflop: 2 * stack.usefulMACs / 1e9) ?? .nan
                 var row: [String: Any] = ["size": r, "kernel": k, "median_ms": t.median, "useful_gflops_per_s": useful,
                                           "percent_of_peak_useful": 100 * useful / peak, "percent_of_peak_useful_paired": paired]
+                row.merge(t.jsonFields) { a, _ in a }
                 var cells = ["\(r)", "\(k)", String(format: "%.2f", t.median), String(format: "%.0f", useful), String(format: "%.0f%%", 100 * useful / peak),
-                             String(format: "%.0f%%", paired)]
+                             String(format: "%.0f%%", paired), t.stealPercent.map { String(format: "%.0f%%", $0) } ?? "—"]
                 if let py = common.peers {
                     let peers = try runPeers(py, ["dwconv", "--channels", "384", "--size", "\(r)", "--kernel", "\(k)", "--depth", "24",
                                                   "--batch", "1", "--threads", "\(common.threads)", "--repeat", "\(common.repeats)"])
@@ -245,7 +286,7 @@ struct Table1: ParsableCommand {
             }
         }
         if common.json { print(jsonText(["peak_gflops": peak, "threads": common.threads, "rows": out])); return }
-        var header = ["R", "K", "ms", "useful GFLOP/s", "% of peak", "% paired"]
+        var header = ["R", "K", "ms", "useful GFLOP/s", "% of peak", "% paired", "host steal"]
         if common.peers != nil { header += ["PyTorch ms (ratio)", "onnxruntime ms (ratio)", "OpenVINO ms (ratio)"] }
         print(String(format: "24 depth-wise convs, C = 384, batch 1, %d thread(s); FMA peak %.0f GFLOP/s (\"paired\": each run against the peak measured just before it)", common.threads, peak))
         print(markdownTable(header: header, rows: rows, rightAligned: Set(0..<header.count)))
@@ -347,11 +388,12 @@ struct Model: ParsableCommand {
             obj["throughput_per_s"] = Double(batch) / (t.median / 1000)
             obj["peak_rss_mb"] = peakRSSMegabytes()
             obj["rss_before_model_mb"] = rssBefore
+            obj.merge(t.jsonFields) { a, _ in a }
             if common.json { print(jsonText(obj)); return }
             let ran = executed < macs ? String(format: " (%.1f G run, the 3×3 convs as Winograd)", executed / 1e9) : ""
-            print(String(format: "%@ %@, batch %d, %d thread(s): %.1f ms median (min %.1f), %.1f GMAC%@, %.0f GFLOP/s run = %.0f%% of %.0f peak (%.0f%% paired), peak RSS %.0f MB",
+            print(String(format: "%@ %@, batch %d, %d thread(s): %.1f ms median (min %.1f), %.1f GMAC%@, %.0f GFLOP/s run = %.0f%% of %.0f peak (%.0f%% paired), peak RSS %.0f MB%@",
                          name, "\(obj["input"]!)", batch, common.threads, t.median, t.min, macs / 1e9, ran, executedGflops,
-                         100 * executedGflops / peak, peak, paired, obj["peak_rss_mb"] as! Double))
+                         100 * executedGflops / peak, peak, paired, obj["peak_rss_mb"] as! Double, t.stealNote))
             printPeers(obj["peers"], ours: t.median)
         } catch {
             exitWithError("replk-bench", error)
