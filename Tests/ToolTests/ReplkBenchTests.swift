@@ -40,4 +40,63 @@ final class ReplkBenchTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(obj["median_ms"] as? Double), samples.sorted()[2], accuracy: 1e-9)
         if let steal = obj["steal_percent"] as? Double { XCTAssertTrue((0...100).contains(steal), "\(steal)") }
     }
+
+    /// A stand-in for the peers' Python: it ignores the harness script it is given and speaks the
+    /// `--serve` protocol (a line that is not JSON first, then the setup line, then one line of
+    /// timings per request), so the alternating rounds are checked without torch.
+    private func fakePeers(_ body: String) throws -> String {
+        let path = Fixtures.temporaryDirectory() + "/fake-python"
+        try ("#!/bin/sh\n" + body).write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+
+    func testPeersAlternateInRoundsAndReportEveryRun() throws {
+        let fake = try fakePeers("""
+        echo 'a library talking on stdout'
+        echo '{"ready": {"torch": {"version": "fake"}}, "openvino": {"error": "not installed"}}'
+        while read cmd name count; do
+          [ "$cmd" = quit ] && exit 0
+          echo "$cmd $name $count" >> "$0.log"
+          printf '{"samples_ms": ['; i=0
+          while [ $i -lt $count ]; do [ $i -gt 0 ] && printf ','; printf '2.5'; i=$((i+1)); done
+          echo ']}'
+        done
+        """)
+        let r = try Tools.run("replk-bench", ["dwconv", "--channels", "32", "--size", "16", "--kernel", "5", "--depth", "2",
+                                              "--threads", "1", "--repeat", "5", "--rounds", "2", "--peers", fake, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual((obj["samples_ms"] as? [Double])?.count, 5)
+        let peers = try XCTUnwrap(obj["peers"] as? [String: Any])
+        let torch = try XCTUnwrap(peers["torch"] as? [String: Any])
+        XCTAssertEqual(torch["median_ms"] as? Double, 2.5)
+        XCTAssertEqual((torch["samples_ms"] as? [Double])?.count, 5)
+        XCTAssertEqual(torch["version"] as? String, "fake")
+        XCTAssertEqual((peers["openvino"] as? [String: Any])?["error"] as? String, "not installed")
+        // Two rounds of 2 and 3 runs, asked for one at a time.
+        let log = try String(contentsOfFile: fake + ".log", encoding: .utf8)
+        XCTAssertEqual(log, "run torch 2\nrun torch 3\n")
+    }
+
+    func testPeersThatDieSayWhatTheyPrinted() throws {
+        let fake = try fakePeers("echo 'ModuleNotFoundError: torch'\nexit 1\n")
+        let r = try Tools.run("replk-bench", ["dwconv", "--channels", "32", "--size", "16", "--kernel", "5", "--depth", "2",
+                                              "--threads", "1", "--repeat", "2", "--peers", fake])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("ended early") && r.stderr.contains("ModuleNotFoundError"), r.stderr)
+    }
+
+    func testPeersThatDieMidRunGiveAnErrorNotACrash() throws {
+        let fake = try fakePeers("""
+        echo '{"ready": {"torch": {"version": "fake"}}}'
+        read line
+        echo 'RuntimeError: out of memory'
+        exit 1
+        """)
+        let r = try Tools.run("replk-bench", ["dwconv", "--channels", "32", "--size", "16", "--kernel", "5", "--depth", "2",
+                                              "--threads", "1", "--repeat", "4", "--rounds", "2", "--peers", fake])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("ended early") && r.stderr.contains("out of memory"), r.stderr)
+    }
 }

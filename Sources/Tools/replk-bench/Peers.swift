@@ -91,6 +91,7 @@ def main():
     for a in ['channels', 'size', 'kernel', 'depth', 'batch', 'threads', 'repeat', 'height', 'width']:
         ap.add_argument('--' + a, type=int, default=1)
     ap.add_argument('--gt'); ap.add_argument('--results'); ap.add_argument('--iou-type', default='bbox')
+    ap.add_argument('--serve', action='store_true')
     args = ap.parse_args()
     out = {}
     if args.cmd == 'coco-eval':
@@ -108,10 +109,13 @@ def main():
     torch.set_num_threads(args.threads)
     net, shape = build(args, torch, nn, F)
     x = torch.randn(*shape)
+    # name -> (callable, what to report besides the times); failures go straight into `out`.
+    runners = {}
     try:
         netcl = net.to(memory_format=torch.channels_last); xcl = x.to(memory_format=torch.channels_last)
-        with torch.no_grad():
-            out['torch'] = {'median_ms': median_ms(lambda: netcl(xcl), args.repeat), 'version': torch.__version__, 'layout': 'channels_last'}
+        def run_torch():
+            with torch.no_grad(): netcl(xcl)
+        runners['torch'] = (run_torch, {'version': torch.__version__, 'layout': 'channels_last'})
     except Exception as e:
         out['torch'] = {'error': repr(e)}
     onnx_path = os.path.join(tempfile.mkdtemp(), 'model.onnx')
@@ -126,19 +130,44 @@ def main():
             import onnxruntime as ort
             so = ort.SessionOptions(); so.intra_op_num_threads = args.threads; so.inter_op_num_threads = 1
             sess = ort.InferenceSession(onnx_path, so, providers=['CPUExecutionProvider'])
-            name = sess.get_inputs()[0].name; xn = x.numpy()
-            out['onnxruntime'] = {'median_ms': median_ms(lambda: sess.run(None, {name: xn}), args.repeat), 'version': ort.__version__}
+            feed = {sess.get_inputs()[0].name: x.numpy()}
+            runners['onnxruntime'] = (lambda: sess.run(None, feed), {'version': ort.__version__})
         except Exception as e:
             out['onnxruntime'] = {'error': repr(e)}
         try:
             import openvino as ov
             core = ov.Core()
             cm = core.compile_model(core.read_model(onnx_path), 'CPU', {'INFERENCE_NUM_THREADS': args.threads, 'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY'})
-            req = cm.create_infer_request(); xn = x.numpy()
-            out['openvino'] = {'median_ms': median_ms(lambda: req.infer({0: xn}), args.repeat), 'version': ov.__version__}
+            req = cm.create_infer_request(); xv = x.numpy()
+            runners['openvino'] = (lambda: req.infer({0: xv}), {'version': ov.__version__})
         except Exception as e:
             out['openvino'] = {'error': repr(e)}
-    print(json.dumps(out))
+    if not args.serve:
+        for name, (fn, info) in runners.items():
+            try:
+                out[name] = {'median_ms': median_ms(fn, args.repeat), **info}
+            except Exception as e:
+                out[name] = {'error': repr(e)}
+        print(json.dumps(out)); return
+    # Serving: the caller alternates its own runs with ours. After one warm-up each, one line says
+    # what is ready; then each line "run NAME COUNT" is answered, after one more untimed run, by one
+    # line of COUNT timings.
+    for name in list(runners):
+        try:
+            runners[name][0]()
+        except Exception as e:
+            out[name] = {'error': repr(e)}; del runners[name]
+    out['ready'] = {name: info for name, (fn, info) in runners.items()}
+    print(json.dumps(out), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == 'quit': break
+        fn = runners[words[1]][0]
+        fn()  # untimed: the caller's runs since the last request have evicted ours
+        ts = []
+        for _ in range(int(words[2])):
+            t = time.perf_counter(); fn(); ts.append((time.perf_counter() - t) * 1000)
+        print(json.dumps({'samples_ms': ts}), flush=True)
 
 main()
 """#
@@ -175,4 +204,123 @@ func printPeers(_ peers: Any?, ours: Double) {
             print("  \(name): \(r["error"] ?? "unavailable")")
         }
     }
+}
+
+/// The peer harness kept running (`--serve`): it builds each runtime once, and then times as many
+/// runs of one peer as asked, whenever asked, so that our runs and the peers' can alternate in
+/// rounds instead of our runs bracketing the peers' once.
+final class PeerServer {
+    private let process = Process()
+    private let input = Pipe(), output = Pipe()
+    private let script: String
+    private var buffer = Data()
+    /// The harness's first line: `ready` (name → version and layout) and the peers that failed.
+    let setup: [String: Any]
+    /// Peers that can be timed, in the harness's order.
+    let names: [String]
+
+    init(_ python: String, _ args: [String]) throws {
+        // A harness that dies must give an error on our next request, not end this process.
+        signal(SIGPIPE, SIG_IGN)
+        script = NSTemporaryDirectory() + "replk-peers-\(getpid()).py"
+        try writeText(peerScript, to: script)
+        process.executableURL = URL(fileURLWithPath: python.contains("/") ? python : "/usr/bin/env")
+        process.arguments = (python.contains("/") ? [] : [python]) + [script] + args + ["--serve"]
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch {
+            try? FileManager.default.removeItem(atPath: script)
+            throw ToolError.io(path: python, detail: "cannot run: \(error.localizedDescription)")
+        }
+        var first: [String: Any] = [:]
+        var failure: Error?
+        do { first = try PeerServer.readObject(output.fileHandleForReading, &buffer, python) } catch { failure = error }
+        setup = first
+        names = ["torch", "onnxruntime", "openvino"].filter { (first["ready"] as? [String: Any])?[$0] != nil }
+        if let failure { stop(); throw failure }
+    }
+
+    deinit { stop() }
+
+    private func stop() {
+        if process.isRunning {
+            try? input.fileHandleForWriting.write(contentsOf: Data("quit\n".utf8))
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: script)
+    }
+
+    /// Times `count` runs of peer `name` (after the warm-up it had at start), in milliseconds.
+    func samples(_ name: String, count: Int) throws -> [Double] {
+        do {
+            try input.fileHandleForWriting.write(contentsOf: Data("run \(name) \(count)\n".utf8))
+        } catch {
+            // It has gone: what it printed before going says why.
+            _ = try PeerServer.readObject(output.fileHandleForReading, &buffer, name)
+            throw ToolError.io(path: name, detail: "the peer harness stopped reading: \(error)")
+        }
+        let obj = try PeerServer.readObject(output.fileHandleForReading, &buffer, name)
+        guard let ts = obj["samples_ms"] as? [Double], ts.count == count else {
+            throw ToolError.io(path: name, detail: "the peer harness answered \(obj) to a request for \(count) runs")
+        }
+        return ts
+    }
+
+    /// What `printPeers` and the JSON want: for each peer its median over all `samples`, the samples
+    /// and what the harness reported of it; failed peers with their error.
+    func results(_ samples: [String: [Double]]) -> [String: Any] {
+        var out = setup
+        out.removeValue(forKey: "ready")
+        for name in names {
+            var r = (setup["ready"] as? [String: Any])?[name] as? [String: Any] ?? [:]
+            let s = samples[name] ?? []
+            r["median_ms"] = medianOf(s)
+            r["samples_ms"] = s
+            out[name] = r
+        }
+        return out
+    }
+
+    /// The next line of the harness's output as a JSON object.
+    private static func readObject(_ h: FileHandle, _ buffer: inout Data, _ what: String) throws -> [String: Any] {
+        var passed = Data()
+        while true {
+            if let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Data(buffer[buffer.startIndex..<nl])
+                buffer.removeSubrange(buffer.startIndex...nl)
+                if let obj = try? JSONSerialization.jsonObject(with: line) as? [String: Any] { return obj }
+                // Not ours (a library printing to stdout): passed over, but kept for the error below.
+                passed.append(line + Data("\n".utf8))
+                continue
+            }
+            let more = h.availableData
+            if more.isEmpty {
+                let text = String(decoding: (passed + buffer).suffix(300), as: UTF8.self)
+                throw ToolError.io(path: what, detail: "the peer harness ended early; its output: \(text)")
+            }
+            buffer.append(more)
+        }
+    }
+}
+
+/// Our runs and every peer's, alternating over `rounds` rounds of about `repeats / rounds` runs
+/// each, ours first: a slow spell of the host then falls on both sides instead of on one. Each
+/// side gets one untimed run at the start of each round, so that both are timed warm (after the
+/// other side's runs neither finds its data in cache, nor, for the peers, its threads awake).
+/// Returns our timing and the peers' results (nil without `python`).
+func measureAlternating(repeats: Int, rounds: Int, probe: PeakProbe?, peers python: String?, peerArgs: [String],
+                        _ body: () -> Void) throws -> (Timing, [String: Any]?) {
+    guard let python else { return (measure(repeats: repeats, probe: probe, body), nil) }
+    let server = try PeerServer(python, peerArgs)
+    let n = max(1, min(rounds, repeats))
+    var ours = Timing()
+    var theirs = [String: [Double]]()
+    for r in 0..<n {
+        let count = (r + 1) * repeats / n - r * repeats / n
+        ours += measure(warmup: 1, repeats: count, probe: probe, body)
+        for name in server.names { theirs[name, default: []] += try server.samples(name, count: count) }
+    }
+    return (ours, server.results(theirs))
 }

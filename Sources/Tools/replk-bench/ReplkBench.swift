@@ -156,6 +156,9 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "Python interpreter with torch / onnxruntime / openvino: run the same workload through them in this run.")
     var peers: String?
+
+    @Option(help: "With --peers: alternate our runs and each peer's in this many rounds (the runs split evenly), so that the host's slow spells fall on both sides.")
+    var rounds: Int = 3
 }
 
 struct Peak: ParsableCommand {
@@ -222,15 +225,10 @@ struct DWConv: ParsableCommand {
         let peak = measurePeak(threads: common.threads)
         let stack = DWStack(channels: channels, size: size, kernel: kernel, depth: depth, batch: batch)
         let probe = PeakProbe(threads: common.threads, roughPeak: peak)
-        var t = measure(repeats: (common.repeats + 1) / 2, probe: probe) { _ = stack.run() }
-        var peers: [String: Any]?
-        if let py = common.peers {
-            // Ours, the peers, then ours again: the machine's mood is shared between both sides.
-            peers = try runPeers(py, ["dwconv", "--channels", "\(channels)", "--size", "\(size)", "--kernel", "\(kernel)",
-                                      "--depth", "\(depth)", "--batch", "\(batch)", "--threads", "\(common.threads)",
-                                      "--repeat", "\(common.repeats)"])
-        }
-        t += measure(repeats: common.repeats / 2, probe: probe) { _ = stack.run() }
+        let (t, peers) = try measureAlternating(
+            repeats: common.repeats, rounds: common.rounds, probe: probe, peers: common.peers,
+            peerArgs: ["dwconv", "--channels", "\(channels)", "--size", "\(size)", "--kernel", "\(kernel)", "--depth", "\(depth)",
+                       "--batch", "\(batch)", "--threads", "\(common.threads)"]) { _ = stack.run() }
         let useful = 2 * stack.usefulMACs / (t.median / 1000) / 1e9
         let nominal = 2 * stack.nominalMACs / (t.median / 1000) / 1e9
         let paired = t.pairedPercentOfPeak(gflop: 2 * stack.usefulMACs / 1e9) ?? .nan
@@ -264,7 +262,10 @@ struct Table1: ParsableCommand {
         for r in rs {
             for k in ks {
                 let stack = DWStack(channels: 384, size: r, kernel: k, depth: 24, batch: 1)
-                let t = measure(repeats: common.repeats, probe: probe) { _ = stack.run() }
+                let (t, peers) = try measureAlternating(
+                    repeats: common.repeats, rounds: common.rounds, probe: probe, peers: common.peers,
+                    peerArgs: ["dwconv", "--channels", "384", "--size", "\(r)", "--kernel", "\(k)", "--depth", "24", "--batch", "1",
+                               "--threads", "\(common.threads)"]) { _ = stack.run() }
                 let useful = 2 * stack.usefulMACs / (t.median / 1000) / 1e9
                 let paired = t.pairedPercentOfPeak(gflop: 2 * stack.usefulMACs / 1e9) ?? .nan
                 var row: [String: Any] = ["size": r, "kernel": k, "median_ms": t.median, "useful_gflops_per_s": useful,
@@ -272,9 +273,7 @@ struct Table1: ParsableCommand {
                 row.merge(t.jsonFields) { a, _ in a }
                 var cells = ["\(r)", "\(k)", String(format: "%.2f", t.median), String(format: "%.0f", useful), String(format: "%.0f%%", 100 * useful / peak),
                              String(format: "%.0f%%", paired), t.stealPercent.map { String(format: "%.0f%%", $0) } ?? "—"]
-                if let py = common.peers {
-                    let peers = try runPeers(py, ["dwconv", "--channels", "384", "--size", "\(r)", "--kernel", "\(k)", "--depth", "24",
-                                                  "--batch", "1", "--threads", "\(common.threads)", "--repeat", "\(common.repeats)"])
+                if let peers {
                     row["peers"] = peers
                     for name in ["torch", "onnxruntime", "openvino"] {
                         if let ms = (peers[name] as? [String: Any])?["median_ms"] as? Double { cells.append(String(format: "%.2f (%.2f×)", ms, ms / t.median)) }
@@ -366,13 +365,12 @@ struct Model: ParsableCommand {
                 throw ToolError.usage("unknown model \(name): replknet-31b, replknet-31l, replknet-xl, upernet-31b, cascade-31b")
             }
             let probe = PeakProbe(threads: common.threads, roughPeak: peak)
-            t = measure(repeats: (common.repeats + 1) / 2, probe: probe, run)
-            if let py = common.peers {
-                var args = ["model", name, "--batch", "\(batch)", "--threads", "\(common.threads)", "--repeat", "\(common.repeats)"]
-                if let input = obj["input"] as? [Int] { args += ["--height", "\(input[0])", "--width", "\(input[1])"] }
-                obj["peers"] = try runPeers(py, args)
-            }
-            t += measure(warmup: 0, repeats: common.repeats / 2, probe: probe, run)
+            var args = ["model", name, "--batch", "\(batch)", "--threads", "\(common.threads)"]
+            if let input = obj["input"] as? [Int] { args += ["--height", "\(input[0])", "--width", "\(input[1])"] }
+            let peers: [String: Any]?
+            (t, peers) = try measureAlternating(repeats: common.repeats, rounds: common.rounds, probe: probe,
+                                                peers: common.peers, peerArgs: args, run)
+            if let peers { obj["peers"] = peers }
             let gflops = 2 * macs / (t.median / 1000) / 1e9
             let executedGflops = 2 * executed / (t.median / 1000) / 1e9
             obj["median_ms"] = t.median; obj["min_ms"] = t.min; obj["mean_ms"] = t.mean; obj["runs"] = common.repeats
