@@ -252,7 +252,7 @@ final class PeerServer {
         try? FileManager.default.removeItem(atPath: script)
     }
 
-    /// Times `count` runs of peer `name` (after the warm-up it had at start), in milliseconds.
+    /// Times `count` runs of peer `name`, after one untimed run, in milliseconds.
     func samples(_ name: String, count: Int) throws -> [Double] {
         do {
             try input.fileHandleForWriting.write(contentsOf: Data("run \(name) \(count)\n".utf8))
