@@ -106,6 +106,9 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                         let rows = min(6, m0 + mcEff - row0)
                         let aSub = aPanels + (sr / 2) * panelStride + (sr % 2) * 6
                         let cTile = c + row0 * ldc + col0
+                        if last && sr + 1 < subRows {
+                            prefetchResidual(epilogue, row0: row0 + 6, rows: min(6, m0 + mcEff - row0 - 6), col0: col0, cols: cols)
+                        }
                         if rows == 6 && cols == 16 {
                             microKernel6x16(kc, aSub, bHalf, pf, cTile, ldc, accumulate)
                             // The sub-tile is still in L1: bias, activation and residual in one pass over it.
