@@ -27,7 +27,7 @@ final class ReplkBenchTests: XCTestCase {
         XCTAssertNotNil(obj["median_ms"] as? Double)
     }
 
-    /// `samples_ms` holds every timed run (the halves before and after the peers together), and
+    /// `samples_ms` holds every timed run (all rounds together when there are peers), and
     /// `median_ms` is their median; `steal_percent`, where present, is a share.
     func testBenchJSONListsEveryRunWithTheMedianOfThem() throws {
         let r = try Tools.run("replk-bench", ["dwconv", "--channels", "32", "--size", "16", "--kernel", "5", "--depth", "2",
@@ -42,7 +42,7 @@ final class ReplkBenchTests: XCTestCase {
     }
 
     /// A stand-in for the peers' Python: it ignores the harness script it is given and speaks the
-    /// `--serve` protocol (a line that is not JSON first, then the setup line, then one line of
+    /// harness's protocol (a line that is not JSON first, then the setup line, then one line of
     /// timings per request), so the alternating rounds are checked without torch.
     private func fakePeers(_ body: String) throws -> String {
         let path = Fixtures.temporaryDirectory() + "/fake-python"

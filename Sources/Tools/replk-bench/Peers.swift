@@ -91,7 +91,6 @@ def main():
     for a in ['channels', 'size', 'kernel', 'depth', 'batch', 'threads', 'repeat', 'height', 'width']:
         ap.add_argument('--' + a, type=int, default=1)
     ap.add_argument('--gt'); ap.add_argument('--results'); ap.add_argument('--iou-type', default='bbox')
-    ap.add_argument('--serve', action='store_true')
     args = ap.parse_args()
     out = {}
     if args.cmd == 'coco-eval':
@@ -142,13 +141,6 @@ def main():
             runners['openvino'] = (lambda: req.infer({0: xv}), {'version': ov.__version__})
         except Exception as e:
             out['openvino'] = {'error': repr(e)}
-    if not args.serve:
-        for name, (fn, info) in runners.items():
-            try:
-                out[name] = {'median_ms': median_ms(fn, args.repeat), **info}
-            except Exception as e:
-                out[name] = {'error': repr(e)}
-        print(json.dumps(out)); return
     # Serving: the caller alternates its own runs with ours. After one warm-up each, one line says
     # what is ready; then each line "run NAME COUNT" is answered, after one more untimed run, by one
     # line of COUNT timings.
@@ -172,18 +164,33 @@ def main():
 main()
 """#
 
-/// Runs the peer harness with `python` and returns its per-peer results.
-func runPeers(_ python: String, _ args: [String]) throws -> [String: Any] {
+/// The peers timed on the same workload as ours (`dwconv`, `table1`, `model`), in report order.
+let modelPeers = ["torch", "onnxruntime", "openvino"]
+
+/// Writes the peer harness to a temporary file and starts it with `python` (a path, or a name
+/// looked up on PATH) and `args`, its standard error passed through. Returns the process and
+/// the script's path, which the caller removes when the process is done.
+func startPeerHarness(_ python: String, _ args: [String], stdin: Pipe?, stdout: Pipe) throws -> (Process, String) {
     let script = NSTemporaryDirectory() + "replk-peers-\(getpid()).py"
     try writeText(peerScript, to: script)
-    defer { try? FileManager.default.removeItem(atPath: script) }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: python.contains("/") ? python : "/usr/bin/env")
     p.arguments = (python.contains("/") ? [] : [python]) + [script] + args
-    let out = Pipe()
-    p.standardOutput = out
+    if let stdin { p.standardInput = stdin }
+    p.standardOutput = stdout
     p.standardError = FileHandle.standardError
-    do { try p.run() } catch { throw ToolError.io(path: python, detail: "cannot run: \(error.localizedDescription)") }
+    do { try p.run() } catch {
+        try? FileManager.default.removeItem(atPath: script)
+        throw ToolError.io(path: python, detail: "cannot run: \(error.localizedDescription)")
+    }
+    return (p, script)
+}
+
+/// Runs the peer harness once with `python` (for `coco-eval`) and returns its per-peer results.
+func runPeers(_ python: String, _ args: [String]) throws -> [String: Any] {
+    let out = Pipe()
+    let (p, script) = try startPeerHarness(python, args, stdin: nil, stdout: out)
+    defer { try? FileManager.default.removeItem(atPath: script) }
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)
@@ -196,7 +203,7 @@ func runPeers(_ python: String, _ args: [String]) throws -> [String: Any] {
 
 func printPeers(_ peers: Any?, ours: Double) {
     guard let peers = peers as? [String: Any] else { return }
-    for name in ["torch", "onnxruntime", "openvino", "faster-coco-eval"] {
+    for name in modelPeers + ["faster-coco-eval"] {
         guard let r = peers[name] as? [String: Any] else { continue }
         if let ms = r["median_ms"] as? Double {
             print(String(format: "  %@: %.2f ms → RepLK is %.2f× faster", name, ms, ms / ours))
@@ -206,11 +213,11 @@ func printPeers(_ peers: Any?, ours: Double) {
     }
 }
 
-/// The peer harness kept running (`--serve`): it builds each runtime once, and then times as many
-/// runs of one peer as asked, whenever asked, so that our runs and the peers' can alternate in
-/// rounds instead of our runs bracketing the peers' once.
+/// The peer harness kept running: it builds each runtime once, and then times as many runs of
+/// one peer as asked, whenever asked, so that our runs and the peers' can alternate in rounds
+/// instead of our runs bracketing the peers' once.
 final class PeerServer {
-    private let process = Process()
+    private let process: Process
     private let input = Pipe(), output = Pipe()
     private let script: String
     private var buffer = Data()
@@ -222,22 +229,12 @@ final class PeerServer {
     init(_ python: String, _ args: [String]) throws {
         // A harness that dies must give an error on our next request, not end this process.
         signal(SIGPIPE, SIG_IGN)
-        script = NSTemporaryDirectory() + "replk-peers-\(getpid()).py"
-        try writeText(peerScript, to: script)
-        process.executableURL = URL(fileURLWithPath: python.contains("/") ? python : "/usr/bin/env")
-        process.arguments = (python.contains("/") ? [] : [python]) + [script] + args + ["--serve"]
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.standardError
-        do { try process.run() } catch {
-            try? FileManager.default.removeItem(atPath: script)
-            throw ToolError.io(path: python, detail: "cannot run: \(error.localizedDescription)")
-        }
+        (process, script) = try startPeerHarness(python, args, stdin: input, stdout: output)
         var first: [String: Any] = [:]
         var failure: Error?
         do { first = try PeerServer.readObject(output.fileHandleForReading, &buffer, python) } catch { failure = error }
         setup = first
-        names = ["torch", "onnxruntime", "openvino"].filter { (first["ready"] as? [String: Any])?[$0] != nil }
+        names = modelPeers.filter { (first["ready"] as? [String: Any])?[$0] != nil }
         if let failure { stop(); throw failure }
     }
 

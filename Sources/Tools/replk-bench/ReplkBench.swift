@@ -157,7 +157,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Python interpreter with torch / onnxruntime / openvino: run the same workload through them in this run.")
     var peers: String?
 
-    @Option(help: "With --peers: alternate our runs and each peer's in this many rounds (the runs split evenly), so that the host's slow spells fall on both sides.")
+    @Option(help: "With --peers, for dwconv, table1 and model: alternate our runs and each peer's in this many rounds (the runs split evenly), so that the host's slow spells fall on both sides.")
     var rounds: Int = 3
 }
 
@@ -275,7 +275,7 @@ struct Table1: ParsableCommand {
                              String(format: "%.0f%%", paired), t.stealPercent.map { String(format: "%.0f%%", $0) } ?? "—"]
                 if let peers {
                     row["peers"] = peers
-                    for name in ["torch", "onnxruntime", "openvino"] {
+                    for name in modelPeers {
                         if let ms = (peers[name] as? [String: Any])?["median_ms"] as? Double { cells.append(String(format: "%.2f (%.2f×)", ms, ms / t.median)) }
                         else { cells.append("—") }
                     }
