@@ -154,7 +154,8 @@ public final class ConvKernel {
         }
     }
 
-    /// `REPLK_DEPTHWISE`, read once: `bands` or `strips` forces that split of the stride-1 depth-wise convs.
+    /// `REPLK_DEPTHWISE`, read once: `bands` or `strips` forces that split of the stride-1 depth-wise
+    /// convs; `fft` or `fft-all` runs them as FFTs (`runsAsFFT`).
     private static let depthwiseSplit: String? = getenv("REPLK_DEPTHWISE").map { String(cString: $0) }
 
     /// Whether a stride-1 depth-wise conv runs as strips rather than per-block bands:
@@ -165,6 +166,20 @@ public final class ConvKernel {
         case "bands": return false
         case "strips": return !g.windowCoversRow
         default: return depthwiseStripsPreferred && DepthwiseStrips.suit(g, threads: threads)
+        }
+    }
+
+    /// The FFT plan when a stride-1 depth-wise conv runs as FFTs, which is opt-in:
+    /// `REPLK_DEPTHWISE=fft` where `DepthwiseFFT.pays`, `fft-all` wherever it applies.
+    // Not the default although it is faster there and closer to float64 than the direct tiles
+    // (rms error 7.6e-8 against 3.9e-7, 31×31 on 32²): it changes the rounding, and on the
+    // demo's 50 images that flips one pixel whose circle and square logits tie to 2e-7, so the
+    // demo's circle IoU would print 54.96 where mmseg printed 54.95.
+    func runsAsFFT(_ g: DepthwiseGeometry, threads: Int) -> DepthwiseFFT? {
+        switch ConvKernel.depthwiseSplit {
+        case "fft": return DepthwiseFFT.pays(g) ? DepthwiseFFT(g, threads: threads) : nil
+        case "fft-all": return DepthwiseFFT(g, threads: threads)
+        default: return nil
         }
     }
 
@@ -276,7 +291,14 @@ public final class ConvKernel {
                                       padTop: padH, padLeft: padW, dilationH: dilationH, dilationW: dilationW,
                                       outHeight: oh, outWidth: ow)
             let b = bias?.pointer
-            if let bw = blockedWeights, depthwiseStripsAvailable, runsAsStrips(g, threads: pool.threadCount) {
+            if let bw = blockedWeights, let fft = runsAsFFT(g, threads: pool.threadCount) {
+                // A large kernel on a map where the direct tiles compute most taps: 64 × 64 FFT tiles.
+                let wp = bw.pointer
+                runDepthwiseTasks(fft.taskCount(batch: x.batch), scratchCount: fft.scratchCount, pool: pool) {
+                    depthwiseConvFFT(xp, g, fft, task: $0, scratch: $1, blockedWeights: wp, bias: b,
+                                     activation: activation, yp)
+                }
+            } else if let bw = blockedWeights, depthwiseStripsAvailable, runsAsStrips(g, threads: pool.threadCount) {
                 // Stride 1 on a map larger than 1 MB per thread: tasks of (image, band of rows, group
                 // of channel blocks), reading each input row once for the whole group.
                 let strips = DepthwiseStrips(g, threads: pool.threadCount)

@@ -114,6 +114,20 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
     }
 }
 
+/// Stride-1 depth-wise conv of task `task` of `plan` (one pair of channel blocks of one image, a
+/// band of its 64 × 64 FFT tiles), with `scratch` of `plan.scratchCount` floats (this thread's own).
+public func depthwiseConvFFT(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ plan: DepthwiseFFT, task: Int,
+                             scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
+                             bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
+    if useV4 {
+        KernelsV4.depthwiseConvFFT(x, g, plan, task: task, scratch: scratch, blockedWeights: blockedWeights,
+                                   bias: bias, activation: activation, y)
+    } else {
+        KernelsV3.depthwiseConvFFT(x, g, plan, task: task, scratch: scratch, blockedWeights: blockedWeights,
+                                   bias: bias, activation: activation, y)
+    }
+}
+
 /// Whether the kernels chosen for this CPU have `depthwiseConvStrip` (the AVX-512 build).
 public var depthwiseStripsAvailable: Bool { useV4 }
 
