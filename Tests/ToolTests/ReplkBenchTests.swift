@@ -27,6 +27,19 @@ final class ReplkBenchTests: XCTestCase {
         XCTAssertNotNil(obj["median_ms"] as? Double)
     }
 
+    /// The JSON says which split the depth-wise convs ran: `auto` unless `REPLK_DEPTHWISE` says.
+    func testBenchJSONSaysWhichDepthwiseSplitRan() throws {
+        let args = ["dwconv", "--channels", "32", "--size", "32", "--kernel", "31", "--depth", "2", "--threads", "1",
+                    "--repeat", "2", "--json"]
+        let inherited = ProcessInfo.processInfo.environment["REPLK_DEPTHWISE"] ?? "auto"
+        for (env, want) in [([String: String](), inherited), (["REPLK_DEPTHWISE": "fft"], "fft")] {
+            let r = try Tools.run("replk-bench", args, environment: env)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            XCTAssertEqual(obj["depthwise"] as? String, want)
+        }
+    }
+
     /// `samples_ms` holds every timed run (all rounds together when there are peers), and
     /// `median_ms` is their median; `steal_percent`, where present, is a share.
     func testBenchJSONListsEveryRunWithTheMedianOfThem() throws {

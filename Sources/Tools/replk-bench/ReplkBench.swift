@@ -236,15 +236,23 @@ struct DWConv: ParsableCommand {
                                   "channels": channels, "size": size, "kernel": kernel, "depth": depth, "batch": batch,
                                   "threads": common.threads, "useful_gflops_per_s": useful, "nominal_gflops_per_s": nominal,
                                   "peak_gflops": peak, "percent_of_peak_useful": 100 * useful / peak,
-                                  "peak_gflops_beside_runs": medianOf(t.peaks), "percent_of_peak_useful_paired": paired]
+                                  "peak_gflops_beside_runs": medianOf(t.peaks), "percent_of_peak_useful_paired": paired,
+                                  "depthwise": depthwiseSetting]
         if let peers { obj["peers"] = peers }
         obj.merge(t.jsonFields) { a, _ in a }
         if common.json { print(jsonText(obj)); return }
         print(String(format: "dwconv C=%d R=%d K=%d ×%d, %d thread(s): %.2f ms median (min %.2f), %.1f useful GFLOP/s = %.0f%% of %.0f peak, %.0f%% paired (%.1f nominal)%@",
-                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, paired, nominal, t.stealNote))
+                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, paired, nominal, t.stealNote + depthwiseNote))
         printPeers(obj["peers"], ours: t.median)
     }
 }
+
+/// `REPLK_DEPTHWISE` as the engine reads it ("auto" when unset), reported with the figures so that
+/// those of the opt-in FFT (`fft`) or a forced split say so.
+let depthwiseSetting = ProcessInfo.processInfo.environment["REPLK_DEPTHWISE"] ?? "auto"
+
+/// ", REPLK_DEPTHWISE=…" for a text line, empty when unset.
+var depthwiseNote: String { depthwiseSetting == "auto" ? "" : ", REPLK_DEPTHWISE=\(depthwiseSetting)" }
 
 struct Table1: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -284,10 +292,10 @@ struct Table1: ParsableCommand {
                 out.append(row)
             }
         }
-        if common.json { print(jsonText(["peak_gflops": peak, "threads": common.threads, "rows": out])); return }
+        if common.json { print(jsonText(["peak_gflops": peak, "threads": common.threads, "depthwise": depthwiseSetting, "rows": out])); return }
         var header = ["R", "K", "ms", "useful GFLOP/s", "% of peak", "% paired", "host steal"]
         if common.peers != nil { header += ["PyTorch ms (ratio)", "onnxruntime ms (ratio)", "OpenVINO ms (ratio)"] }
-        print(String(format: "24 depth-wise convs, C = 384, batch 1, %d thread(s); FMA peak %.0f GFLOP/s (\"paired\": each run against the peak measured just before it)", common.threads, peak))
+        print(String(format: "24 depth-wise convs, C = 384, batch 1, %d thread(s); FMA peak %.0f GFLOP/s (\"paired\": each run against the peak measured just before it)%@", common.threads, peak, depthwiseNote))
         print(markdownTable(header: header, rows: rows, rightAligned: Set(0..<header.count)))
     }
 }
@@ -315,7 +323,8 @@ struct Model: ParsableCommand {
             configureThreads(common.threads)
             let peak = measurePeak(threads: common.threads)
             let rssBefore = peakRSSMegabytes()
-            var obj: [String: Any] = ["model": name, "threads": common.threads, "batch": batch, "peak_gflops": peak]
+            var obj: [String: Any] = ["model": name, "threads": common.threads, "batch": batch, "peak_gflops": peak,
+                                      "depthwise": depthwiseSetting]
             var t = Timing()
             var run: () -> Void = {}
             var macs: Double = 0, executed: Double = 0
@@ -391,7 +400,7 @@ struct Model: ParsableCommand {
             let ran = executed < macs ? String(format: " (%.1f G run, the 3×3 convs as Winograd)", executed / 1e9) : ""
             print(String(format: "%@ %@, batch %d, %d thread(s): %.1f ms median (min %.1f), %.1f GMAC%@, %.0f GFLOP/s run = %.0f%% of %.0f peak (%.0f%% paired), peak RSS %.0f MB%@",
                          name, "\(obj["input"]!)", batch, common.threads, t.median, t.min, macs / 1e9, ran, executedGflops,
-                         100 * executedGflops / peak, peak, paired, obj["peak_rss_mb"] as! Double, t.stealNote))
+                         100 * executedGflops / peak, peak, paired, obj["peak_rss_mb"] as! Double, t.stealNote + depthwiseNote))
             printPeers(obj["peers"], ours: t.median)
         } catch {
             exitWithError("replk-bench", error)
