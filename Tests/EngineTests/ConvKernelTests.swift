@@ -30,23 +30,9 @@ final class ConvKernelTests: XCTestCase {
         if withResidual {
             let r = rng.array(expected.count)
             residual = Tensor(shape: [c.n, oh, ow, c.cout], values: r)
-            for i in 0..<expected.count {
-                var v = expected[i]
-                switch activation {
-                case .none: break
-                case .relu: v = max(v, 0)
-                case .gelu: v = referenceGELU(v)
-                }
-                expected[i] = v + r[i]
-            }
+            for i in 0..<expected.count { expected[i] = referenceActivation(expected[i], activation) + r[i] }
         } else {
-            for i in 0..<expected.count {
-                switch activation {
-                case .none: break
-                case .relu: expected[i] = max(expected[i], 0)
-                case .gelu: expected[i] = referenceGELU(expected[i])
-                }
-            }
+            for i in 0..<expected.count { expected[i] = referenceActivation(expected[i], activation) }
         }
         let input = Tensor(shape: [c.n, c.h, c.w, c.cin], values: x)
         forEachKernelVariant { variant in
@@ -159,6 +145,22 @@ final class ConvKernelTests: XCTestCase {
         return blocked
     }
 
+    /// Random NHWC input (in ±1), depth-wise weights (in ±`weightRange`, in the kernels' blocked
+    /// layout) and bias for a stride-1 depth-wise conv, with its float64 reference output and geometry.
+    private func depthwiseCase(_ rng: inout SeededRandom, n: Int = 1, h: Int, w: Int, c: Int, kh: Int, kw: Int,
+                               pad: (Int, Int), weightRange: Float = 0.5)
+        -> (x: [Float], blocked: [Float], bias: [Float], expected: [Float], g: DepthwiseGeometry) {
+        let x = rng.array(n * h * w * c)
+        let weight = rng.array(c * kh * kw, -weightRange, weightRange)
+        let bias = rng.array(c)
+        let (expected, oh, ow) = referenceConv(x, n: n, h: h, w: w, cin: c, weight: weight, bias: bias, cout: c,
+                                               kh: kh, kw: kw, stride: (1, 1), pad: pad, dilation: (1, 1), groups: c)
+        let g = DepthwiseGeometry(batch: n, height: h, width: w, channels: c, kernelH: kh, kernelW: kw, strideH: 1,
+                                  strideW: 1, padTop: pad.0, padLeft: pad.1, dilationH: 1, dilationW: 1,
+                                  outHeight: oh, outWidth: ow)
+        return (x, blockedDepthwiseWeights(weight, channels: c, taps: kh * kw), bias, expected, g)
+    }
+
     /// Runs `body` with `count` floats of scratch full of NaN, 64-byte aligned as the engine's buffers are.
     private func withNaNScratch(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
         var scratch = [Float](repeating: .nan, count: count + 16)
@@ -180,18 +182,10 @@ final class ConvKernelTests: XCTestCase {
         ]
         var rng = SeededRandom(seed: 23)
         for c in cases {
-            let x = rng.array(c.h * c.w * c.c)
-            let weight = rng.array(c.c * c.k * c.k, -0.5, 0.5)
-            let bias = rng.array(c.c)
-            let (expected, oh, ow) = referenceConv(x, n: 1, h: c.h, w: c.w, cin: c.c, weight: weight, bias: bias,
-                                                   cout: c.c, kh: c.k, kw: c.k, stride: (1, 1), pad: (c.pad, c.pad),
-                                                   dilation: (1, 1), groups: c.c)
-            let g = DepthwiseGeometry(batch: 1, height: c.h, width: c.w, channels: c.c, kernelH: c.k, kernelW: c.k,
-                                      strideH: 1, strideW: 1, padTop: c.pad, padLeft: c.pad, dilationH: 1,
-                                      dilationW: 1, outHeight: oh, outWidth: ow)
+            let (x, blocked, bias, expected, g) = depthwiseCase(&rng, h: c.h, w: c.w, c: c.c, kh: c.k, kw: c.k,
+                                                                pad: (c.pad, c.pad))
             let bands = DepthwiseBands(g, bandRows: c.bandRows)
             let taps = c.k * c.k
-            let blocked = blockedDepthwiseWeights(weight, channels: c.c, taps: taps)
             var y = [Float](repeating: .nan, count: expected.count)
             withNaNScratch(count: bands.scratchCount) { sp in
                 for task in 0..<bands.taskCount(batch: 1) {
@@ -220,19 +214,11 @@ final class ConvKernelTests: XCTestCase {
         ]
         var rng = SeededRandom(seed: 21)
         for c in cases {
-            let x = rng.array(c.n * c.h * c.w * c.c)
-            let weight = rng.array(c.c * c.kh * c.kw, -0.5, 0.5)
-            let bias = rng.array(c.c)
-            let (expected, oh, ow) = referenceConv(x, n: c.n, h: c.h, w: c.w, cin: c.c, weight: weight, bias: bias,
-                                                   cout: c.c, kh: c.kh, kw: c.kw, stride: (1, 1), pad: c.pad,
-                                                   dilation: (1, 1), groups: c.c)
-            let g = DepthwiseGeometry(batch: c.n, height: c.h, width: c.w, channels: c.c, kernelH: c.kh, kernelW: c.kw,
-                                      strideH: 1, strideW: 1, padTop: c.pad.0, padLeft: c.pad.1, dilationH: 1,
-                                      dilationW: 1, outHeight: oh, outWidth: ow)
+            let (x, blocked, bias, expected, g) = depthwiseCase(&rng, n: c.n, h: c.h, w: c.w, c: c.c, kh: c.kh, kw: c.kw,
+                                                                pad: c.pad)
             XCTAssertFalse(g.windowCoversRow, "\(c)")
             let strips = DepthwiseStrips(g, bandRows: c.bandRows, groupBlocks: c.group)
             let taps = c.kh * c.kw
-            let blocked = blockedDepthwiseWeights(weight, channels: c.c, taps: taps)
             var y = [Float](repeating: .nan, count: expected.count)
             withNaNScratch(count: strips.scratchCount) { sp in
                 for task in 0..<strips.taskCount(batch: c.n) {
@@ -261,25 +247,11 @@ final class ConvKernelTests: XCTestCase {
         ]
         var rng = SeededRandom(seed: 31)
         for c in cases {
-            let x = rng.array(c.n * c.h * c.w * c.c)
-            let weight = rng.array(c.c * c.kh * c.kw, -0.5, 0.5)
-            let bias = rng.array(c.c)
-            var (expected, oh, ow) = referenceConv(x, n: c.n, h: c.h, w: c.w, cin: c.c, weight: weight, bias: bias,
-                                                   cout: c.c, kh: c.kh, kw: c.kw, stride: (1, 1), pad: c.pad,
-                                                   dilation: (1, 1), groups: c.c)
-            for i in expected.indices {
-                switch c.activation {
-                case .none: break
-                case .relu: expected[i] = max(expected[i], 0)
-                case .gelu: expected[i] = referenceGELU(expected[i])
-                }
-            }
-            let g = DepthwiseGeometry(batch: c.n, height: c.h, width: c.w, channels: c.c, kernelH: c.kh, kernelW: c.kw,
-                                      strideH: 1, strideW: 1, padTop: c.pad.0, padLeft: c.pad.1, dilationH: 1,
-                                      dilationW: 1, outHeight: oh, outWidth: ow)
+            let (x, blocked, bias, linear, g) = depthwiseCase(&rng, n: c.n, h: c.h, w: c.w, c: c.c, kh: c.kh, kw: c.kw,
+                                                              pad: c.pad)
+            let expected = linear.map { referenceActivation($0, c.activation) }
             guard let plan = DepthwiseFFT(g, bandTiles: c.bandTiles) else { XCTFail("no FFT plan for \(c)"); continue }
             let taps = c.kh * c.kw
-            let blocked = blockedDepthwiseWeights(weight, channels: c.c, taps: taps)
             forEachKernelVariant { variant in
                 var y = [Float](repeating: .nan, count: expected.count)
                 withNaNScratch(count: plan.scratchCount) { sp in
@@ -299,17 +271,8 @@ final class ConvKernelTests: XCTestCase {
     func testDepthwiseFFTIsNoLessAccurateThanDirectTiles() {
         var rng = SeededRandom(seed: 5)
         for (size, k) in [(32, 31), (28, 29)] {
-            let c = 32
-            let x = rng.array(size * size * c)
-            let weight = rng.array(c * k * k, -0.05, 0.05)
-            let bias = rng.array(c)
-            let (expected, oh, ow) = referenceConv(x, n: 1, h: size, w: size, cin: c, weight: weight, bias: bias,
-                                                   cout: c, kh: k, kw: k, stride: (1, 1), pad: (k / 2, k / 2),
-                                                   dilation: (1, 1), groups: c)
-            let g = DepthwiseGeometry(batch: 1, height: size, width: size, channels: c, kernelH: k, kernelW: k,
-                                      strideH: 1, strideW: 1, padTop: k / 2, padLeft: k / 2, dilationH: 1,
-                                      dilationW: 1, outHeight: oh, outWidth: ow)
-            let blocked = blockedDepthwiseWeights(weight, channels: c, taps: k * k)
+            let (x, blocked, bias, expected, g) = depthwiseCase(&rng, h: size, w: size, c: 32, kh: k, kw: k,
+                                                                pad: (k / 2, k / 2), weightRange: 0.05)
             let bands = DepthwiseBands(g, bandRows: 8)
             let fft = DepthwiseFFT(g, bandTiles: 1)!
             func rmsError(_ y: [Float]) -> Double {

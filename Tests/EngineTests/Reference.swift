@@ -55,6 +55,15 @@ func referenceConv(_ x: [Float], n: Int, h: Int, w: Int, cin: Int, weight: [Floa
     return (y, oh, ow)
 }
 
+/// `v` after `activation`, as the kernels' epilogues apply it.
+func referenceActivation(_ v: Float, _ activation: Activation) -> Float {
+    switch activation {
+    case .none: return v
+    case .relu: return max(v, 0)
+    case .gelu: return referenceGELU(v)
+    }
+}
+
 func referenceGELU(_ x: Float) -> Float { Float(0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))) }
 
 func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
