@@ -156,7 +156,7 @@ public final class ConvKernel {
 
     /// `REPLK_DEPTHWISE`, read once: `bands` or `strips` forces that split of the stride-1 depth-wise
     /// convs; `fft` or `fft-all` runs them as FFTs (`runsAsFFT`).
-    private static let depthwiseSplit: String? = getenv("REPLK_DEPTHWISE").map { String(cString: $0) }
+    public static let depthwiseSplit: String? = getenv("REPLK_DEPTHWISE").map { String(cString: $0) }
 
     /// Whether a stride-1 depth-wise conv runs as strips rather than per-block bands:
     /// `DepthwiseStrips.suit` on a CPU where strips pay (`depthwiseStripsPreferred`), unless

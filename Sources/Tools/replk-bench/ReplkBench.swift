@@ -247,9 +247,9 @@ struct DWConv: ParsableCommand {
     }
 }
 
-/// `REPLK_DEPTHWISE` as the engine reads it ("auto" when unset), reported with the figures so that
+/// `REPLK_DEPTHWISE` as the engine read it ("auto" when unset), reported with the figures so that
 /// those of the opt-in FFT (`fft`) or a forced split say so.
-let depthwiseSetting = ProcessInfo.processInfo.environment["REPLK_DEPTHWISE"] ?? "auto"
+let depthwiseSetting = ConvKernel.depthwiseSplit ?? "auto"
 
 /// ", REPLK_DEPTHWISE=…" for a text line, empty when unset.
 var depthwiseNote: String { depthwiseSetting == "auto" ? "" : ", REPLK_DEPTHWISE=\(depthwiseSetting)" }
