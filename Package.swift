@@ -77,7 +77,7 @@ let package = Package(
 
         // Command-line tools
         .target(name: "Leaderboard", path: "Sources/Leaderboard"),
-        .target(name: "ToolSupport", dependencies: ["Kernels", "Parallel",
+        .target(name: "ToolSupport", dependencies: ["Engine", "Kernels", "Parallel",
                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [
@@ -96,7 +96,7 @@ let package = Package(
         ], path: "Sources/Tools/replk-seg"),
 
         .executableTarget(name: "replk-det", dependencies: [
-            "Datasets", "Detection", "Eval", "Imaging", "Parallel", "ToolSupport",
+            "Datasets", "Detection", "Engine", "Eval", "Imaging", "Parallel", "ToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-det"),
 

@@ -59,6 +59,26 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePoin
     }
 }
 
+/// How the engine runs stride-1 depth-wise convs (`ConvKernel.depthwiseAlgorithm`).
+public enum DepthwiseAlgorithm: String, CaseIterable, Sendable {
+    /// Direct register tiles: per-block bands, or strips on CPUs where they were measured to pay
+    /// (Intel). The rounding the demo's mmseg table was reproduced with.
+    case auto
+    /// Direct tiles, per-block bands on every CPU.
+    case bands
+    /// Direct tiles, strips of channel blocks on every CPU that has them (AVX-512).
+    case strips
+    /// 64 × 64 FFT tiles where they are estimated to win by 1.3× (large kernels on large maps:
+    /// 31×31 on 32² and up, 29×29 on 28² and up), the direct tiles elsewhere. Faster there and
+    /// closer to float64, but rounded differently, so a near-tie can go the other way.
+    case fft
+    /// FFT tiles wherever they apply (stride 1, kernels up to 57): for measuring.
+    case fftAll = "fft-all"
+
+    /// `REPLK_DEPTHWISE` as set in the environment (nil when unset).
+    public static var environmentValue: String? { getenv("REPLK_DEPTHWISE").map { String(cString: $0) } }
+}
+
 /// A 2-D convolution (PyTorch `Conv2d` semantics: cross-correlation, zero padding) prepared once
 /// for the engine: weights are re-laid out and packed at construction, so calls only stream them.
 public final class ConvKernel {
@@ -154,31 +174,33 @@ public final class ConvKernel {
         }
     }
 
-    /// `REPLK_DEPTHWISE`, read once: `bands` or `strips` forces that split of the stride-1 depth-wise
-    /// convs; `fft` or `fft-all` runs them as FFTs (`runsAsFFT`).
-    public static let depthwiseSplit: String? = getenv("REPLK_DEPTHWISE").map { String(cString: $0) }
+    /// How stride-1 depth-wise convs run, from the next conv on: `REPLK_DEPTHWISE` at start-up
+    /// (`auto` when it is unset or names no algorithm; the tools refuse such a name), `--depthwise`
+    /// in the tools. Set it before running models, not while a conv runs on other threads.
+    public nonisolated(unsafe) static var depthwiseAlgorithm: DepthwiseAlgorithm =
+        DepthwiseAlgorithm.environmentValue.flatMap(DepthwiseAlgorithm.init(rawValue:)) ?? .auto
 
     /// Whether a stride-1 depth-wise conv runs as strips rather than per-block bands:
-    /// `DepthwiseStrips.suit` on a CPU where strips pay (`depthwiseStripsPreferred`), unless
-    /// `REPLK_DEPTHWISE` says `bands` or `strips`.
+    /// `DepthwiseStrips.suit` on a CPU where strips pay (`depthwiseStripsPreferred`), unless the
+    /// algorithm is `bands` or `strips`.
     func runsAsStrips(_ g: DepthwiseGeometry, threads: Int) -> Bool {
-        switch ConvKernel.depthwiseSplit {
-        case "bands": return false
-        case "strips": return !g.windowCoversRow
+        switch ConvKernel.depthwiseAlgorithm {
+        case .bands: return false
+        case .strips: return !g.windowCoversRow
         default: return depthwiseStripsPreferred && DepthwiseStrips.suit(g, threads: threads)
         }
     }
 
-    /// The FFT plan when a stride-1 depth-wise conv runs as FFTs, which is opt-in:
-    /// `REPLK_DEPTHWISE=fft` where `DepthwiseFFT.pays`, `fft-all` wherever it applies.
+    /// The FFT plan when a stride-1 depth-wise conv runs as FFTs, which is opt-in: algorithm `fft`
+    /// where `DepthwiseFFT.pays`, `fft-all` wherever it applies.
     // Not the default although it is faster there and closer to float64 than the direct tiles
     // (rms error 7.6e-8 against 3.9e-7, 31×31 on 32²): it changes the rounding, and on the
     // demo's 50 images that flips one pixel whose circle and square logits tie to 2e-7, so the
     // demo's circle IoU would print 54.96 where mmseg printed 54.95.
     func runsAsFFT(_ g: DepthwiseGeometry, threads: Int) -> DepthwiseFFT? {
-        switch ConvKernel.depthwiseSplit {
-        case "fft": return DepthwiseFFT.pays(g) ? DepthwiseFFT(g, threads: threads) : nil
-        case "fft-all": return DepthwiseFFT(g, threads: threads)
+        switch ConvKernel.depthwiseAlgorithm {
+        case .fft: return DepthwiseFFT.pays(g) ? DepthwiseFFT(g, threads: threads) : nil
+        case .fftAll: return DepthwiseFFT(g, threads: threads)
         default: return nil
         }
     }

@@ -20,6 +20,8 @@ public struct ResultsRecord {
     public var throughput: Double?
     public var latencyMs: Double?
     public var threads: Int
+    /// The depth-wise conv algorithm the model ran (`--depthwise`), for tools that run one.
+    public var depthwise: String?
 
     public init(task: String, dataset: String, split: String, model: String, checkpointPath: String, imageCount: Int,
                 testMode: [String: Any], metrics: [String: Any], parameters: Int? = nil, flops: Double? = nil,
@@ -54,6 +56,7 @@ public struct ResultsRecord {
         if let flopsInput { obj["flops_input_wh"] = flopsInput }
         if let throughput { obj["throughput_img_per_s"] = throughput }
         if let latencyMs { obj["latency_ms"] = latencyMs }
+        if let depthwise { obj["depthwise"] = depthwise }
         let stamp = iso.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
         let path = "\(dir)/\(task)-\(dataset)-\(stem)-\(stamp).json"
         try writeText(jsonText(obj) + "\n", to: path)

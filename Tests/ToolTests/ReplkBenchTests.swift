@@ -27,17 +27,26 @@ final class ReplkBenchTests: XCTestCase {
         XCTAssertNotNil(obj["median_ms"] as? Double)
     }
 
-    /// The JSON says which split the depth-wise convs ran: `auto` unless `REPLK_DEPTHWISE` says.
-    func testBenchJSONSaysWhichDepthwiseSplitRan() throws {
+    /// The JSON says which algorithm the depth-wise convs ran: `--depthwise`, else
+    /// `REPLK_DEPTHWISE`, else `auto`; a variable that names no algorithm is refused.
+    func testBenchJSONSaysWhichDepthwiseAlgorithmRan() throws {
         let args = ["dwconv", "--channels", "32", "--size", "32", "--kernel", "31", "--depth", "2", "--threads", "1",
                     "--repeat", "2", "--json"]
         let inherited = ProcessInfo.processInfo.environment["REPLK_DEPTHWISE"] ?? "auto"
-        for (env, want) in [([String: String](), inherited), (["REPLK_DEPTHWISE": "fft"], "fft")] {
-            let r = try Tools.run("replk-bench", args, environment: env)
+        for (env, flag, want) in [([String: String](), [String](), inherited), (["REPLK_DEPTHWISE": "fft"], [], "fft"),
+                                  (["REPLK_DEPTHWISE": "fft"], ["--depthwise", "bands"], "bands"),
+                                  ([:], ["--depthwise", "fft-all"], "fft-all")] {
+            let r = try Tools.run("replk-bench", args + flag, environment: env)
             XCTAssertEqual(r.status, 0, r.stderr)
             let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
-            XCTAssertEqual(obj["depthwise"] as? String, want)
+            XCTAssertEqual(obj["depthwise"] as? String, want, "\(env) \(flag)")
         }
+        let bad = try Tools.run("replk-bench", args, environment: ["REPLK_DEPTHWISE": "fast"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("REPLK_DEPTHWISE=fast is not a depth-wise algorithm"), bad.stderr)
+        let badFlag = try Tools.run("replk-bench", args + ["--depthwise", "fast"])
+        XCTAssertNotEqual(badFlag.status, 0)
+        XCTAssertTrue(badFlag.stderr.contains("fft-all"), badFlag.stderr)
     }
 
     /// `samples_ms` holds every timed run (all rounds together when there are peers), and

@@ -26,12 +26,18 @@ final class ReplkSegTests: XCTestCase {
     /// The opt-in FFT through the whole model (`fft`: stages 1 and 2 of the demo, where it pays;
     /// `fft-all`: every stage): the summary is mmseg's, and so is every class but circle, which may
     /// print 54.96 (one pixel of ADE_val_00000014 whose circle and square logits tie to 2e-7 goes
-    /// to circle with `fft`).
+    /// to circle with `fft`). `fft` comes from `--depthwise`, over a `REPLK_DEPTHWISE` that says
+    /// otherwise; `fft-all` from the environment. The results record says which ran.
     func testDemoEvaluationWithTheFFTMatchesMMSegToTheTiedPixel() throws {
-        for mode in ["fft", "fft-all"] {
-            let r = try Tools.run("replk-seg", evalArgs(demo + "/ADEChallengeData2016", Fixtures.temporaryDirectory()),
-                                  environment: ["REPLK_DEPTHWISE": mode])
+        for (mode, flag, env) in [("fft", ["--depthwise", "fft"], "bands"), ("fft-all", [], "fft-all")] {
+            let results = Fixtures.temporaryDirectory()
+            let r = try Tools.run("replk-seg", evalArgs(demo + "/ADEChallengeData2016", results, flag),
+                                  environment: ["REPLK_DEPTHWISE": env])
             XCTAssertEqual(r.status, 0, r.stderr)
+            let files = try FileManager.default.contentsOfDirectory(atPath: results).filter { $0.hasPrefix("segmentation-") && $0.hasSuffix(".json") }
+            XCTAssertEqual(files.count, 1, "\(files)")
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: results + "/" + files[0]))) as! [String: Any]
+            XCTAssertEqual(record["depthwise"] as? String, mode)
             XCTAssertTrue(r.stdout.contains("aAcc: 93.4800  mIoU: 40.7700  mAcc: 53.0400"), "\(mode): \(r.stdout)")
             for row in ["| background |  98.0 | 99.55 |", "|   square   | 16.19 | 19.98 |", "|  triangle  | 22.75 | 31.28 |",
                         "|    star    |  5.57 |  6.33 |", "|    ring    | 47.13 | 81.57 |"] {
@@ -61,6 +67,10 @@ final class ReplkSegTests: XCTestCase {
         let other = try Tools.run("replk-seg", evalArgs(root, results, ["--json", "--resume", "--mode", "slide", "--crop", "256"]))
         XCTAssertNotEqual(other.status, 0)
         XCTAssertTrue(other.stderr.contains("other settings"), other.stderr)
+        // Another depth-wise algorithm rounds differently: refused too.
+        let fft = try Tools.run("replk-seg", evalArgs(root, results, ["--json", "--resume", "--depthwise", "fft"]))
+        XCTAssertNotEqual(fft.status, 0)
+        XCTAssertTrue(fft.stderr.contains("other settings"), fft.stderr)
     }
 
     func testBadFilesStopTheRunOrAreSkippedWithKeepGoing() throws {

@@ -159,6 +159,15 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "With --peers, for dwconv, table1 and model: alternate our runs and each peer's in this many rounds (the runs split evenly), so that the host's slow spells fall on both sides.")
     var rounds: Int = 3
+
+    @Option(help: depthwiseOptionHelp)
+    var depthwise: DepthwiseAlgorithm?
+
+    /// Applies `--threads` and `--depthwise`.
+    func configure() throws {
+        configureThreads(threads)
+        try configureDepthwise(depthwise)
+    }
 }
 
 struct Peak: ParsableCommand {
@@ -221,7 +230,7 @@ struct DWConv: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        configureThreads(common.threads)
+        try common.configure()
         let peak = measurePeak(threads: common.threads)
         let stack = DWStack(channels: channels, size: size, kernel: kernel, depth: depth, batch: batch)
         let probe = PeakProbe(threads: common.threads, roughPeak: peak)
@@ -247,12 +256,12 @@ struct DWConv: ParsableCommand {
     }
 }
 
-/// `REPLK_DEPTHWISE` as the engine read it ("auto" when unset), reported with the figures so that
-/// those of the opt-in FFT (`fft`) or a forced split say so.
-let depthwiseSetting = ConvKernel.depthwiseSplit ?? "auto"
+/// The depth-wise algorithm the engine runs (`--depthwise`, else `REPLK_DEPTHWISE`, else "auto"),
+/// reported with the figures so that those of the opt-in FFT or a forced split say so.
+var depthwiseSetting: String { ConvKernel.depthwiseAlgorithm.rawValue }
 
-/// ", REPLK_DEPTHWISE=…" for a text line, empty when unset.
-var depthwiseNote: String { depthwiseSetting == "auto" ? "" : ", REPLK_DEPTHWISE=\(depthwiseSetting)" }
+/// ", depth-wise …" for a text line, empty for `auto`.
+var depthwiseNote: String { depthwiseSetting == "auto" ? "" : ", depth-wise \(depthwiseSetting)" }
 
 struct Table1: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -262,7 +271,7 @@ struct Table1: ParsableCommand {
     @Option(help: "Map sizes.") var sizes = "16,32,64"
 
     func run() throws {
-        configureThreads(common.threads)
+        try common.configure()
         let peak = measurePeak(threads: common.threads)
         let probe = PeakProbe(threads: common.threads, roughPeak: peak)
         let ks = kernels.split(separator: ",").compactMap { Int($0) }, rs = sizes.split(separator: ",").compactMap { Int($0) }
@@ -320,7 +329,7 @@ struct Model: ParsableCommand {
 
     func run() throws {
         do {
-            configureThreads(common.threads)
+            try common.configure()
             let peak = measurePeak(threads: common.threads)
             let rssBefore = peakRSSMegabytes()
             var obj: [String: Any] = ["model": name, "threads": common.threads, "batch": batch, "peak_gflops": peak,
@@ -462,7 +471,7 @@ struct GEMMBench: ParsableCommand {
     var cold = false
 
     func run() throws {
-        configureThreads(common.threads)
+        try common.configure()
         let peak = measurePeak(threads: common.threads)
         let act: Activation = activation == "gelu" ? .gelu : activation == "relu" ? .relu : .none
         var shapes = [(56, 128, 512), (56, 512, 128), (28, 256, 1024), (28, 1024, 256), (14, 512, 2048), (14, 2048, 512),
@@ -501,7 +510,7 @@ struct Conv3x3Bench: ParsableCommand {
     var shapes = "128x2048x512,128x512x512,64x512x512,16x3072x512,200x256x256"
 
     func run() throws {
-        configureThreads(common.threads)
+        try common.configure()
         let peak = measurePeak(threads: common.threads)
         var rows = [[String]]()
         var results = [[String: Any]]()

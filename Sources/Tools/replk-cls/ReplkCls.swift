@@ -42,6 +42,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads (default: all CPUs).")
     var threads: Int?
 
+    @Option(help: depthwiseOptionHelp)
+    var depthwise: DepthwiseAlgorithm?
+
     func floats(_ s: String?, _ name: String) throws -> [Float]? {
         guard let s else { return nil }
         let v = s.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -51,6 +54,7 @@ struct ModelOptions: ParsableArguments {
 
     func load() throws -> Classifier {
         configureThreads(threads)
+        try configureDepthwise(depthwise)
         return try Classifier(checkpoint: checkpoint, reparameterize: !noReparam, variant: ema ? .ema : .model,
                               inputSize: inputSize, mean: try floats(mean, "mean"), std: try floats(std, "std"))
     }
@@ -197,8 +201,9 @@ struct Evaluate: ParsableCommand {
             let samples = Array(ds.samples.prefix(limit ?? ds.samples.count))
             try makeDirectory(results)
             let stem = ((model.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
-            let settings: [String: Any] = ["checkpoint": model.checkpoint, "root": root, "input_size": clf.preprocess.inputSize,
+            var settings: [String: Any] = ["checkpoint": model.checkpoint, "root": root, "input_size": clf.preprocess.inputSize,
                                            "reparam": !model.noReparam, "ema": model.ema, "images": samples.count]
+            recordDepthwise(in: &settings)
             let journal = try Journal(path: "\(results)/\(stem).cls-journal.jsonl", settings: settings, resume: resume)
             var acc = TopKAccuracy(ks: [1, 5])
             for e in journal.entries {
@@ -246,6 +251,7 @@ struct Evaluate: ParsableCommand {
                 throughput: progress.elapsed > 0 ? Double(todo.count) / progress.elapsed : nil, threads: ThreadPool.shared.threadCount)
             var rec = record
             rec.flops = clf.macs
+            rec.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             rec.flopsInput = [clf.preprocess.inputSize, clf.preprocess.inputSize]
             let recordPath = try rec.write(to: results)
             if json {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Detection
+import Engine
 import Eval
 import Foundation
 import Imaging
@@ -30,8 +31,12 @@ struct DetOptions: ParsableArguments {
     @Option(help: "Threads (default: all CPUs).")
     var threads: Int?
 
+    @Option(help: depthwiseOptionHelp)
+    var depthwise: DepthwiseAlgorithm?
+
     func load() throws -> DetectionPipeline {
         configureThreads(threads)
+        try configureDepthwise(depthwise)
         let v = scale.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard v.count == 2, v.allSatisfy({ $0 > 0 }) else { throw ToolError.usage("--scale needs 'long,short', e.g. 1333,800") }
         let model = try CascadeMaskRCNN(checkpoint: checkpoint, reparameterize: !noReparam)
@@ -158,8 +163,9 @@ struct Evaluate: ParsableCommand {
             let images = Array(ds.images.prefix(limit ?? ds.images.count))
             try makeDirectory(results)
             let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
-            let settings: [String: Any] = ["checkpoint": options.checkpoint, "root": root, "split": split, "scale": options.scale,
+            var settings: [String: Any] = ["checkpoint": options.checkpoint, "root": root, "split": split, "scale": options.scale,
                                            "images": images.count, "reparam": !options.noReparam]
+            recordDepthwise(in: &settings)
             let journal = try Journal(path: "\(results)/\(stem).det-journal.jsonl", settings: settings, resume: resume)
             let todo = images.filter { !journal.contains(String($0.id)) }
             let progress = Progress(total: images.count, label: "eval", alreadyDone: images.count - todo.count)
@@ -235,6 +241,7 @@ struct Evaluate: ParsableCommand {
                 latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
                 threads: ThreadPool.shared.threadCount)
             record.flopsInput = flopsInput
+            record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             let recordPath = try record.write(to: results)
             if json {
                 var obj: [String: Any] = ["images": evaluated, "detections": dets.count, "skipped": skipped, "record": recordPath,

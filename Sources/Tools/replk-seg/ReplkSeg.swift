@@ -50,6 +50,9 @@ struct SegOptions: ParsableArguments {
     @Option(help: "Threads (default: all CPUs).")
     var threads: Int?
 
+    @Option(help: depthwiseOptionHelp)
+    var depthwise: DepthwiseAlgorithm?
+
     var kind: String { data }
 
     func testConfig(model: Segmenter) throws -> SegmentationTestConfig {
@@ -86,6 +89,7 @@ struct SegOptions: ParsableArguments {
 
     func load() throws -> (Segmenter, SegmentationPipeline) {
         configureThreads(threads)
+        try configureDepthwise(depthwise)
         guard data == "ade20k" || data == "cityscapes" else { throw ToolError.usage("--data must be ade20k or cityscapes") }
         let model = try Segmenter(checkpoint: checkpoint, alignCorners: data == "cityscapes", reparameterize: !noReparam)
         return (model, SegmentationPipeline(model: model, config: try testConfig(model: model)))
@@ -178,6 +182,7 @@ struct Evaluate: ParsableCommand {
             settings["root"] = root
             settings["images"] = samples.count
             settings["reparam"] = !options.noReparam
+            recordDepthwise(in: &settings)
             let journal = try Journal(path: "\(results)/\(stem).seg-journal.jsonl", settings: settings, resume: resume)
             let todo = samples.filter { !journal.contains($0.relativePath) }
             let progress = Progress(total: samples.count, label: "eval", alreadyDone: samples.count - todo.count)
@@ -240,6 +245,7 @@ struct Evaluate: ParsableCommand {
                 latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
                 threads: ThreadPool.shared.threadCount)
             var rec = record
+            rec.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             rec.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
             let recordPath = try rec.write(to: results)
             if json {
