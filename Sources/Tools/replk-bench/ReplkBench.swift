@@ -97,7 +97,11 @@ final class PeakProbe {
     private let iterations: Int
 
     init(threads: Int, iterations: Int) {
-        pool = ThreadPool(threadCount: threads)
+        // The engine's own pool where it has as many threads, so that its workers leave the probe
+        // awake, as between back-to-back runs (and as the peers run). With a pool of its own, the
+        // engine's workers fell asleep during every 20 ms probe, and the first conv of every timed
+        // run waited for a wake-up (50–100 µs in this VM) while the probe's worker still spun.
+        pool = ThreadPool.shared.threadCount == threads ? ThreadPool.shared : ThreadPool(threadCount: threads)
         self.threads = threads
         self.iterations = iterations
     }
