@@ -8,6 +8,10 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
     case corrupt(file: String, detail: String)
     case unwritable(file: String, reason: String)
     case invalid(file: String, detail: String)
+    /// The file declares more pixels than `ImageLimits.maxPixels`; refused before decoding.
+    case tooLarge(file: String, width: Int, height: Int, limit: Int)
+    /// A pixel limit setting (environment variable or option) that is not a positive whole number.
+    case badLimit(setting: String, value: String)
 
     public var description: String {
         switch self {
@@ -16,7 +20,47 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
         case let .corrupt(f, d): return "\(f): corrupt image: \(d)"
         case let .unwritable(f, r): return "\(f): cannot write: \(r)"
         case let .invalid(f, d): return "\(f): \(d)"
+        case let .tooLarge(f, w, h, limit):
+            let (n, overflow) = w.multipliedReportingOverflow(by: h)
+            return "\(f): image is \(w)×\(h) = \(overflow ? "too many" : String(n)) pixels, more than the limit of \(limit) "
+                + "(a possible decompression bomb; set \(ImageLimits.environmentVariable) to raise the limit)"
+        case let .badLimit(setting, value):
+            return "\(setting)=\(value): the image pixel limit must be a positive whole number"
         }
+    }
+}
+
+/// How large an image the decoders accept. The check is Pillow's decompression-bomb check: on the
+/// width × height a file declares, before any pixel memory is allocated.
+public struct ImageLimits: Sendable, Equatable {
+    /// Pillow's: `PIL.Image.open` raises `DecompressionBombError` above 2 × `Image.MAX_IMAGE_PIXELS`
+    /// = 2 × 89,478,485 pixels (it only warns between the two).
+    public static let pillowMaxPixels = 178_956_970
+    /// The environment variable that replaces the default limit (for users who mean to decode more).
+    public static let environmentVariable = "REPLK_MAX_IMAGE_PIXELS"
+
+    /// Images of more than this many pixels are refused (`ImageError.tooLarge`).
+    public var maxPixels: Int
+
+    /// - Parameter maxPixels: a positive number of pixels.
+    public init(maxPixels: Int = ImageLimits.pillowMaxPixels) {
+        precondition(maxPixels > 0, "the image pixel limit must be positive")
+        self.maxPixels = maxPixels
+    }
+
+    /// Parses a limit given as text (an option's value or the environment's); `setting` names it in errors.
+    public static func parse(_ text: String, setting: String) throws -> ImageLimits {
+        let digits = text.trimmingCharacters(in: .whitespaces)
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(digits), n > 0 else {
+            throw ImageError.badLimit(setting: setting, value: text)
+        }
+        return ImageLimits(maxPixels: n)
+    }
+
+    /// `REPLK_MAX_IMAGE_PIXELS` when it is set, else Pillow's limit.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ImageLimits {
+        guard let text = environment[environmentVariable] else { return ImageLimits() }
+        return try parse(text, setting: environmentVariable)
     }
 }
 
@@ -57,41 +101,60 @@ public struct Image: Equatable {
 
     /// Decodes a JPEG or PNG file to RGB: grayscale is replicated, alpha dropped, palettes expanded
     /// (what `PIL.Image.convert('RGB')` and `cv2.imread(IMREAD_COLOR)` give).
-    public init(contentsOf path: String) throws {
-        try self.init(data: try Image.readFile(path), name: path)
+    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    public init(contentsOf path: String, limits: ImageLimits? = nil) throws {
+        try self.init(data: try Image.readFile(path), name: path, limits: limits)
     }
 
     /// Decodes JPEG or PNG bytes to RGB; `name` appears in errors.
-    public init(data: [UInt8], name: String) throws {
+    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    public init(data: [UInt8], name: String, limits: ImageLimits? = nil) throws {
+        let maxPixels = try Image.pixelLimit(limits)
         var img = replk_image()
         var err = replk_error()
         let rc: Int32
         if data.count >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF {
-            rc = data.withUnsafeBufferPointer { replk_jpeg_decode($0.baseAddress, $0.count, &img, &err) }
+            rc = data.withUnsafeBufferPointer { replk_jpeg_decode($0.baseAddress, $0.count, maxPixels, &img, &err) }
         } else if data.count >= 8 && data[0] == 0x89 && data[1] == 0x50 && data[2] == 0x4E && data[3] == 0x47 {
-            rc = data.withUnsafeBufferPointer { replk_png_decode($0.baseAddress, $0.count, 0, &img, &err) }
+            rc = data.withUnsafeBufferPointer { replk_png_decode($0.baseAddress, $0.count, 0, maxPixels, &img, &err) }
         } else {
             throw ImageError.notAnImage(file: name)
         }
-        guard rc == 0 else { throw ImageError.corrupt(file: name, detail: Image.message(&err)) }
+        try Image.check(rc, &err, name: name, maxPixels: maxPixels)
         self = Image.adopt(img)
     }
 
     /// Reads a label PNG as raw sample values (palette indices, never colours; 16-bit values keep
     /// their low byte, as numpy's uint8 cast does).
-    public static func readLabelMap(_ path: String) throws -> Image {
+    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    public static func readLabelMap(_ path: String, limits: ImageLimits? = nil) throws -> Image {
         let data = try readFile(path)
         guard data.count >= 8 && data[0] == 0x89 && data[1] == 0x50 && data[2] == 0x4E && data[3] == 0x47 else {
             throw ImageError.invalid(file: path, detail: "label map is not a PNG file")
         }
+        let maxPixels = try Image.pixelLimit(limits)
         var img = replk_image()
         var err = replk_error()
-        let rc = data.withUnsafeBufferPointer { replk_png_decode($0.baseAddress, $0.count, 1, &img, &err) }
-        guard rc == 0 else { throw ImageError.corrupt(file: path, detail: message(&err)) }
+        let rc = data.withUnsafeBufferPointer { replk_png_decode($0.baseAddress, $0.count, 1, maxPixels, &img, &err) }
+        try check(rc, &err, name: path, maxPixels: maxPixels)
         return adopt(img)
     }
 
-    private static func message(_ err: inout replk_error) -> String {
+    static func pixelLimit(_ limits: ImageLimits?) throws -> UInt64 {
+        if let limits { return UInt64(limits.maxPixels) }
+        return UInt64(try ImageLimits.fromEnvironment().maxPixels)
+    }
+
+    /// Turns a decoder's return code into the error it stands for.
+    static func check(_ rc: Int32, _ err: inout replk_error, name: String, maxPixels: UInt64) throws {
+        if rc == Int32(REPLK_OK) { return }
+        if rc == Int32(REPLK_TOO_LARGE) {
+            throw ImageError.tooLarge(file: name, width: Int(err.width), height: Int(err.height), limit: Int(maxPixels))
+        }
+        throw ImageError.corrupt(file: name, detail: message(&err))
+    }
+
+    static func message(_ err: inout replk_error) -> String {
         withUnsafeBytes(of: &err.message) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
@@ -152,15 +215,14 @@ public struct Map16: Equatable {
     public var height: Int
     public var values: [UInt16]
 
-    public init(contentsOf path: String) throws {
+    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    public init(contentsOf path: String, limits: ImageLimits? = nil) throws {
         let data = try Image.readFile(path)
+        let maxPixels = try Image.pixelLimit(limits)
         var img = replk_image()
         var err = replk_error()
-        let rc = data.withUnsafeBufferPointer { replk_png_decode($0.baseAddress, $0.count, 2, &img, &err) }
-        guard rc == 0 else {
-            let msg = withUnsafeBytes(of: &err.message) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            throw ImageError.corrupt(file: path, detail: msg)
-        }
+        let rc = data.withUnsafeBufferPointer { replk_png_decode($0.baseAddress, $0.count, 2, maxPixels, &img, &err) }
+        try Image.check(rc, &err, name: path, maxPixels: maxPixels)
         defer { replk_free(img.data) }
         width = Int(img.width); height = Int(img.height)
         let n = width * height

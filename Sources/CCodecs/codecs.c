@@ -20,7 +20,8 @@ struct jerr_mgr {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
-    int premature_end;
+    /* Set while scan lines are still owed: running out of data then is an error. */
+    int need_data;
 };
 
 static void jerr_exit(j_common_ptr cinfo) {
@@ -31,14 +32,34 @@ static void jerr_exit(j_common_ptr cinfo) {
 
 static void jerr_silent(j_common_ptr cinfo) { (void)cinfo; }
 
-/* Warnings are ignored (as Pillow and OpenCV do) except running out of data: libjpeg would
-   pad the image with grey, Pillow refuses a truncated file, and so do we. */
+/* Warnings are ignored (as Pillow and OpenCV do) except the data ending before the last scan line:
+   libjpeg would pad the image with grey, Pillow refuses a truncated file, and so do we. libjpeg says
+   so with JWRN_JPEG_EOF when the buffer runs out (the memory source then inserts a fake EOI) and with
+   JWRN_HIT_MARKER when the entropy-coded data stops at a marker (an EOI, say) while pixels are still
+   owed. Stopping at the first such warning also keeps a tiny file that declares a huge image from
+   costing a full decode of grey. */
 static void jerr_emit(j_common_ptr cinfo, int level) {
     struct jerr_mgr *m = (struct jerr_mgr *)cinfo->err;
-    if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) m->premature_end = 1;
+    int code = cinfo->err->msg_code;
+    if (level == -1 && m->need_data && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER)) {
+        if (code == JWRN_JPEG_EOF)
+            snprintf(m->message, sizeof(m->message), "image file is truncated (premature end of JPEG data)");
+        else
+            snprintf(m->message, sizeof(m->message), "image data ends before its last scan line (premature end of JPEG data segment)");
+        longjmp(m->jump, 1);
+    }
 }
 
-int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, replk_error *err) {
+static void set_too_large(replk_error *err, unsigned long long w, unsigned long long h, unsigned long long max_pixels) {
+    if (!err) return;
+    snprintf(err->message, sizeof(err->message), "image size %llux%llu is %llu pixels, above the limit of %llu",
+             w, h, w * h, max_pixels);
+    err->width = w;
+    err->height = h;
+}
+
+int replk_jpeg_decode(const unsigned char *buf, size_t len, unsigned long long max_pixels,
+                      replk_image *out, replk_error *err) {
     struct jpeg_decompress_struct cinfo;
     struct jerr_mgr jerr;
     unsigned char *volatile pixels = NULL;
@@ -49,17 +70,26 @@ int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, re
     jerr.pub.output_message = jerr_silent;
     jerr.pub.emit_message = jerr_emit;
     jerr.message[0] = 0;
-    jerr.premature_end = 0;
+    jerr.need_data = 1;
     if (setjmp(jerr.jump)) {
         set_err(err, jerr.message[0] ? jerr.message : "corrupt JPEG data");
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(row);
-        return 1;
+        return REPLK_CORRUPT;
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, buf, (unsigned long)len);
     jpeg_read_header(&cinfo, TRUE);
+    /* Pillow's decompression-bomb check, on the size the frame header declares, before
+       jpeg_start_decompress allocates anything that grows with it (a progressive file's
+       coefficients) and before the pixel buffer. */
+    unsigned long long dw = cinfo.image_width, dh = cinfo.image_height;
+    if ((dw ? dw : 1) * (dh ? dh : 1) > max_pixels) {
+        set_too_large(err, dw, dh, max_pixels);
+        jpeg_destroy_decompress(&cinfo);
+        return REPLK_TOO_LARGE;
+    }
     int cmyk = (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK);
     int inverted = cmyk && cinfo.saw_Adobe_marker;
     if (cmyk) cinfo.out_color_space = JCS_CMYK;
@@ -67,10 +97,10 @@ int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, re
     else cinfo.out_color_space = JCS_RGB;
     jpeg_start_decompress(&cinfo);
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height, nc = cinfo.output_components;
-    if (w <= 0 || h <= 0 || (size_t)w * (size_t)h > ((size_t)1 << 31)) {
-        set_err(err, "JPEG has an unsupported size");
+    if (w <= 0 || h <= 0 || (unsigned long long)w * (unsigned long long)h > max_pixels || (nc != 1 && nc != 3 && nc != 4)) {
+        set_err(err, "JPEG has an unsupported size or colour layout");
         jpeg_destroy_decompress(&cinfo);
-        return 1;
+        return REPLK_CORRUPT;
     }
     pixels = (unsigned char *)malloc((size_t)w * h * 3);
     row = (unsigned char *)malloc((size_t)w * nc);
@@ -78,12 +108,12 @@ int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, re
         set_err(err, "out of memory decoding JPEG");
         jpeg_destroy_decompress(&cinfo);
         free(pixels); free(row);
-        return 1;
+        return REPLK_CORRUPT;
     }
     while (cinfo.output_scanline < cinfo.output_height) {
         JSAMPROW rows[1] = { row };
         int y = (int)cinfo.output_scanline;
-        jpeg_read_scanlines(&cinfo, rows, 1);
+        if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) longjmp(jerr.jump, 1);
         unsigned char *dst = pixels + (size_t)y * w * 3;
         if (nc == 3) {
             memcpy(dst, row, (size_t)w * 3);
@@ -101,12 +131,8 @@ int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, re
             }
         }
     }
-    if (jerr.premature_end) {
-        set_err(err, "image file is truncated (premature end of JPEG data)");
-        jpeg_destroy_decompress(&cinfo);
-        free(pixels); free(row);
-        return 1;
-    }
+    /* Every pixel is decoded: a missing EOI after the last scan line is tolerated, as Pillow does. */
+    jerr.need_data = 0;
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
     free(row);
@@ -114,7 +140,7 @@ int replk_jpeg_decode(const unsigned char *buf, size_t len, replk_image *out, re
     out->width = w;
     out->height = h;
     out->channels = 3;
-    return 0;
+    return REPLK_OK;
 }
 
 struct jpeg_mem_dest_state { unsigned char *buf; unsigned long len; };
@@ -162,11 +188,11 @@ int replk_jpeg_encode(const unsigned char *pixels, int width, int height, int ch
 
 struct png_src { const unsigned char *buf; size_t len; size_t pos; };
 
-struct png_err_state { jmp_buf jump; char message[200]; };
+struct png_err_state { jmp_buf jump; char message[200]; volatile int too_large; };
 
 static void png_read_cb(png_structp png, png_bytep dst, png_size_t n) {
     struct png_src *s = (struct png_src *)png_get_io_ptr(png);
-    if (s->pos + n > s->len) png_error(png, "truncated PNG data");
+    if (n > s->len - s->pos) png_error(png, "truncated PNG data");
     memcpy(dst, s->buf + s->pos, n);
     s->pos += n;
 }
@@ -179,29 +205,36 @@ static void png_error_cb(png_structp png, png_const_charp msg) {
 
 static void png_warn_cb(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
-int replk_png_decode(const unsigned char *buf, size_t len, int raw_indices, replk_image *out, replk_error *err) {
+int replk_png_decode(const unsigned char *buf, size_t len, int raw_indices, unsigned long long max_pixels,
+                     replk_image *out, replk_error *err) {
     memset(out, 0, sizeof(*out));
-    if (len < 8 || png_sig_cmp(buf, 0, 8) != 0) { set_err(err, "not a PNG file"); return 1; }
+    if (len < 8 || png_sig_cmp(buf, 0, 8) != 0) { set_err(err, "not a PNG file"); return REPLK_CORRUPT; }
     struct png_err_state st;
     st.message[0] = 0;
+    st.too_large = 0;
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &st, png_error_cb, png_warn_cb);
-    if (!png) { set_err(err, "cannot create PNG reader"); return 1; }
+    if (!png) { set_err(err, "cannot create PNG reader"); return REPLK_CORRUPT; }
     png_infop info = png_create_info_struct(png);
     unsigned char *volatile pixels = NULL;
-    unsigned char *volatile rowbuf = NULL;
     struct png_src src = { buf, len, 0 };
     if (setjmp(st.jump)) {
-        set_err(err, st.message[0] ? st.message : "corrupt PNG data");
+        if (!st.too_large) set_err(err, st.message[0] ? st.message : "corrupt PNG data");
         png_destroy_read_struct(&png, &info, NULL);
-        free(pixels); free(rowbuf);
-        return 1;
+        free(pixels);
+        return st.too_large ? REPLK_TOO_LARGE : REPLK_CORRUPT;
     }
     png_set_read_fn(png, &src, png_read_cb);
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int depth = png_get_bit_depth(png, info), ctype = png_get_color_type(png, info);
-    if (w == 0 || h == 0 || (size_t)w * (size_t)h > ((size_t)1 << 31)) png_error(png, "PNG has an unsupported size");
+    if (w == 0 || h == 0) png_error(png, "PNG has an empty size");
+    /* Pillow's decompression-bomb check on the size IHDR declares, before any pixel memory. */
+    if ((unsigned long long)w * (unsigned long long)h > max_pixels) {
+        set_too_large(err, w, h, max_pixels);
+        st.too_large = 1;
+        png_error(png, "too large");
+    }
     int outc;
     if (raw_indices) {
         if (ctype != PNG_COLOR_TYPE_GRAY && ctype != PNG_COLOR_TYPE_PALETTE)
@@ -222,30 +255,25 @@ int replk_png_decode(const unsigned char *buf, size_t len, int raw_indices, repl
     size_t rowbytes = png_get_rowbytes(png, info);
     int sample_bytes = (raw_indices && depth == 16) ? 2 : 1;
     if (rowbytes != (size_t)w * (raw_indices ? 1 : outc) * sample_bytes) png_error(png, "unexpected PNG row layout");
-    rowbuf = (unsigned char *)malloc(rowbytes * h);
-    pixels = (unsigned char *)malloc((size_t)w * h * outc);
-    if (!rowbuf || !pixels) png_error(png, "out of memory decoding PNG");
-    png_bytep *rows = (png_bytep *)malloc(sizeof(png_bytep) * h);
-    if (!rows) png_error(png, "out of memory decoding PNG");
-    for (png_uint_32 y = 0; y < h; y++) rows[y] = rowbuf + y * rowbytes;
-    (void)passes;
-    png_read_image(png, rows);
-    free(rows);
+    /* Rows are read straight into the result (row by row and pass by pass, so no row-pointer
+       table either); only 16-bit label maps read as 8 bits are narrowed afterwards, in place. */
+    pixels = (unsigned char *)malloc(rowbytes * h);
+    if (!pixels) png_error(png, "out of memory decoding PNG");
+    for (int pass = 0; pass < passes; pass++)
+        for (png_uint_32 y = 0; y < h; y++) png_read_row(png, pixels + (size_t)y * rowbytes, NULL);
     png_read_end(png, NULL);
-    if (sample_bytes == 2 && outc == 2) {
-        memcpy(pixels, rowbuf, (size_t)w * h * 2);
-    } else if (sample_bytes == 2) {
-        for (size_t i = 0; i < (size_t)w * h; i++) pixels[i] = rowbuf[2 * i];
-    } else {
-        memcpy(pixels, rowbuf, (size_t)w * h * outc);
+    if (sample_bytes == 2 && outc == 1) {
+        size_t n = (size_t)w * h;
+        for (size_t i = 0; i < n; i++) pixels[i] = pixels[2 * i];
+        unsigned char *shrunk = (unsigned char *)realloc(pixels, n);
+        if (shrunk) pixels = shrunk;
     }
-    free(rowbuf);
     png_destroy_read_struct(&png, &info, NULL);
     out->data = pixels;
     out->width = (int)w;
     out->height = (int)h;
     out->channels = outc;
-    return 0;
+    return REPLK_OK;
 }
 
 struct png_dst { unsigned char *buf; size_t len, cap; int oom; };
