@@ -43,7 +43,10 @@ let package = Package(
         .target(name: "Parallel", dependencies: ["CHints"], path: "Sources/Parallel"),
         .target(name: "CPUInfo", path: "Sources/CPUInfo"),
         .target(name: "KernelCore", path: "Sources/KernelCore", linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "KernelsV4", dependencies: ["KernelCore", "CHints"], path: "Sources/KernelsV4", exclude: ["generate_depthwise_tiles.py"],
+        // bf16 tile kernels in C: each function carries its own `target` attribute (AVX512_BF16), so
+        // no global flags; reached only through KernelsV4 where CPUID reports the instructions.
+        .target(name: "CKernelsBF16", path: "Sources/CKernelsBF16"),
+        .target(name: "KernelsV4", dependencies: ["KernelCore", "CHints", "CKernelsBF16"], path: "Sources/KernelsV4", exclude: ["generate_depthwise_tiles.py"],
                 swiftSettings: kernelFlags("x86-64-v4", "REPLK_V4")),
         // The same files as KernelsV4 (links), built for AVX2 + FMA.
         .target(name: "KernelsV3", dependencies: ["KernelCore", "CHints"], path: "Sources/KernelsV3",

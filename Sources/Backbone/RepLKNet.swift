@@ -11,10 +11,13 @@ public struct RepLKNetOptions: Sendable {
     public var reparameterize: Bool
     /// Build the classification head when the checkpoint has one.
     public var includeHead: Bool
+    /// The arithmetic of the convs and the head (bf16 only where `Precision.bf16.isSupported`).
+    public var precision: Precision
 
-    public init(reparameterize: Bool = true, includeHead: Bool = true) {
+    public init(reparameterize: Bool = true, includeHead: Bool = true, precision: Precision = .fp32) {
         self.reparameterize = reparameterize
         self.includeHead = includeHead
+        self.precision = precision
     }
 }
 
@@ -75,6 +78,7 @@ public final class RepLKNet {
         self.config = config
         self.options = options
         let fold = options.reparameterize
+        let precision = options.precision
         func convBN(_ prefix: String, out: Int, in cin: Int, k: Int, stride: Int = 1, groups: Int = 1,
                     inputAffine: BatchNorm? = nil) throws -> Conv2d {
             var w = try b.floats(prefix + ".conv.weight", shape: [out, cin / groups, k, k])
@@ -85,7 +89,8 @@ public final class RepLKNet {
                                             scale: pre.scale, shift: pre.shift)
             }
             return Conv2d(weight: w, bias: bias, outChannels: out, inChannels: cin, kernelSize: (k, k),
-                          stride: (stride, stride), padding: (k / 2, k / 2), groups: groups, norm: bn, foldNorm: fold)
+                          stride: (stride, stride), padding: (k / 2, k / 2), groups: groups, norm: bn, foldNorm: fold,
+                          precision: precision)
         }
 
         let c0 = config.channels[0]
@@ -112,7 +117,7 @@ public final class RepLKNet {
                     branches.append(Conv2d(weight: try b.floats(lk + "lkb_reparam.weight", shape: [d, 1, k, k]),
                                            bias: try b.floats(lk + "lkb_reparam.bias", shape: [d]),
                                            outChannels: d, inChannels: d, kernelSize: (k, k),
-                                           padding: (k / 2, k / 2), groups: d))
+                                           padding: (k / 2, k / 2), groups: d, precision: precision))
                 } else {
                     let wl = try b.floats(lk + "lkb_origin.conv.weight", shape: [d, 1, k, k])
                     let bnl = try b.batchNorm(lk + "lkb_origin.bn", channels: d)
@@ -132,13 +137,15 @@ public final class RepLKNet {
                             for i in 0..<d { bias[i] += bs[i] }
                         }
                         branches.append(Conv2d(weight: w, bias: bias, outChannels: d, inChannels: d, kernelSize: (k, k),
-                                               padding: (k / 2, k / 2), groups: d))
+                                               padding: (k / 2, k / 2), groups: d, precision: precision))
                     } else {
                         branches.append(Conv2d(weight: wl, bias: nil, outChannels: d, inChannels: d, kernelSize: (k, k),
-                                               padding: (k / 2, k / 2), groups: d, norm: bnl, foldNorm: false))
+                                               padding: (k / 2, k / 2), groups: d, norm: bnl, foldNorm: false,
+                                               precision: precision))
                         if let (ws, bns, s) = small {
                             branches.append(Conv2d(weight: ws, bias: nil, outChannels: d, inChannels: d, kernelSize: (s, s),
-                                                   padding: (s / 2, s / 2), groups: d, norm: bns, foldNorm: false))
+                                                   padding: (s / 2, s / 2), groups: d, norm: bns, foldNorm: false,
+                                                   precision: precision))
                         }
                     }
                 }
@@ -176,7 +183,7 @@ public final class RepLKNet {
             } else {
                 headNorm = Affine(norm)
             }
-            head = Linear(weight: w, bias: bias, outFeatures: classes, inFeatures: c)
+            head = Linear(weight: w, bias: bias, outFeatures: classes, inFeatures: c, precision: precision)
         } else {
             headNorm = nil
             head = nil

@@ -11,6 +11,9 @@ int replk_cpu_supports_x86_64_v4(void) {
     return replk_cpu_supports_x86_64_v3() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
+int replk_cpu_supports_avx512bf16(void) {
+    return replk_cpu_supports_x86_64_v4() && __builtin_cpu_supports("avx512bf16");
+}
 int replk_cpu_is_intel(void) {
     __builtin_cpu_init();
     return __builtin_cpu_is("intel");
@@ -18,5 +21,9 @@ int replk_cpu_is_intel(void) {
 #else
 int replk_cpu_supports_x86_64_v3(void) { return 1; }
 int replk_cpu_supports_x86_64_v4(void) { return 1; }
+int replk_cpu_supports_avx512bf16(void) {
+    return replk_cpu_supports_x86_64_v4() && __builtin_cpu_supports("avx512bf16");
+}
+int replk_cpu_supports_avx512bf16(void) { return 0; }
 int replk_cpu_is_intel(void) { return 0; }
 #endif

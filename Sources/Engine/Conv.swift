@@ -4,6 +4,8 @@ import Glibc
 import Darwin
 #endif
 import Kernels
+// The heads and tools name the precision through Engine.
+@_exported import enum KernelCore.Precision
 import Parallel
 
 /// Most rows of A per GEMM task (20 micro-panels): the packed A block (240 × KC floats) stays in L2
@@ -18,8 +20,30 @@ private func gemmRowBlocks(_ m: Int) -> (count: Int, rows: Int) {
     return (count, roundUp((m + count - 1) / count, gemmMR))
 }
 
+/// A packed B operand of the GEMM: float32 from `packB`, or bf16 pairs from `packBBF16`.
+public enum PackedWeights {
+    case fp32(UnsafePointer<Float>)
+    case bf16(UnsafePointer<UInt32>)
+
+    /// The same operand `words` 4-byte words further on (the next group's or Winograd operand's).
+    func advanced(by words: Int) -> PackedWeights {
+        switch self {
+        case let .fp32(p): return .fp32(p + words)
+        case let .bf16(p): return .bf16(p + words)
+        }
+    }
+}
+
 /// Runs C = epilogue(A · B) over the thread pool. `packedB` comes from `packB` for a `k × n` matrix.
 public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePointer<Float>,
+                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
+                 pool: ThreadPool = ThreadPool.shared) {
+    gemm(input, m: m, n: n, k: k, weights: .fp32(packedB), c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+}
+
+/// Runs C = epilogue(A · B) over the thread pool, in the precision of the packed `weights`
+/// (bf16 weights: A is rounded to bf16 as it is packed; float32 accumulation and epilogue).
+public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeights,
                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
                  pool: ThreadPool = ThreadPool.shared) {
     if m == 0 || n == 0 { return }
@@ -37,11 +61,25 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePoin
     if case .packed = input { inPlace = true }
     if groups > 1 && !inPlace {
         let aPanels = (m + gemmMR - 1) / gemmMR
-        let storage = TensorStorage(count: packedACount(m: m, k: k))
         let per = max(1, aPanels / (4 * pool.threadCount))
         let source = input
-        pool.parallelFor((aPanels + per - 1) / per) { i in
-            packAPanels(source, m: m, k: k, panels: i * per, count: min(per, aPanels - i * per), into: storage.pointer)
+        let storage: TensorStorage
+        switch weights {
+        case .fp32:
+            storage = TensorStorage(count: packedACount(m: m, k: k))
+            pool.parallelFor((aPanels + per - 1) / per) { i in
+                packAPanels(source, m: m, k: k, panels: i * per, count: min(per, aPanels - i * per), into: storage.pointer)
+            }
+        case .bf16:
+            // Pair words, in a float buffer of the same size.
+            storage = TensorStorage(count: packedBF16ACount(m: m, k: k))
+            let words = UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt32.self)
+            pool.parallelFor((aPanels + per - 1) / per) { i in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR * gemmKC) { panel in
+                    packAPanelsBF16(source, m: m, k: k, panels: i * per, count: min(per, aPanels - i * per),
+                                    into: words, panel: panel.baseAddress!)
+                }
+            }
         }
         input = .packed(storage.pointer)
         packedA = storage
@@ -52,9 +90,17 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePoin
         let m0 = mb * mc
         let p0 = gi * panelsPerGroup
         let pc = min(panelsPerGroup, panels - p0)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: mc)) { scratch in
-            gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
-                      m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
+        switch weights {
+        case let .fp32(packedB):
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: mc)) { scratch in
+                gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+                          m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
+            }
+        case let .bf16(packedB):
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBF16ScratchCount(mc: mc)) { scratch in
+                gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+                              m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
+            }
         }
     }
 }
@@ -89,11 +135,15 @@ public final class ConvKernel {
     public let padH: Int, padW: Int
     public let dilationH: Int, dilationW: Int
     public let groups: Int
+    /// The precision the conv runs at (bf16: GEMM weights rounded and packed for `vdpbf16ps`; a
+    /// Winograd 3×3 conv runs float32 at either precision).
+    public let precision: Precision
 
     private enum Plan { case gemm, depthwise, winograd }
     private let plan: Plan
-    /// GEMM: one packed B per group. Depth-wise: tap-major weights `[kH·kW][C]`. Winograd: the 36
-    /// packed `Cin × Cout` operands of U = G g Gᵀ, `groupStride` floats apart.
+    /// GEMM: one packed B per group (at bf16 `packBBF16`'s pair words in this float buffer).
+    /// Depth-wise: tap-major weights `[kH·kW][C]`. Winograd: the 36 packed `Cin × Cout` operands
+    /// of U = G g Gᵀ, `groupStride` floats apart.
     private let weights: TensorStorage
     /// Depth-wise, stride 1: the same weights channel-blocked, `[C/16][kH][kW][16]`.
     private let blockedWeights: TensorStorage?
@@ -106,9 +156,15 @@ public final class ConvKernel {
     /// F(4×4, 3×3) (a quarter of the multiply-adds; weights transformed here, 4× their size) unless
     /// `winograd` is false; their outputs differ from the direct conv by rounding only (at most 5e-5
     /// of the output's largest magnitude in the tests, 0.4–1.6e-5 measured).
+    ///
+    /// With `precision` bf16 (only where `Precision.bf16.isSupported`) GEMM convs round their
+    /// weights to bf16 and pack them for `vdpbf16ps`, and round activations as they pack them;
+    /// sums, bias, activation and residual stay float32. Winograd convs stay float32.
     public init(weightOIHW w: UnsafeBufferPointer<Float>, bias: [Float]?, outChannels: Int, inChannels: Int,
                 kernelH: Int, kernelW: Int, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
-                dilation: (Int, Int) = (1, 1), groups: Int = 1, winograd: Bool = ConvKernel.winogradByDefault) {
+                dilation: (Int, Int) = (1, 1), groups: Int = 1, winograd: Bool = ConvKernel.winogradByDefault,
+                precision: Precision = .fp32) {
+        precondition(precision.isSupported, precision.unsupportedReason ?? "")
         precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "channels \(inChannels)→\(outChannels) not divisible by groups \(groups)")
         let cinG = inChannels / groups, coutG = outChannels / groups
@@ -118,6 +174,7 @@ public final class ConvKernel {
         self.kernelH = kernelH; self.kernelW = kernelW
         (strideH, strideW) = stride; (padH, padW) = padding; (dilationH, dilationW) = dilation
         self.groups = groups
+        self.precision = precision
         if let bias {
             precondition(bias.count == outChannels, "conv bias has \(bias.count) values, expected \(outChannels)")
             let b = TensorStorage(count: outChannels)
@@ -130,6 +187,9 @@ public final class ConvKernel {
         if winograd && kernelH == 3 && kernelW == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1
             && inChannels >= 16 && outChannels >= 16 {
             plan = .winograd
+            // float32 at either precision: F(4×4, 3×3) runs a quarter of the multiply-adds, more than
+            // bf16's twice the rate gains, and its transforms amplify bf16's rounding (tried: up to
+            // 7 % of the output's largest magnitude against 4e-6 at float32).
             let s = TensorStorage(count: winogradWeightCount(inChannels: inChannels, outChannels: outChannels))
             winogradTransformWeights(w, inChannels: inChannels, outChannels: outChannels, into: s.pointer)
             weights = s
@@ -155,7 +215,7 @@ public final class ConvKernel {
             plan = .gemm
             // B[k][n] with k = (ky, kx, ci): element (k, n) of group g is w[(g·coutG + n), ci, ky, kx].
             let k = taps * cinG
-            let stride = packedBCount(k: k, n: coutG)
+            let stride = precision == .bf16 ? packedBF16BCount(k: k, n: coutG) : packedBCount(k: k, n: coutG)
             groupStride = stride
             let s = TensorStorage(count: stride * groups)
             var reordered = [Float](repeating: 0, count: k * coutG)
@@ -167,10 +227,24 @@ public final class ConvKernel {
                     }
                 }
                 reordered.withUnsafeBufferPointer {
-                    packB($0.baseAddress!, k: k, n: coutG, strideK: coutG, strideN: 1, into: s.pointer + g * stride)
+                    switch precision {
+                    case .fp32:
+                        packB($0.baseAddress!, k: k, n: coutG, strideK: coutG, strideN: 1, into: s.pointer + g * stride)
+                    case .bf16:
+                        packBBF16($0.baseAddress!, k: k, n: coutG, strideK: coutG, strideN: 1,
+                                  into: UnsafeMutableRawPointer(s.pointer).assumingMemoryBound(to: UInt32.self) + g * stride)
+                    }
                 }
             }
             weights = s
+        }
+    }
+
+    /// The GEMM weights as the GEMM reads them.
+    private var packedWeights: PackedWeights {
+        switch precision {
+        case .fp32: return .fp32(weights.pointer)
+        case .bf16: return .bf16(UnsafeRawPointer(weights.pointer).assumingMemoryBound(to: UInt32.self))
         }
     }
 
@@ -376,7 +450,7 @@ public final class ConvKernel {
                 let e = Epilogue(bias: bias.map { UnsafePointer($0.pointer + g * coutG) }, activation: activation,
                                  residual: residual.map { UnsafePointer($0.storage.pointer + g * coutG) },
                                  residualStride: outChannels)
-                gemm(input, m: m, n: coutG, k: k, packedB: weights.pointer + g * groupStride,
+                gemm(input, m: m, n: coutG, k: k, weights: packedWeights.advanced(by: g * groupStride),
                      c: yp + g * coutG, ldc: outChannels, epilogue: e, pool: pool)
             }
         }
@@ -390,10 +464,12 @@ public final class ConvTranspose2x2 {
     public let inChannels: Int
     public let outChannels: Int
     private let packed: TensorStorage
+    private let precision: Precision
     private let bias: [Float]
 
-    /// `weight` in PyTorch's ConvTranspose layout (in, out, 2, 2).
-    public init(weight w: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
+    /// `weight` in PyTorch's ConvTranspose layout (in, out, 2, 2); `precision` as `ConvKernel`'s.
+    public init(weight w: [Float], bias: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32) {
+        precondition(precision.isSupported, precision.unsupportedReason ?? "")
         precondition(w.count == inChannels * outChannels * 4 && bias.count == outChannels, "ConvTranspose2x2 weight/bias sizes")
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -404,9 +480,18 @@ public final class ConvTranspose2x2 {
                 for t in 0..<4 { b[ci * n + t * outChannels + co] = w[((ci * outChannels + co) * 2 + t / 2) * 2 + t % 2] }
             }
         }
-        let storage = TensorStorage(count: packedBCount(k: inChannels, n: n))
-        b.withUnsafeBufferPointer { packB($0.baseAddress!, k: inChannels, n: n, strideK: n, strideN: 1, into: storage.pointer) }
-        packed = storage
+        self.precision = precision
+        switch precision {
+        case .fp32:
+            let storage = TensorStorage(count: packedBCount(k: inChannels, n: n))
+            b.withUnsafeBufferPointer { packB($0.baseAddress!, k: inChannels, n: n, strideK: n, strideN: 1, into: storage.pointer) }
+            packed = storage
+        case .bf16:
+            let storage = TensorStorage(count: packedBF16BCount(k: inChannels, n: n))
+            let words = UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt32.self)
+            b.withUnsafeBufferPointer { packBBF16($0.baseAddress!, k: inChannels, n: n, strideK: n, strideN: 1, into: words) }
+            packed = storage
+        }
         self.bias = (0..<4).flatMap { _ in bias }
     }
 
@@ -419,7 +504,9 @@ public final class ConvTranspose2x2 {
         if FLOPCounter.shared.dryRun { return Tensor(zeros: [n, 2 * h, 2 * w, outChannels]) }
         let tmp = Tensor(uninitializedShape: [n * h * w, cols])
         bias.withUnsafeBufferPointer { bp in
-            gemm(.rows(x.storage.pointer, ld: inChannels), m: n * h * w, n: cols, k: inChannels, packedB: packed.pointer,
+            let weights: PackedWeights = precision == .fp32 ? .fp32(packed.pointer)
+                : .bf16(UnsafeRawPointer(packed.pointer).assumingMemoryBound(to: UInt32.self))
+            gemm(.rows(x.storage.pointer, ld: inChannels), m: n * h * w, n: cols, k: inChannels, weights: weights,
                  c: tmp.storage.pointer, ldc: cols, epilogue: Epilogue(bias: bp.baseAddress, activation: activation), pool: pool)
         }
         let y = Tensor(uninitializedShape: [n, 2 * h, 2 * w, outChannels])

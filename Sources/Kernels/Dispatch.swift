@@ -286,3 +286,88 @@ public func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, 
         KernelsV3.packAPanels(input, m: m, k: k, panels: panel0, count: count, into: dst)
     }
 }
+
+// MARK: - bf16 (AVX512_BF16, in the AVX-512 build only)
+
+extension Precision {
+    /// Whether this CPU and the kernel build in use run this precision: float32 always; bf16 with
+    /// the AVX-512 build on a CPU with AVX512_BF16.
+    public var isSupported: Bool { unsupportedReason == nil }
+
+    /// Why this precision cannot run here (one line naming the missing CPU feature), or nil.
+    public var unsupportedReason: String? {
+        switch self {
+        case .fp32: return nil
+        case .bf16:
+            #if arch(x86_64)
+            if replk_cpu_supports_avx512bf16() == 0 {
+                return "--precision bf16 needs a CPU with AVX512_BF16 (AMD Zen 4 or later, Intel Cooper Lake or Sapphire Rapids or later); this CPU lacks it"
+            }
+            if kernelVariant != .v4 {
+                return "--precision bf16 needs the AVX-512 kernels, but REPLK_KERNELS selects \(kernelVariant?.rawValue ?? "none")"
+            }
+            return nil
+            #else
+            return "--precision bf16 needs an x86-64 CPU with AVX512_BF16; this is not one"
+            #endif
+        }
+    }
+}
+
+@inline(__always) private func requireBF16() {
+    precondition(Precision.bf16.isSupported, Precision.bf16.unsupportedReason ?? "")
+}
+
+/// `gemmBlock` with bf16 operands (float32 accumulation and epilogue): `packedB` from `packBBF16`,
+/// a `.packed` A from `packAPanelsBF16`, `scratch` of `gemmBF16ScratchCount(mc:)` floats. Only
+/// where `Precision.bf16.isSupported`.
+public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
+                          packedB: UnsafePointer<UInt32>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                          epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
+                          scratch: UnsafeMutablePointer<Float>) {
+    #if arch(x86_64)
+    requireBF16()
+    KernelsV4.gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+                            m0: m0, mc: mc, panel0: panel0, panelCount: panelCount, scratch: scratch)
+    #else
+    preconditionFailure(Precision.bf16.unsupportedReason ?? "")
+    #endif
+}
+
+/// Packs micro-panels of an M × K operand over its whole depth into bf16 pairs (the `.packed`
+/// layout `gemmBlockBF16` reads; `packedBF16ACount(m:k:)` words), through `panel`, a float32
+/// scratch of `gemmMR · gemmKC` floats. Only where `Precision.bf16.isSupported`.
+public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
+                            into dst: UnsafeMutablePointer<UInt32>, panel: UnsafeMutablePointer<Float>) {
+    #if arch(x86_64)
+    requireBF16()
+    KernelsV4.packAPanelsBF16(input, m: m, k: k, panels: panel0, count: count, into: dst, panel: panel)
+    #else
+    preconditionFailure(Precision.bf16.unsupportedReason ?? "")
+    #endif
+}
+
+/// A loop of independent `vdpbf16ps`, for measuring the bf16 peak (`bf16PeakFlopsPerIteration`
+/// FLOPs per iteration). Only where `Precision.bf16.isSupported`.
+public func bf16PeakLoop(iterations: Int, seed: Float) -> Float {
+    #if arch(x86_64)
+    requireBF16()
+    return KernelsV4.bf16PeakLoop(iterations: iterations, seed: seed)
+    #else
+    preconditionFailure(Precision.bf16.unsupportedReason ?? "")
+    #endif
+}
+
+/// FLOPs one iteration of `bf16PeakLoop` performs.
+public let bf16PeakFlopsPerIteration = 2 * 2 * 16 * 24
+
+/// The hardware's rounding of `count` floats to bf16 bit patterns, for checking `bf16Bits`.
+/// Only where `Precision.bf16.isSupported`.
+public func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
+    #if arch(x86_64)
+    requireBF16()
+    KernelsV4.bf16RoundHardware(src, count: count, into: dst)
+    #else
+    preconditionFailure(Precision.bf16.unsupportedReason ?? "")
+    #endif
+}

@@ -11,9 +11,10 @@ public struct Conv2d {
     /// - Parameters:
     ///   - weight: PyTorch layout (out, in/groups, kH, kW).
     ///   - foldNorm: fold `norm` into the weights (true) or run it as its own op (false).
+    ///   - precision: the arithmetic of the conv (`ConvKernel`'s); bf16 only where supported.
     public init(weight: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernelSize: (Int, Int),
                 stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
-                groups: Int = 1, norm: BatchNorm? = nil, foldNorm: Bool = true) {
+                groups: Int = 1, norm: BatchNorm? = nil, foldNorm: Bool = true, precision: Precision = .fp32) {
         var w = weight, b = bias
         var separate: (scale: [Float], shift: [Float])?
         if let norm {
@@ -26,7 +27,7 @@ public struct Conv2d {
         kernel = w.withUnsafeBufferPointer {
             ConvKernel(weightOIHW: $0, bias: b, outChannels: outChannels, inChannels: inChannels,
                        kernelH: kernelSize.0, kernelW: kernelSize.1, stride: stride, padding: padding,
-                       dilation: dilation, groups: groups)
+                       dilation: dilation, groups: groups, precision: precision)
         }
         separateNorm = separate
     }
@@ -47,10 +48,11 @@ public struct Conv2d {
 public struct Linear {
     public let kernel: ConvKernel
 
-    /// `weight` is (out, in) as PyTorch stores it.
-    public init(weight: [Float], bias: [Float]?, outFeatures: Int, inFeatures: Int) {
+    /// `weight` is (out, in) as PyTorch stores it; `precision` is the arithmetic (`ConvKernel`'s).
+    public init(weight: [Float], bias: [Float]?, outFeatures: Int, inFeatures: Int, precision: Precision = .fp32) {
         kernel = weight.withUnsafeBufferPointer {
-            ConvKernel(weightOIHW: $0, bias: bias, outChannels: outFeatures, inChannels: inFeatures, kernelH: 1, kernelW: 1)
+            ConvKernel(weightOIHW: $0, bias: bias, outChannels: outFeatures, inChannels: inFeatures, kernelH: 1, kernelW: 1,
+                       precision: precision)
         }
     }
 

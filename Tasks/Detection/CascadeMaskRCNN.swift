@@ -60,9 +60,9 @@ public final class CascadeMaskRCNN {
     public var numClasses: Int { boxHeads[0].numClasses }
     public var stageCount: Int { boxHeads.count }
 
-    public convenience init(checkpoint path: String, reparameterize: Bool = true) throws {
+    public convenience init(checkpoint path: String, reparameterize: Bool = true, precision: Precision = .fp32) throws {
         let ck = try Checkpoint(path: path)
-        try self.init(stateDict: try ck.stateDict(), file: path, reparameterize: reparameterize)
+        try self.init(stateDict: try ck.stateDict(), file: path, reparameterize: reparameterize, precision: precision)
         if let dm = ck.meta?["dataset_meta"]?.dict, case let .tuple(t)? = dm["classes"] {
             metaClasses = t.compactMap(\.string)
         } else if let dm = ck.meta?["dataset_meta"]?.dict, case let .list(l)? = dm["classes"] {
@@ -72,7 +72,9 @@ public final class CascadeMaskRCNN {
         }
     }
 
-    public init(stateDict sd: StateDict, file path: String, reparameterize: Bool = true) throws {
+    /// Builds the model from an mmdet state dict; `precision` is the arithmetic of every conv and
+    /// linear layer (bf16 only where `Precision.bf16.isSupported`).
+    public init(stateDict sd: StateDict, file path: String, reparameterize: Bool = true, precision: Precision = .fp32) throws {
         let kind = CheckpointKind(sd)
         guard kind == .cascadeDetector else {
             throw kind.mismatch(file: path, expected: "an mmdetection Cascade Mask R-CNN checkpoint (no 'roi_head.bbox_head.0.fc_cls.weight')")
@@ -80,7 +82,8 @@ public final class CascadeMaskRCNN {
         let bsd = sd.stripping(prefix: "backbone.")
         let cfg = try RepLKNetConfig.infer(from: bsd, file: path)
         let bb = WeightBinder(bsd, file: path)
-        backbone = try RepLKNet(binder: bb, config: cfg, options: RepLKNetOptions(reparameterize: reparameterize, includeHead: false))
+        backbone = try RepLKNet(binder: bb, config: cfg, options: RepLKNetOptions(reparameterize: reparameterize, includeHead: false,
+                                                                                 precision: precision))
         try bb.finish()
         var binders = [WeightBinder]()
         func scoped(_ prefix: String) -> WeightBinder {
@@ -88,14 +91,16 @@ public final class CascadeMaskRCNN {
             binders.append(b)
             return b
         }
-        fpn = try FPN(binder: scoped("neck."), inChannels: cfg.channels)
-        rpn = try RPNHead(binder: scoped("rpn_head."), channels: fpn.channels)
+        fpn = try FPN(binder: scoped("neck."), inChannels: cfg.channels, precision: precision)
+        rpn = try RPNHead(binder: scoped("rpn_head."), channels: fpn.channels, precision: precision)
         var boxHeads = [BBoxHead](), maskHeads = [MaskHead]()
         while sd["roi_head.bbox_head.\(boxHeads.count).fc_cls.weight"] != nil {
             let s = boxHeads.count
-            boxHeads.append(try BBoxHead(binder: scoped("roi_head.bbox_head.\(s)."), inChannels: fpn.channels, roiSize: 7))
+            boxHeads.append(try BBoxHead(binder: scoped("roi_head.bbox_head.\(s)."), inChannels: fpn.channels, roiSize: 7,
+                                            precision: precision))
             if sd["roi_head.mask_head.\(s).conv_logits.weight"] != nil {
-                maskHeads.append(try MaskHead(binder: scoped("roi_head.mask_head.\(s)."), inChannels: fpn.channels))
+                maskHeads.append(try MaskHead(binder: scoped("roi_head.mask_head.\(s)."), inChannels: fpn.channels,
+                                              precision: precision))
             }
         }
         guard boxHeads.count == config.stageStds.count else {

@@ -10,18 +10,18 @@ final class FPN {
     let output: [Conv2d]
     let channels: Int
 
-    init(binder b: WeightBinder, inChannels: [Int]) throws {
+    init(binder b: WeightBinder, inChannels: [Int], precision: Precision) throws {
         let shape = try b.requireShape("lateral_convs.0.conv.weight", rank: 4)
         channels = shape[0]
         let c = channels
         lateral = try inChannels.enumerated().map { i, cin in
             Conv2d(weight: try b.floats("lateral_convs.\(i).conv.weight", shape: [c, cin, 1, 1]),
-                   bias: try b.floats("lateral_convs.\(i).conv.bias", shape: [c]), outChannels: c, inChannels: cin, kernelSize: (1, 1))
+                   bias: try b.floats("lateral_convs.\(i).conv.bias", shape: [c]), outChannels: c, inChannels: cin, kernelSize: (1, 1), precision: precision)
         }
         output = try inChannels.indices.map { i in
             Conv2d(weight: try b.floats("fpn_convs.\(i).conv.weight", shape: [c, c, 3, 3]),
                    bias: try b.floats("fpn_convs.\(i).conv.bias", shape: [c]), outChannels: c, inChannels: c, kernelSize: (3, 3),
-                   padding: (1, 1))
+                   padding: (1, 1), precision: precision)
         }
     }
 
@@ -44,17 +44,17 @@ final class RPNHead {
     let reg: Conv2d
     let anchorsPerLocation: Int
 
-    init(binder b: WeightBinder, channels c: Int) throws {
+    init(binder b: WeightBinder, channels c: Int, precision: Precision) throws {
         let clsShape = try b.requireShape("rpn_cls.weight", rank: 4)
         anchorsPerLocation = clsShape[0]
         let feat = try b.requireShape("rpn_conv.weight", rank: 4)[0]
         conv = Conv2d(weight: try b.floats("rpn_conv.weight", shape: [feat, c, 3, 3]), bias: try b.floats("rpn_conv.bias", shape: [feat]),
-                      outChannels: feat, inChannels: c, kernelSize: (3, 3), padding: (1, 1))
+                      outChannels: feat, inChannels: c, kernelSize: (3, 3), padding: (1, 1), precision: precision)
         let a = anchorsPerLocation
         cls = Conv2d(weight: try b.floats("rpn_cls.weight", shape: [a, feat, 1, 1]), bias: try b.floats("rpn_cls.bias", shape: [a]),
-                     outChannels: a, inChannels: feat, kernelSize: (1, 1))
+                     outChannels: a, inChannels: feat, kernelSize: (1, 1), precision: precision)
         reg = Conv2d(weight: try b.floats("rpn_reg.weight", shape: [4 * a, feat, 1, 1]), bias: try b.floats("rpn_reg.bias", shape: [4 * a]),
-                     outChannels: 4 * a, inChannels: feat, kernelSize: (1, 1))
+                     outChannels: 4 * a, inChannels: feat, kernelSize: (1, 1), precision: precision)
     }
 
     /// (objectness logits [H·W·A], deltas [H·W·A·4]) for one level.
@@ -73,7 +73,7 @@ final class BBoxHead {
     let numClasses: Int
     let roiSize: Int
 
-    init(binder b: WeightBinder, inChannels: Int, roiSize: Int) throws {
+    init(binder b: WeightBinder, inChannels: Int, roiSize: Int, precision: Precision) throws {
         self.roiSize = roiSize
         var convs = [Conv2d]()
         var cin = inChannels
@@ -82,7 +82,7 @@ final class BBoxHead {
             let out = try b.requireShape("shared_convs.\(k).conv.weight", rank: 4)[0]
             convs.append(Conv2d(weight: try b.floats("shared_convs.\(k).conv.weight", shape: [out, cin, 3, 3]), bias: nil,
                                 outChannels: out, inChannels: cin, kernelSize: (3, 3), padding: (1, 1),
-                                norm: try b.batchNorm("shared_convs.\(k).bn", channels: out)))
+                                norm: try b.batchNorm("shared_convs.\(k).bn", channels: out), precision: precision))
             cin = out
         }
         self.convs = convs
@@ -103,16 +103,16 @@ final class BBoxHead {
                 }
                 first = false
             }
-            fcs.append(Linear(weight: w, bias: try b.floats("shared_fcs.\(k).bias", shape: [out]), outFeatures: out, inFeatures: fin))
+            fcs.append(Linear(weight: w, bias: try b.floats("shared_fcs.\(k).bias", shape: [out]), outFeatures: out, inFeatures: fin, precision: precision))
             fin = out
         }
         self.fcs = fcs
         let clsRows = try b.requireShape("fc_cls.weight", rank: 2)[0]
         numClasses = clsRows - 1
         cls = Linear(weight: try b.floats("fc_cls.weight", shape: [clsRows, fin]), bias: try b.floats("fc_cls.bias", shape: [clsRows]),
-                     outFeatures: clsRows, inFeatures: fin)
+                     outFeatures: clsRows, inFeatures: fin, precision: precision)
         reg = Linear(weight: try b.floats("fc_reg.weight", shape: [4 * numClasses, fin]),
-                     bias: try b.floats("fc_reg.bias", shape: [4 * numClasses]), outFeatures: 4 * numClasses, inFeatures: fin)
+                     bias: try b.floats("fc_reg.bias", shape: [4 * numClasses]), outFeatures: 4 * numClasses, inFeatures: fin, precision: precision)
     }
 
     /// Class logits [N, classes + 1] (background last) and deltas [N, 4·classes].
@@ -132,7 +132,7 @@ final class MaskHead {
     let logits: Conv2d
     let numClasses: Int
 
-    init(binder b: WeightBinder, inChannels: Int) throws {
+    init(binder b: WeightBinder, inChannels: Int, precision: Precision) throws {
         var convs = [Conv2d]()
         var cin = inChannels
         while b.contains("convs.\(convs.count).conv.weight") {
@@ -140,7 +140,7 @@ final class MaskHead {
             let out = try b.requireShape("convs.\(k).conv.weight", rank: 4)[0]
             convs.append(Conv2d(weight: try b.floats("convs.\(k).conv.weight", shape: [out, cin, 3, 3]),
                                 bias: try b.floats("convs.\(k).conv.bias", shape: [out]), outChannels: out, inChannels: cin,
-                                kernelSize: (3, 3), padding: (1, 1)))
+                                kernelSize: (3, 3), padding: (1, 1), precision: precision))
             cin = out
         }
         self.convs = convs
@@ -149,11 +149,11 @@ final class MaskHead {
             throw WeightsError.shapeMismatch(file: b.file, key: "upsample.weight", expected: [cin, up[1], 2, 2], found: up)
         }
         upsample = ConvTranspose2x2(weight: try b.floats("upsample.weight", shape: up), bias: try b.floats("upsample.bias", shape: [up[1]]),
-                                    inChannels: cin, outChannels: up[1])
+                                    inChannels: cin, outChannels: up[1], precision: precision)
         numClasses = try b.requireShape("conv_logits.weight", rank: 4)[0]
         logits = Conv2d(weight: try b.floats("conv_logits.weight", shape: [numClasses, up[1], 1, 1]),
                         bias: try b.floats("conv_logits.bias", shape: [numClasses]), outChannels: numClasses, inChannels: up[1],
-                        kernelSize: (1, 1))
+                        kernelSize: (1, 1), precision: precision)
     }
 
     /// Mask logits [N, 2S, 2S, classes].

@@ -17,14 +17,18 @@ public final class Segmenter {
     public private(set) var metaClasses: [String]?
     public private(set) var metaPalette: [(UInt8, UInt8, UInt8)]?
 
-    public convenience init(checkpoint path: String, alignCorners: Bool, reparameterize: Bool = true) throws {
+    public convenience init(checkpoint path: String, alignCorners: Bool, reparameterize: Bool = true,
+                            precision: Precision = .fp32) throws {
         let ck = try Checkpoint(path: path)
-        try self.init(stateDict: try ck.stateDict(), file: path, alignCorners: alignCorners, reparameterize: reparameterize)
+        try self.init(stateDict: try ck.stateDict(), file: path, alignCorners: alignCorners, reparameterize: reparameterize,
+                      precision: precision)
         (metaClasses, metaPalette) = datasetMeta(ck)
     }
 
-    /// Builds the model from an mmseg state dict (`backbone.` / `decode_head.` / `auxiliary_head.` keys).
-    public init(stateDict sd: StateDict, file path: String, alignCorners: Bool, reparameterize: Bool = true) throws {
+    /// Builds the model from an mmseg state dict (`backbone.` / `decode_head.` / `auxiliary_head.` keys);
+    /// `precision` is the arithmetic of every conv (bf16 only where `Precision.bf16.isSupported`).
+    public init(stateDict sd: StateDict, file path: String, alignCorners: Bool, reparameterize: Bool = true,
+                precision: Precision = .fp32) throws {
         let kind = CheckpointKind(sd)
         guard kind == .segmentation else {
             throw kind.mismatch(file: path, expected: "an mmsegmentation UperNet checkpoint (no 'decode_head.conv_seg.weight')")
@@ -32,10 +36,11 @@ public final class Segmenter {
         let backboneSD = sd.stripping(prefix: "backbone.")
         let config = try RepLKNetConfig.infer(from: backboneSD, file: path)
         let bb = WeightBinder(backboneSD, file: path)
-        backbone = try RepLKNet(binder: bb, config: config, options: RepLKNetOptions(reparameterize: reparameterize, includeHead: false))
+        backbone = try RepLKNet(binder: bb, config: config, options: RepLKNetOptions(reparameterize: reparameterize, includeHead: false,
+                                                                                  precision: precision))
         try bb.finish()
         let hb = WeightBinder(sd.stripping(prefix: "decode_head."), file: path)
-        head = try UperNetHead(binder: hb, inChannels: config.channels, alignCorners: alignCorners)
+        head = try UperNetHead(binder: hb, inChannels: config.channels, alignCorners: alignCorners, precision: precision)
         try hb.finish()
         let known = ["backbone.", "decode_head.", "auxiliary_head."]
         let stray = sd.keys.filter { k in !known.contains { k.hasPrefix($0) } }

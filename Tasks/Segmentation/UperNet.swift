@@ -19,7 +19,8 @@ public final class UperNetHead {
 
     /// Builds the head from `decode_head.*` keys (prefix removed); widths and class count come from
     /// the tensor shapes, `inChannels` from the backbone.
-    public init(binder b: WeightBinder, inChannels: [Int], alignCorners: Bool, poolScales: [Int] = [1, 2, 3, 6]) throws {
+    public init(binder b: WeightBinder, inChannels: [Int], alignCorners: Bool, poolScales: [Int] = [1, 2, 3, 6],
+                precision: Precision = .fp32) throws {
         let seg = try b.requireShape("conv_seg.weight", rank: 4)
         numClasses = seg[0]
         channels = seg[1]
@@ -33,7 +34,7 @@ public final class UperNetHead {
         self.poolScales = poolScales
         func convModule(_ p: String, out: Int, in cin: Int, k: Int) throws -> Conv2d {
             Conv2d(weight: try b.floats(p + ".conv.weight", shape: [out, cin, k, k]), bias: nil, outChannels: out, inChannels: cin,
-                   kernelSize: (k, k), padding: (k / 2, k / 2), norm: try b.batchNorm(p + ".bn", channels: out))
+                   kernelSize: (k, k), padding: (k / 2, k / 2), norm: try b.batchNorm(p + ".bn", channels: out), precision: precision)
         }
         let levels = inChannels.count
         lateral = try (0..<(levels - 1)).map { try convModule("lateral_convs.\($0)", out: c, in: inChannels[$0], k: 1) }
@@ -43,7 +44,7 @@ public final class UperNetHead {
         fpnBottleneck = try convModule("fpn_bottleneck", out: c, in: levels * c, k: 3)
         classifier = Conv2d(weight: try b.floats("conv_seg.weight", shape: [numClasses, c, 1, 1]),
                             bias: try b.floats("conv_seg.bias", shape: [numClasses]), outChannels: numClasses, inChannels: c,
-                            kernelSize: (1, 1))
+                            kernelSize: (1, 1), precision: precision)
     }
 
     /// Logits [N, H/4, W/4, classes] from the backbone's four feature maps.

@@ -6,6 +6,10 @@
 int replk_cpu_supports_x86_64_v3(void);
 int replk_cpu_supports_x86_64_v4(void);
 
+/// 1 when the CPU runs the AVX-512 build and has AVX512_BF16 (`vdpbf16ps`, `vcvtne2ps2bf16`:
+/// AMD Zen 4 and later, Intel Cooper Lake and Sapphire Rapids and later), 0 otherwise.
+int replk_cpu_supports_avx512bf16(void);
+
 /// 1 on an Intel CPU, 0 otherwise (which split of the depth-wise convs pays depends on how fast a
 /// core reads strided lines from L3; see `depthwiseStripsPreferred` in Sources/Kernels).
 int replk_cpu_is_intel(void);

@@ -1,0 +1,130 @@
+// bf16 GEMM (AVX512_BF16): C[M×N] (+)= A[M×K] · B[K×N] with bf16 operands and float32
+// accumulation, the same blocking and fused epilogue as the float32 `gemmBlock`. Only in the
+// AVX-512 build (this file has no link in Sources/KernelsV3); the tile kernels are C with
+// function-level `target` attributes (Sources/CKernelsBF16), one call per 12×32 tile and K block.
+#if REPLK_V4 && arch(x86_64)
+import CKernelsBF16
+import KernelCore
+
+/// Packs micro-panels `panel0 ..< panel0 + count` of the M × K operand `input` over its whole
+/// depth into bf16 pairs (`dst[(row / MR)·P·MR + kp·MR + row % MR]`, P = ⌈K/2⌉), the layout
+/// `gemmBlockBF16` reads in place from `.packed`. `panel` is a float32 scratch of MR × KC floats.
+public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
+                            into dst: UnsafeMutablePointer<UInt32>, panel: UnsafeMutablePointer<Float>) {
+    let pairs = bf16Pairs(k)
+    for p in panel0..<(panel0 + count) {
+        var k0 = 0
+        while k0 < k {
+            let kc = min(gemmKC, k - k0)
+            packA(input, m: m, m0: p * gemmMR, mc: gemmMR, k0: k0, kc: kc, into: panel)
+            replk_bf16_pack_a_panel(panel, kc, dst + p * pairs * gemmMR + (k0 / 2) * gemmMR)
+            k0 += kc
+        }
+    }
+}
+
+/// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
+/// C = epilogue(A · B) single-threaded, with bf16 operands. `packedB` comes from `packBBF16` for a
+/// `k × n` matrix; a `.packed` A comes from `packAPanelsBF16` (its pointer holds pair words).
+/// `scratch` holds at least `gemmBF16ScratchCount(mc:)` floats.
+public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
+                          packedB: UnsafePointer<UInt32>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                          epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
+                          scratch: UnsafeMutablePointer<Float>) {
+    let mcEff = min(mc, m - m0)
+    if mcEff <= 0 { return }
+    let hasEpilogue = !epilogue.isIdentity
+    let pairs = bf16Pairs(k)
+    let microPanels = (mcEff + gemmMR - 1) / gemmMR
+    let block = UnsafeMutableRawPointer(scratch).bindMemory(to: UInt32.self, capacity: roundUp(mc, gemmMR) * gemmKC / 2)
+    let floatPanel = scratch + roundUp(mc, gemmMR) * gemmKC / 2
+    var tile = (V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(),
+                V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16())
+    withUnsafeMutableBytes(of: &tile) { tileRaw in
+        let tilePtr = tileRaw.baseAddress!.assumingMemoryBound(to: Float.self)
+        var k0 = 0
+        while k0 < k {
+            let kc = min(gemmKC, k - k0)
+            let kp0 = k0 / 2, kpc = bf16Pairs(kc)
+            let accumulate = k0 > 0
+            let last = k0 + kc >= k
+            // The A block: read in place when packed over the whole depth, else packed here.
+            let aPanels: UnsafePointer<UInt32>
+            let panelStride: Int
+            if case let .packed(p) = input {
+                let words = UnsafeRawPointer(p).assumingMemoryBound(to: UInt32.self)
+                aPanels = words + (m0 / gemmMR) * pairs * gemmMR + kp0 * gemmMR
+                panelStride = pairs * gemmMR
+            } else {
+                for mp in 0..<microPanels {
+                    packA(input, m: m, m0: m0 + mp * gemmMR, mc: min(gemmMR, mcEff - mp * gemmMR), k0: k0, kc: kc,
+                          into: floatPanel)
+                    replk_bf16_pack_a_panel(floatPanel, kc, block + mp * kpc * gemmMR)
+                }
+                aPanels = UnsafePointer(block)
+                panelStride = kpc * gemmMR
+            }
+            for p in panel0..<(panel0 + panelCount) {
+                let col0 = p * gemmNR
+                let cols = min(gemmNR, n - col0)
+                if cols <= 0 { break }
+                let bPanel = packedB + p * pairs * gemmNR + kp0 * 16
+                let bHigh = bPanel + pairs * 16
+                // The B block the next (panel, K block) step reads: the next panel, else the first one of the next K block.
+                let nextPanel = p + 1 < panel0 + panelCount && (p + 1) * gemmNR < n
+                let nextK0 = nextPanel ? k0 : k0 + kc
+                let nextLow = packedB + (nextPanel ? p + 1 : panel0) * pairs * gemmNR + (nextK0 / 2) * 16
+                let hasNext = nextK0 < k
+                let nextLines = bf16Pairs(min(gemmKC, k - nextK0))
+                for mp in 0..<microPanels {
+                    let low = UnsafeRawPointer(nextLow).assumingMemoryBound(to: Float.self)
+                    let pf = hasNext ? PrefetchRun(low: low, high: low + pairs * 16, lines: nextLines,
+                                                   index: mp, shares: microPanels, kc: kpc)
+                                     : .none(UnsafeRawPointer(bPanel).assumingMemoryBound(to: Float.self))
+                    let row0 = m0 + mp * gemmMR
+                    let rows = min(gemmMR, m0 + mcEff - row0)
+                    let aPanel = aPanels + mp * panelStride
+                    let cTile = c + row0 * ldc + col0
+                    if last && mp + 1 < microPanels {
+                        prefetchResidual(epilogue, row0: row0 + gemmMR, rows: min(gemmMR, m0 + mcEff - row0 - gemmMR),
+                                         col0: col0, cols: cols)
+                    }
+                    if cols == gemmNR {
+                        replk_bf16_gemm_tile(kpc, aPanel, bPanel, bHigh, pf.start.assumingMemoryBound(to: CChar.self),
+                                             pf.step, cTile, ldc, accumulate ? 1 : 0, Int32(rows))
+                        if last && hasEpilogue {
+                            if rows == gemmMR {
+                                // The tile is still in L1: bias, activation and residual in one pass over it.
+                                fullTileEpilogue(TileEpilogue(epilogue, row0: row0, col0: col0), cTile, ldc)
+                            } else {
+                                applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
+                            }
+                        }
+                    } else {
+                        // Edge tile: compute all 32 columns in a scratch tile, keep the valid part.
+                        if accumulate {
+                            for r in 0..<rows { for j in 0..<cols { tilePtr[r * gemmNR + j] = cTile[r * ldc + j] } }
+                        }
+                        replk_bf16_gemm_tile(kpc, aPanel, bPanel, bHigh, pf.start.assumingMemoryBound(to: CChar.self),
+                                             pf.step, tilePtr, gemmNR, accumulate ? 1 : 0, Int32(rows))
+                        for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j] = tilePtr[r * gemmNR + j] } }
+                        if last {
+                            applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
+                        }
+                    }
+                }
+            }
+            k0 += kc
+        }
+    }
+}
+
+/// A loop of independent `vdpbf16ps` (24 chains on zmm registers), for measuring the machine's
+/// bf16 dot-product peak. Returns a value that depends on every chain.
+public func bf16PeakLoop(iterations: Int, seed: Float) -> Float { replk_bf16_peak_loop(iterations, seed) }
+
+/// The hardware's bf16 rounding of `count` floats (`vcvtne2ps2bf16`), for tests.
+public func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
+    replk_bf16_round(src, count, dst)
+}
+#endif

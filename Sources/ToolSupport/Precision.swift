@@ -1,0 +1,20 @@
+import ArgumentParser
+import Foundation
+import Engine
+import Kernels
+
+extension Precision: ExpressibleByArgument {}
+
+/// The help of the tools' `--precision` option.
+public let precisionOptionHelp = ArgumentHelp(
+    "Arithmetic of the convs and linear layers: fp32 (the reference digits) or bf16 (bf16 operands, float32 sums; AVX512_BF16 CPUs only, about twice as fast; Winograd 3×3 convs, resizes, softmax, RoIAlign, NMS and the metrics stay float32).",
+    valueName: "precision")
+
+/// Refuses to run, as `requireSupportedCPU` does, when this CPU cannot run `precision`: one line
+/// naming the missing CPU feature, exit 2, before any model is built (never SIGILL).
+public func requirePrecision(_ precision: Precision, tool: String) {
+    if let reason = precision.unsupportedReason {
+        printError("\(tool): error: \(reason)")
+        exit(2)
+    }
+}
