@@ -18,11 +18,18 @@ public enum SafeTensors {
         }
     }
 
-    static func read(_ file: BinaryFile) throws -> StateDict {
+    /// Reads a safetensors file held in memory; `name` stands for the path in error messages.
+    public static func read(bytes: [UInt8], name: String) throws -> StateDict {
+        try read(BinaryFile(bytes: bytes, name: name))
+    }
+
+    /// Reads the tensors of a safetensors file. Every entry's shape, byte size and data offsets are
+    /// checked (with checked arithmetic) against the data section, and entries may not overlap.
+    public static func read(_ file: BinaryFile) throws -> StateDict {
         let path = file.path
-        let n = Int(try file.bytes(at: 0, count: 8).le64(0))
-        guard n > 0, n <= file.size - 8 else {
-            throw WeightsError.truncated(file: path, detail: "safetensors header length \(n) exceeds the file")
+        let claimed = try file.bytes(at: 0, count: 8).le64(0)
+        guard let n = Int(exactly: claimed), n > 0, n <= file.size - 8 else {
+            throw WeightsError.truncated(file: path, detail: "safetensors header length \(claimed) exceeds the file")
         }
         let header = try file.bytes(at: 8, count: n)
         let object: Any
@@ -37,27 +44,34 @@ public enum SafeTensors {
         let dataStart = 8 + n
         let dataSize = file.size - dataStart
         // Keep the order of the data buffer, which is the order the writer chose.
-        var entries = [(String, WeightTensor, Int)]()
+        var entries = [(name: String, tensor: WeightTensor, start: Int, end: Int)]()
         for (name, value) in dict where name != "__metadata__" {
             guard let info = value as? [String: Any], let dt = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw WeightsError.malformed(file: path, detail: "safetensors entry '\(name)' lacks dtype, shape or data_offsets")
+                throw WeightsError.malformed(file: path, detail: "safetensors entry \(quoted(name)) lacks dtype, shape or data_offsets")
             }
             guard let dtype = dtype(dt) else {
-                throw WeightsError.unsupportedDType(file: path, key: name, dtype: dt)
+                throw WeightsError.unsupportedDType(file: path, key: name, dtype: String(dt.prefix(20)))
             }
-            let numel = shape.reduce(1, *)
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataSize,
-                  offsets[1] - offsets[0] == numel * dtype.itemSize else {
-                throw WeightsError.malformed(file: path, detail: "safetensors entry '\(name)': offsets \(offsets) do not fit shape \(shape) \(dt) in \(dataSize) data bytes")
+            guard shape.count <= Checked.maxRank, let numel = Checked.elementCount(shape, itemSize: dtype.itemSize),
+                  let bytes = Checked.mul(numel, dtype.itemSize) else {
+                throw WeightsError.malformed(file: path, detail: "safetensors entry \(quoted(name)) has shape \(describe(shape)), too large or negative")
+            }
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataSize, offsets[1] - offsets[0] == bytes else {
+                throw WeightsError.malformed(file: path, detail: "safetensors entry \(quoted(name)): offsets \(offsets) do not fit shape \(describe(shape)) \(dt) in \(dataSize) data bytes")
             }
             let t = WeightTensor(dtype: dtype, shape: shape,
                                  source: .file(file, byteOffset: dataStart + offsets[0], numel: numel, bigEndian: false),
                                  offset: 0, strides: contiguousStrides(shape))
-            entries.append((name, t, offsets[0]))
+            entries.append((name, t, offsets[0], offsets[1]))
+        }
+        entries.sort { ($0.start, $0.end, $0.name) < ($1.start, $1.end, $1.name) }
+        // The format forbids overlapping entries: two names for the same bytes.
+        for (a, b) in zip(entries, entries.dropFirst()) where b.start < a.end {
+            throw WeightsError.malformed(file: path, detail: "safetensors entries \(quoted(a.name)) and \(quoted(b.name)) overlap (bytes \(a.start)..<\(a.end) and \(b.start)..<\(b.end))")
         }
         var sd = StateDict()
-        for (name, t, _) in entries.sorted(by: { $0.2 < $1.2 }) { sd.insert(name, t) }
+        for e in entries { sd.insert(e.name, e.tensor) }
         return sd
     }
 

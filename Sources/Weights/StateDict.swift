@@ -51,11 +51,21 @@ public struct WeightTensor {
             return gather(count: count) { Float(v[$0]) }
         case let .file(f, byteOffset, numel, bigEndian):
             if dtype == .bool { throw WeightsError.unsupportedDType(file: file, key: key, dtype: dtype.rawValue) }
-            let (lo, hi) = span
-            guard count == 0 || (lo >= 0 && hi < numel) else {
-                throw WeightsError.malformed(file: file, detail: "tensor '\(key)' reads past its storage (\(hi + 1) > \(numel) elements)")
+            // The view's extent is checked against the storage before anything is allocated.
+            guard let count = Checked.elementCount(shape),
+                  let hi = Checked.lastElement(offset: offset, shape: shape, strides: strides) else {
+                throw WeightsError.malformed(file: file, detail: "tensor '\(key)' has an impossible view (offset \(offset), shape \(describe(shape)), strides \(describe(strides)))")
+            }
+            guard count == 0 || hi < numel else {
+                throw WeightsError.malformed(file: file, detail: "tensor '\(key)' reads past its storage (\(hi) + 1 > \(numel) elements)")
+            }
+            // A view may repeat storage elements (stride 0, as expand() saves), but not into more
+            // elements than the file has bytes.
+            guard count <= max(numel, f.size) else {
+                throw WeightsError.malformed(file: file, detail: "tensor '\(key)' repeats \(numel) storage elements into \(count), more than the file's \(f.size) bytes")
             }
             if count == 0 { return [] }
+            let lo = offset
             let n = hi - lo + 1
             let size = dtype.itemSize
             var raw = try f.bytes(at: byteOffset + lo * size, count: n * size)
@@ -100,13 +110,6 @@ public struct WeightTensor {
         }
     }
 
-    /// Smallest and largest storage element the view touches.
-    private var span: (Int, Int) {
-        var hi = offset
-        for (s, st) in zip(shape, strides) where s > 0 { hi += (s - 1) * st }
-        return (offset, hi)
-    }
-
     /// Walks the view in C order, calling `element(storageIndex - lo)`.
     private func gather(count: Int, base: Int? = nil, _ element: (Int) -> Float) -> [Float] {
         let start = base ?? offset
@@ -130,6 +133,11 @@ public struct WeightTensor {
         }
         return out
     }
+}
+
+/// A shape or stride list for an error message, shortened when a hostile file makes it long.
+func describe(_ dims: [Int]) -> String {
+    dims.count <= 8 ? "\(dims)" : "[" + dims.prefix(8).map(String.init).joined(separator: ", ") + ", … (\(dims.count) dims)]"
 }
 
 func contiguousStrides(_ shape: [Int]) -> [Int] {
@@ -179,6 +187,6 @@ public struct StateDict {
         return out
     }
 
-    /// Total number of elements.
-    public var parameterCount: Int { keys.reduce(0) { $0 + tensors[$1]!.count } }
+    /// Total number of elements (Int.max if that does not fit).
+    public var parameterCount: Int { keys.reduce(0) { Checked.add($0, tensors[$1]!.count) ?? .max } }
 }

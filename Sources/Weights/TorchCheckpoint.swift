@@ -23,13 +23,25 @@ public struct Checkpoint {
     /// The unpickled top-level object (nil for safetensors).
     public let root: PickleValue?
     private let safetensors: StateDict?
+    private let fileSize: Int
 
     private static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
 
     /// Opens and parses a `.pth` / `.pt` / `.safetensors` file.
     public init(path: String) throws {
+        try self.init(file: try BinaryFile(path: path))
+    }
+
+    /// Parses a checkpoint held in memory; `name` stands for the path in error messages.
+    public init(bytes: [UInt8], name: String) throws {
+        try self.init(file: BinaryFile(bytes: bytes, name: name))
+    }
+
+    /// Parses a checkpoint from an open file (on disk or in memory).
+    public init(file: BinaryFile) throws {
+        let path = file.path
         self.path = path
-        let file = try BinaryFile(path: path)
+        fileSize = file.size
         guard file.size > 0 else { throw WeightsError.truncated(file: path, detail: "the file is empty") }
         let head = try file.bytes(at: 0, count: min(file.size, 16))
         if head.count >= 4 && head[0] == 0x50 && head[1] == 0x4B && head[2] == 0x03 && head[3] == 0x04 {
@@ -77,15 +89,28 @@ public struct Checkpoint {
             }
             sd = StateDict()
             var nonTensor = [String]()
+            var elements = 0
             for (k, v) in chosen.items {
                 guard let key = k.string else { continue }
-                if let t = v.tensor { sd.insert(key, weight(t)) } else { nonTensor.append(key) }
+                if let t = v.tensor {
+                    let w = try weight(t, key: key)
+                    sd.insert(key, w)
+                    elements = Checked.add(elements, w.count) ?? .max
+                } else {
+                    nonTensor.append(key)
+                }
             }
             if sd.count == 0 {
                 throw WeightsError.notAStateDict(file: path, detail: "no tensors found; top-level keys: \(top.stringKeys.prefix(8).joined(separator: ", "))")
             }
             if !nonTensor.isEmpty {
                 throw WeightsError.notAStateDict(file: path, detail: "entries that are not tensors: \(nonTensor.prefix(5).joined(separator: ", "))")
+            }
+            // Every element of a storage takes at least one byte of the file, so only views that
+            // repeat elements (stride 0, or many views of one storage) can exceed this; refusing
+            // them bounds what reading every tensor can allocate by the file's size.
+            guard elements <= fileSize else {
+                throw WeightsError.malformed(file: path, detail: "the tensors hold \(elements) elements in all, more than the file's \(fileSize) bytes (views that repeat storage elements)")
             }
         }
         if sd.keys.allSatisfy({ $0.hasPrefix("module.") }) { sd = sd.stripping(prefix: "module.") }
@@ -106,8 +131,16 @@ public struct Checkpoint {
         guard let dtype = DType(torchStorage: name) else {
             throw WeightsError.unsupportedFormat(file: file, detail: "storage type torch.\(name)")
         }
+        guard numel >= 0 else {
+            throw WeightsError.malformed(file: file, detail: "storage \(quoted(key)) has a negative size \(numel)")
+        }
         var base = 0
-        if legacy, t.count >= 6, case let .tuple(view) = t[5], view.count >= 2, let off = view[1].int { base = off }
+        if legacy, t.count >= 6, case let .tuple(view) = t[5], view.count >= 2, let off = view[1].int {
+            guard off >= 0 else {
+                throw WeightsError.malformed(file: file, detail: "storage view of \(quoted(key)) has a negative offset \(off)")
+            }
+            base = off
+        }
         return .storage(StorageRef(key: key, dtype: dtype, numel: numel, baseOffset: base))
     }
 
@@ -170,11 +203,11 @@ public struct Checkpoint {
             guard p + 8 <= bytes.count else {
                 throw WeightsError.truncated(file: file.path, detail: "storage '\(key)' header past the end of the file")
             }
-            let numel = Int(bytes.le64(p))
             let size = dtypes[key]?.itemSize ?? 4
+            let claimed = bytes.le64(p)
             p += 8
-            guard numel >= 0, numel <= (bytes.count - p) / size else {
-                throw WeightsError.truncated(file: file.path, detail: "storage '\(key)' runs past the end of the file")
+            guard let numel = Int(exactly: claimed), numel <= (bytes.count - p) / size else {
+                throw WeightsError.truncated(file: file.path, detail: "storage \(quoted(key)) claims \(claimed) elements, past the end of the file")
             }
             table[key] = StorageLocation(file: file, byteOffset: p, byteCount: numel * size, bigEndian: bigEndian)
             p += numel * size
@@ -182,15 +215,25 @@ public struct Checkpoint {
         return (root, table)
     }
 
-    /// The weight view of a rebuilt tensor.
-    fileprivate func weight(_ t: TensorRef) -> WeightTensor {
+    /// The weight view of a rebuilt tensor, with its geometry checked: the element count and the
+    /// offset must be representable (the view's extent is checked against the storage on reading).
+    fileprivate func weight(_ t: TensorRef, key: String) throws -> WeightTensor {
+        guard t.shape.count <= Checked.maxRank else {
+            throw WeightsError.malformed(file: path, detail: "tensor \(quoted(key)) has \(t.shape.count) dims (at most \(Checked.maxRank))")
+        }
+        guard Checked.elementCount(t.shape) != nil else {
+            throw WeightsError.malformed(file: path, detail: "tensor \(quoted(key)) has shape \(describe(t.shape)), whose element count overflows")
+        }
+        guard let offset = Checked.add(t.offset, t.storage.baseOffset) else {
+            throw WeightsError.malformed(file: path, detail: "tensor \(quoted(key)) has an offset past any storage")
+        }
         guard let loc = storages[t.storage.key] else {
             return WeightTensor(dtype: t.storage.dtype, shape: t.shape, source: .missing(t.storage.key), offset: 0, strides: t.strides)
         }
         let numel = min(t.storage.numel, loc.byteCount / t.storage.dtype.itemSize)
         return WeightTensor(dtype: t.storage.dtype, shape: t.shape,
                             source: .file(loc.file, byteOffset: loc.byteOffset, numel: numel, bigEndian: loc.bigEndian),
-                            offset: t.offset + t.storage.baseOffset, strides: t.strides)
+                            offset: offset, strides: t.strides)
     }
 }
 

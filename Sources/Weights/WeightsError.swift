@@ -1,5 +1,6 @@
 /// Everything that can go wrong reading or binding weights. Each case names the file and, where it
-/// applies, the key and the shapes, so a message alone tells the user what to fix.
+/// applies, the key and the shapes, so a message alone tells the user what to fix. The description
+/// is always one line: control characters from the file (in keys, names, headers) are escaped.
 public enum WeightsError: Error, CustomStringConvertible, Equatable {
     case unreadable(file: String, reason: String)
     case truncated(file: String, detail: String)
@@ -14,7 +15,9 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
     case notAStateDict(file: String, detail: String)
     case invalidModel(file: String, detail: String)
 
-    public var description: String {
+    public var description: String { Self.oneLine(message) }
+
+    private var message: String {
         switch self {
         case let .unreadable(f, r): return "\(f): cannot read: \(r)"
         case let .truncated(f, d): return "\(f): truncated or corrupt file: \(d)"
@@ -32,5 +35,24 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
         case let .notAStateDict(f, d): return "\(f): no state dict found: \(d)"
         case let .invalidModel(f, d): return "\(f): \(d)"
         }
+    }
+
+    private static func oneLine(_ s: String) -> String {
+        func escaped(_ u: Unicode.Scalar) -> Bool {
+            [.control, .lineSeparator, .paragraphSeparator].contains(u.properties.generalCategory)
+        }
+        guard s.unicodeScalars.contains(where: escaped) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if escaped(u) { out += "\\u{" + String(u.value, radix: 16) + "}" }
+                else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out
     }
 }
