@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Element type of a serialized storage.
 public enum DType: String, Sendable {
     case float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool
@@ -47,11 +53,24 @@ public struct TensorRef: Equatable {
 }
 
 /// A list, set or dict is a reference type in a pickle: it can be memoized and filled later.
-public final class PickleList { public var items: [PickleValue] = [] }
+public final class PickleList {
+    public var items: [PickleValue] = []
+    /// Nesting depth of the tree below (an empty container is 1), as the machine built it.
+    var height = 1
+
+    deinit { PickleTeardown.release(&items) }
+}
 
 public final class PickleDict {
     public private(set) var items: [(key: PickleValue, value: PickleValue)] = []
     private var stringIndex: [String: Int] = [:]
+    var height = 1
+
+    deinit {
+        var values = items.flatMap { [$0.key, $0.value] }
+        items = []
+        PickleTeardown.release(&values)
+    }
 
     func set(_ key: PickleValue, _ value: PickleValue) {
         if case let .string(s) = key {
@@ -69,9 +88,51 @@ public final class PickleDict {
 /// An instance of an allow-listed inert class (argparse.Namespace, a numpy scalar, …), kept as data.
 public final class PickleObject {
     public let className: String
-    public let args: [PickleValue]
+    public private(set) var args: [PickleValue]
     public var state: PickleValue?
+    var height = 1
+
     init(className: String, args: [PickleValue]) { self.className = className; self.args = args }
+
+    deinit {
+        var values = args
+        if let state { values.append(state) }
+        args = []
+        state = nil
+        PickleTeardown.release(&values)
+    }
+}
+
+/// Frees the contents of dying containers one container at a time. Swift frees a value by
+/// releasing its children recursively, so dropping a long chain of lists would overflow the stack.
+/// The nesting limit bounds chains built on the machine's stack, but not one made by filling a
+/// container after it was nested (through the memo), so the containers never rely on it: the
+/// first container to die on a thread drains a work list, and containers that die while it runs
+/// only add their children to that list. Tuples are values without a deinit; their nesting is
+/// exact and limited, so freeing one recurses at most that deep.
+enum PickleTeardown {
+    private final class Pending { var values: [PickleValue] = [] }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    static func release(_ values: inout [PickleValue]) {
+        guard !values.isEmpty else { return }
+        if let running = pthread_getspecific(key) {
+            Unmanaged<Pending>.fromOpaque(running).takeUnretainedValue().values.append(contentsOf: values)
+            values = []
+            return
+        }
+        let pending = Pending()
+        pending.values = values
+        values = []
+        pthread_setspecific(key, Unmanaged.passUnretained(pending).toOpaque())
+        while let value = pending.values.popLast() { withExtendedLifetime(value) {} }
+        pthread_setspecific(key, nil)
+    }
 }
 
 /// A value produced by the pickle machine. Nothing in it was ever executed.
@@ -142,17 +203,35 @@ enum PickleGlobals {
 }
 
 /// A bounded, non-executing interpreter for pickle protocols 0–5 as `torch.save` writes them.
+/// Besides refusing unknown globals it bounds what a hostile stream can make it build: the stack
+/// size, the memo indices, and the nesting depth of containers (`maxDepth`).
 struct PickleMachine {
+    /// Deeper nesting than any checkpoint has (a state dict is a few levels deep), shallow enough
+    /// that freeing a nest of tuples cannot exhaust a thread's stack.
+    static let maxDepth = 1000
+
+    /// A value on the stack or in the memo, with the depth of the tree below it (0 for scalars).
+    /// Lists, sets, dicts and objects carry their own depth, since they can grow after being
+    /// pushed; tuples cannot, so theirs is exact.
+    private struct Slot {
+        var value: PickleValue
+        var height: Int
+    }
+
     let bytes: [UInt8]
     let file: String
     var pos: Int
     /// Resolves a persistent id (the storage tuple) to a value.
     let persistentLoad: (PickleValue) throws -> PickleValue
 
-    private var stack: [PickleValue] = []
+    private var stack: [Slot] = []
     private var marks: [Int] = []
-    private var memo: [Int: PickleValue] = [:]
-    private let maxItems = 1 << 26
+    private var memo: [Int: Slot] = [:]
+    /// Each stack slot costs about 100 bytes with its value, so this bounds the stack below 1 GB.
+    private let maxStack = 1 << 22
+    private let maxMemoIndex = 1 << 26
+    /// Qualified class names, shared by every object of a class instead of one string each.
+    private var classNames: [String: String] = [:]
 
     init(bytes: [UInt8], start: Int = 0, file: String, persistentLoad: @escaping (PickleValue) throws -> PickleValue) {
         self.bytes = bytes
@@ -186,25 +265,58 @@ struct PickleMachine {
         defer { pos = nl + 1 }
         return String(decoding: bytes[pos..<nl], as: UTF8.self)
     }
-    private mutating func pop() throws -> PickleValue {
+
+    // MARK: depth bookkeeping
+
+    private func height(_ s: Slot) -> Int {
+        switch s.value {
+        case let .list(l), let .set(l): return l.height
+        case let .dict(d): return d.height
+        case let .object(o): return o.height
+        default: return s.height
+        }
+    }
+
+    /// The depth of a container holding `slots`.
+    private func containerHeight(_ slots: some Sequence<Slot>) throws -> Int {
+        var h = 1
+        for s in slots { h = max(h, height(s) + 1) }
+        guard h <= Self.maxDepth else { throw fail("containers nested deeper than \(Self.maxDepth) levels") }
+        return h
+    }
+
+    /// Raises a container's depth for a new child of depth `child`.
+    private func grow(_ height: inout Int, child: Int) throws {
+        guard child < Self.maxDepth else { throw fail("containers nested deeper than \(Self.maxDepth) levels") }
+        height = max(height, child + 1)
+    }
+
+    // MARK: stack and memo
+
+    private mutating func pop() throws -> Slot {
         guard let v = stack.popLast() else { throw fail("stack underflow") }
         if let m = marks.last, m > stack.count { throw fail("pop across a mark") }
         return v
     }
-    private mutating func popMark() throws -> [PickleValue] {
+    private mutating func popMark() throws -> [Slot] {
         guard let m = marks.popLast() else { throw fail("no mark on the stack") }
         guard m <= stack.count else { throw fail("corrupt mark") }
         let items = Array(stack[m...])
         stack.removeSubrange(m...)
         return items
     }
-    private mutating func push(_ v: PickleValue) throws {
-        guard stack.count < maxItems else { throw fail("stack too deep") }
-        stack.append(v)
+    private mutating func push(_ s: Slot) throws {
+        guard stack.count < maxStack else { throw fail("stack too deep") }
+        stack.append(s)
+    }
+    private mutating func push(_ v: PickleValue, height: Int = 0) throws { try push(Slot(value: v, height: height)) }
+    /// Pushes a tuple of `items`.
+    private mutating func pushTuple(_ items: [Slot]) throws {
+        try push(.tuple(items.map(\.value)), height: try containerHeight(items))
     }
     private mutating func memoize(_ index: Int) throws {
         guard let top = stack.last else { throw fail("memo store with an empty stack") }
-        guard index >= 0 && index < maxItems else { throw fail("memo index out of range") }
+        guard index >= 0 && index < maxMemoIndex else { throw fail("memo index out of range") }
         memo[index] = top
     }
     private mutating func recall(_ index: Int) throws {
@@ -224,15 +336,30 @@ struct PickleMachine {
         return .bigInt(b)
     }
 
-    private func checkGlobal(_ module: String, _ name: String) throws -> PickleValue {
+    private mutating func className(_ module: String, _ name: String) -> String {
         let q = module + "." + name
+        if let shared = classNames[q] { return shared }
+        classNames[q] = q
+        return q
+    }
+
+    private mutating func checkGlobal(_ module: String, _ name: String) throws -> PickleValue {
+        let q = className(module, name)
         guard PickleGlobals.isAllowed(q) else { throw WeightsError.forbiddenGlobal(file: file, global: q) }
         return .global(module: module, name: name)
     }
 
-    /// Applies an allow-listed callable. Only tensor/storage/OrderedDict constructors have meaning;
-    /// the rest become inert objects.
-    private func apply(_ callable: PickleValue, _ args: [PickleValue]) throws -> PickleValue {
+    /// An inert object of class `cls` built from `args` (whose depth is `height`).
+    private mutating func object(_ cls: PickleValue, args: [PickleValue], height: Int, op: String) throws -> Slot {
+        guard case let .global(m, n) = cls else { throw fail("\(op) on a non-class") }
+        let o = PickleObject(className: className(m, n), args: args)
+        o.height = max(1, height)
+        return Slot(value: .object(o), height: 0)
+    }
+
+    /// Applies an allow-listed callable to `args` (a tuple of depth `argsHeight`). Only
+    /// tensor/storage/OrderedDict constructors have meaning; the rest become inert objects.
+    private mutating func apply(_ callable: PickleValue, _ args: [PickleValue], argsHeight: Int) throws -> Slot {
         guard case let .global(module, name) = callable else { throw fail("REDUCE on a non-global") }
         switch module + "." + name {
         case "collections.OrderedDict":
@@ -240,7 +367,9 @@ struct PickleMachine {
             if let first = args.first, let pairs = first.sequence {
                 for p in pairs { if let kv = p.sequence, kv.count == 2 { d.set(kv[0], kv[1]) } }
             }
-            return .dict(d)
+            // Keys and values sat three levels down in `args`, so this bound is generous.
+            d.height = max(1, argsHeight)
+            return Slot(value: .dict(d), height: 0)
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
             guard args.count >= 4, case let .storage(s) = args[0], let offset = args[1].int,
                   let size = args[2].sequence, let stride = args[3].sequence else {
@@ -254,13 +383,14 @@ struct PickleMachine {
                 guard let i = v.int, i >= 0 else { throw fail("bad tensor stride") }
                 return i
             }
-            guard shape.count == strides.count, offset >= 0 else { throw fail("tensor size/stride rank mismatch") }
-            return .tensor(TensorRef(storage: s, offset: offset, shape: shape, strides: strides))
+            guard shape.count == strides.count else { throw fail("tensor size/stride rank mismatch") }
+            guard offset >= 0 else { throw fail("negative tensor storage offset") }
+            return Slot(value: .tensor(TensorRef(storage: s, offset: offset, shape: shape, strides: strides)), height: 0)
         case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
             guard let data = args.first else { throw fail("malformed _rebuild_parameter arguments") }
-            return data
+            return Slot(value: data, height: argsHeight)
         default:
-            return .object(PickleObject(className: module + "." + name, args: args))
+            return try object(callable, args: args, height: argsHeight, op: "REDUCE")
         }
     }
 
@@ -273,45 +403,61 @@ struct PickleMachine {
             case 0x95: _ = try take(8)                                // FRAME
             case 0x2E:                                                // STOP
                 guard let v = stack.popLast() else { throw fail("STOP with an empty stack") }
-                return v
+                return v.value
             case 0x28: marks.append(stack.count)                      // MARK
-            case 0x29: try push(.tuple([]))                           // EMPTY_TUPLE
-            case 0x74: try push(.tuple(try popMark()))                // TUPLE
-            case 0x85: let a = try pop(); try push(.tuple([a]))       // TUPLE1
-            case 0x86: let b = try pop(); let a = try pop(); try push(.tuple([a, b]))
-            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); try push(.tuple([a, b, c]))
+            case 0x29: try push(.tuple([]), height: 1)                // EMPTY_TUPLE
+            case 0x74: try pushTuple(try popMark())                   // TUPLE
+            case 0x85: let a = try pop(); try pushTuple([a])          // TUPLE1
+            case 0x86: let b = try pop(); let a = try pop(); try pushTuple([a, b])
+            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); try pushTuple([a, b, c])
             case 0x5D: try push(.list(PickleList()))                  // EMPTY_LIST
-            case 0x6C: let l = PickleList(); l.items = try popMark(); try push(.list(l))   // LIST
+            case 0x6C:                                                // LIST
+                let items = try popMark()
+                let l = PickleList()
+                l.height = try containerHeight(items)
+                l.items = items.map(\.value)
+                try push(.list(l))
             case 0x61:                                                // APPEND
                 let v = try pop()
-                guard case let .list(l)? = stack.last else { throw fail("APPEND to a non-list") }
-                l.items.append(v)
+                guard case let .list(l)? = stack.last?.value else { throw fail("APPEND to a non-list") }
+                try grow(&l.height, child: height(v))
+                l.items.append(v.value)
             case 0x65:                                                // APPENDS
                 let items = try popMark()
-                guard case let .list(l)? = stack.last else { throw fail("APPENDS to a non-list") }
-                l.items.append(contentsOf: items)
+                guard case let .list(l)? = stack.last?.value else { throw fail("APPENDS to a non-list") }
+                try grow(&l.height, child: try containerHeight(items) - 1)
+                l.items.append(contentsOf: items.map(\.value))
             case 0x7D: try push(.dict(PickleDict()))                  // EMPTY_DICT
             case 0x64:                                                // DICT
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("odd item count for DICT") }
                 let d = PickleDict()
-                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+                d.height = try containerHeight(items)
+                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i].value, items[i + 1].value) }
                 try push(.dict(d))
             case 0x73:                                                // SETITEM
                 let v = try pop(), k = try pop()
-                guard case let .dict(d)? = stack.last else { throw fail("SETITEM on a non-dict") }
-                d.set(k, v)
+                guard case let .dict(d)? = stack.last?.value else { throw fail("SETITEM on a non-dict") }
+                try grow(&d.height, child: max(height(k), height(v)))
+                d.set(k.value, v.value)
             case 0x75:                                                // SETITEMS
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("odd item count for SETITEMS") }
-                guard case let .dict(d)? = stack.last else { throw fail("SETITEMS on a non-dict") }
-                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+                guard case let .dict(d)? = stack.last?.value else { throw fail("SETITEMS on a non-dict") }
+                try grow(&d.height, child: try containerHeight(items) - 1)
+                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i].value, items[i + 1].value) }
             case 0x8F: try push(.set(PickleList()))                   // EMPTY_SET
             case 0x90:                                                // ADDITEMS
                 let items = try popMark()
-                guard case let .set(l)? = stack.last else { throw fail("ADDITEMS on a non-set") }
-                l.items.append(contentsOf: items)
-            case 0x91: let l = PickleList(); l.items = try popMark(); try push(.set(l))    // FROZENSET
+                guard case let .set(l)? = stack.last?.value else { throw fail("ADDITEMS on a non-set") }
+                try grow(&l.height, child: try containerHeight(items) - 1)
+                l.items.append(contentsOf: items.map(\.value))
+            case 0x91:                                                // FROZENSET
+                let items = try popMark()
+                let l = PickleList()
+                l.height = try containerHeight(items)
+                l.items = items.map(\.value)
+                try push(.set(l))
             case 0x71: try memoize(try u8())                          // BINPUT
             case 0x72: try memoize(try uLE(4))                        // LONG_BINPUT
             case 0x94: try memoize(memo.count)                        // MEMOIZE
@@ -368,34 +514,41 @@ struct PickleMachine {
                 try push(try checkGlobal(module, name))
             case 0x93:                                                // STACK_GLOBAL
                 let name = try pop(), module = try pop()
-                guard case let .string(n) = name, case let .string(m) = module else { throw fail("STACK_GLOBAL needs strings") }
+                guard case let .string(n) = name.value, case let .string(m) = module.value else {
+                    throw fail("STACK_GLOBAL needs strings")
+                }
                 try push(try checkGlobal(m, n))
             case 0x52:                                                // REDUCE
                 let args = try pop(), callable = try pop()
-                guard let a = args.sequence else { throw fail("REDUCE arguments are not a tuple") }
-                try push(try apply(callable, a))
+                guard let a = args.value.sequence else { throw fail("REDUCE arguments are not a tuple") }
+                try push(try apply(callable.value, a, argsHeight: height(args)))
             case 0x81:                                                // NEWOBJ
                 let args = try pop(), cls = try pop()
-                guard case let .global(m, n) = cls else { throw fail("NEWOBJ on a non-class") }
-                try push(.object(PickleObject(className: m + "." + n, args: args.sequence ?? [])))
+                try push(try object(cls.value, args: args.value.sequence ?? [], height: height(args), op: "NEWOBJ"))
             case 0x92:                                                // NEWOBJ_EX
                 _ = try pop()
                 let args = try pop(), cls = try pop()
-                guard case let .global(m, n) = cls else { throw fail("NEWOBJ_EX on a non-class") }
-                try push(.object(PickleObject(className: m + "." + n, args: args.sequence ?? [])))
+                try push(try object(cls.value, args: args.value.sequence ?? [], height: height(args), op: "NEWOBJ_EX"))
             case 0x69:                                                // INST: class by name, never called
                 let module = try line(), name = try line()
-                _ = try checkGlobal(module, name)
-                try push(.object(PickleObject(className: module + "." + name, args: try popMark())))
+                let cls = try checkGlobal(module, name)
+                let items = try popMark()
+                try push(try object(cls, args: items.map(\.value), height: try containerHeight(items), op: "INST"))
             case 0x6F:                                                // OBJ
                 var items = try popMark()
-                guard !items.isEmpty, case let .global(m, n) = items.removeFirst() else { throw fail("OBJ without a class") }
-                try push(.object(PickleObject(className: m + "." + n, args: items)))
+                guard !items.isEmpty else { throw fail("OBJ without a class") }
+                let cls = items.removeFirst()
+                try push(try object(cls.value, args: items.map(\.value), height: try containerHeight(items), op: "OBJ"))
             case 0x62:                                                // BUILD
                 let state = try pop()
-                if case let .object(o)? = stack.last { o.state = state }
+                if case let .object(o)? = stack.last?.value {
+                    try grow(&o.height, child: height(state))
+                    o.state = state.value
+                }
                 // OrderedDict `_metadata` and other attribute states carry nothing we need.
-            case 0x51: try push(try persistentLoad(try pop()))        // BINPERSID
+            case 0x51:                                                // BINPERSID
+                let pid = try pop()
+                try push(try persistentLoad(pid.value), height: height(pid))
             case 0x50: try push(try persistentLoad(.string(try line())))   // PERSID
             case 0x30: _ = try pop()                                  // POP
             case 0x31: _ = try popMark()                              // POP_MARK
