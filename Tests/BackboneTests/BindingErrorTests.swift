@@ -33,6 +33,42 @@ final class BindingErrorTests: XCTestCase {
         }
     }
 
+    /// Configuration inference indexed shape[0] and force-unwrapped shape.last of whatever tensor
+    /// it found, and divided by channel counts read off shapes.
+    func testRankZeroOrEmptyTensorsInConfigKeysAreNamedInTheError() throws {
+        let cases: [(key: String, shape: [Int], problem: String)] = [
+            ("stem.0.conv.weight", [], "expected rank 4"),
+            ("stages.0.blocks.0.prelkb_bn.weight", [], "expected rank 1"),
+            ("stages.0.blocks.0.large_kernel.lkb_origin.conv.weight", [], "expected rank 4"),
+            ("stages.1.blocks.0.large_kernel.small_conv.conv.weight", [], "expected rank 4"),
+            ("stages.2.blocks.0.pw1.conv.weight", [], "expected rank 4"),
+            ("stages.3.blocks.1.pw1.conv.weight", [1024], "expected rank 4"),
+            ("head.weight", [], "expected rank 2"),
+            ("stages.0.blocks.0.prelkb_bn.weight", [0], "with a zero size"),
+            ("stages.1.blocks.0.pw1.conv.weight", [0, 64, 1, 1], "with a zero size"),
+        ]
+        for c in cases {
+            var sd = try stateDict()
+            sd.insert(c.key, WeightTensor(shape: c.shape, values: .init(repeating: 0, count: c.shape.reduce(1, *))))
+            XCTAssertThrowsError(try RepLKNet(stateDict: sd, file: path), c.key) { error in
+                XCTAssertEqual("\(error)", "\(path): key '\(c.key)' has shape \(c.shape), \(c.problem)")
+            }
+        }
+    }
+
+    /// Re-parameterisation centres the small kernel in the large one; one that cannot be centred
+    /// stopped the process in padKernel.
+    func testSmallKernelThatCannotBeCentredIsAnError() throws {
+        var sd = try stateDict()
+        for (stage, d) in [32, 64, 128, 256].enumerated() {
+            sd.insert("stages.\(stage).blocks.0.large_kernel.small_conv.conv.weight",
+                      WeightTensor(shape: [d, 1, 6, 6], values: .init(repeating: 0, count: d * 36)))
+        }
+        XCTAssertThrowsError(try RepLKNet(stateDict: sd, file: path)) { error in
+            XCTAssertEqual("\(error)", "\(path): a 6×6 small kernel cannot be centred in a 31×31 large kernel")
+        }
+    }
+
     func testCheckpointOfAnotherModelIsRejected() throws {
         let other = Fixtures.path("checkpoint-forms/plain.pth")
         XCTAssertThrowsError(try RepLKNet(stateDict: try Checkpoint(path: other).stateDict(), file: other)) { error in
