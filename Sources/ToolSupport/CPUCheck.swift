@@ -15,14 +15,35 @@ import ArgumentParser
 
 extension ParsableCommand {
     /// The tools' entry point: checks the CPU before any engine code runs, then parses the
-    /// arguments and runs the chosen (sub)command.
+    /// arguments and runs the chosen (sub)command. A bad command line (an unknown option, a
+    /// number out of range) is one line, `tool: error: …`, with the usage-error exit code (64);
+    /// help and version requests print as usual.
     public static func mainCheckingCPU(_ tool: String) {
         requireSupportedCPU(tool)
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            exitWithUsageError(tool, error)
+        }
+        do {
             try command.run()
         } catch {
-            exit(withError: error)
+            exitWithUsageError(tool, error)
         }
+    }
+
+    private static func exitWithUsageError(_ tool: String, _ error: Error) -> Never {
+        let code = exitCode(for: error)
+        let text = message(for: error)
+        // Help, version, and errors that carry their own exit code and no message.
+        if code == .success || text.isEmpty { exit(withError: error) }
+        var line = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        // A value that does not parse: the option's help says what is expected.
+        if let help = fullMessage(for: error, columns: 10_000).split(separator: "\n").first(where: { $0.hasPrefix("Help:") }) {
+            line += " (" + help.dropFirst("Help:".count).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") + ")"
+        }
+        printError("\(tool): error: \(line)")
+        Foundation.exit(code.rawValue)
     }
 }

@@ -149,10 +149,10 @@ func measurePeak(threads: Int) -> Double {
 }
 
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Threads.")
+    @Option(parsing: .unconditional, help: "Threads.")
     var threads: Int = ThreadPool.defaultThreadCount
 
-    @Option(name: .customLong("repeat"), help: "Timed runs (after one warm-up).")
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs (after one warm-up).")
     var repeats: Int = 10
 
     @Flag(help: "Print one JSON object.")
@@ -161,7 +161,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Python interpreter with torch / onnxruntime / openvino: run the same workload through them in this run.")
     var peers: String?
 
-    @Option(help: "With --peers, for dwconv, table1 and model: alternate our runs and each peer's in this many rounds (the runs split evenly), so that the host's slow spells fall on both sides.")
+    @Option(parsing: .unconditional, help: "With --peers, for dwconv, table1 and model: alternate our runs and each peer's in this many rounds (the runs split evenly), so that the host's slow spells fall on both sides.")
     var rounds: Int = 3
 
     @Option(help: depthwiseOptionHelp)
@@ -226,11 +226,11 @@ struct DWConv: ParsableCommand {
         abstract: "A stack of depth-wise convs (the paper's Table 1 setting): time and GFLOP/s.",
         discussion: "Example: replk-bench dwconv --channels 384 --size 32 --kernel 31 --depth 24 --threads 2 --json")
 
-    @Option var channels = 384
-    @Option var size = 32
-    @Option var kernel = 31
-    @Option var depth = 24
-    @Option var batch = 1
+    @Option(parsing: .unconditional) var channels = 384
+    @Option(parsing: .unconditional) var size = 32
+    @Option(parsing: .unconditional, help: "Kernel size (odd).") var kernel = 31
+    @Option(parsing: .unconditional) var depth = 24
+    @Option(parsing: .unconditional) var batch = 1
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -271,14 +271,14 @@ struct Table1: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The paper's Table 1 analog: 24 stacked depth-wise convs, C = 384, R ∈ {16, 32, 64}, K from 3 to 31.")
     @OptionGroup var common: CommonOptions
-    @Option(help: "Kernel sizes.") var kernels = "3,5,7,9,13,17,21,27,29,31"
-    @Option(help: "Map sizes.") var sizes = "16,32,64"
+    @Option(parsing: .unconditional, help: "Kernel sizes (odd).") var kernels = IntList([3, 5, 7, 9, 13, 17, 21, 27, 29, 31])
+    @Option(parsing: .unconditional, help: "Map sizes.") var sizes = IntList([16, 32, 64])
 
     func run() throws {
         try common.configure()
         let peak = measurePeak(threads: common.threads)
         let probe = PeakProbe(threads: common.threads, roughPeak: peak)
-        let ks = kernels.split(separator: ",").compactMap { Int($0) }, rs = sizes.split(separator: ",").compactMap { Int($0) }
+        let ks = kernels.values, rs = sizes.values
         var rows = [[String]](), out = [[String: Any]]()
         for r in rs {
             for k in ks {
@@ -322,11 +322,12 @@ struct Model: ParsableCommand {
           replk-bench model replknet-31b --size 224 --batch 1 --threads 2 --json
         """)
 
-    @Argument var name: String
-    @Option(help: "Square input size (classification).") var size: Int?
-    @Option var height: Int?
-    @Option var width: Int?
-    @Option var batch = 1
+    @Argument var model: BenchModel
+    var name: String { model.rawValue }
+    @Option(parsing: .unconditional, help: "Square input size (classification).") var size: Int?
+    @Option(parsing: .unconditional) var height: Int?
+    @Option(parsing: .unconditional) var width: Int?
+    @Option(parsing: .unconditional) var batch = 1
     @Flag(help: "upernet: slide windows of 512, stride 341 over the input.") var slide = false
     @Option(help: "Classification: load this checkpoint instead of random weights (peak memory as a user sees it).") var checkpoint: String?
     @OptionGroup var common: CommonOptions
@@ -427,12 +428,15 @@ struct COCOEval: ParsableCommand {
         abstract: "COCO bbox evaluation speed (load + evaluate + accumulate + summarise), against faster-coco-eval with --peers.")
     @Option var gt: String
     @Option var results: String
-    @Option var iouType = "bbox"
+    @Option var iouType = IoUType.bbox
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         do {
-            guard let type = COCOIoUType(rawValue: iouType) else { throw ToolError.usage("--iou-type must be bbox or segm") }
+            let type = iouType.coco
+            // Read and evaluated once untimed, so that a bad file is an error here, not a trap in a timed run.
+            let check = try COCOEvaluator(groundTruth: try COCOFile.groundTruth(path: gt), iouType: type)
+            try check.add(try COCOFile.results(path: results))
             var stats = [Double]()
             let t = measure(warmup: 0, repeats: common.repeats) {
                 let truth = try! COCOFile.groundTruth(path: gt)
@@ -442,10 +446,10 @@ struct COCOEval: ParsableCommand {
             }
             var obj: [String: Any] = ["median_ms": t.median, "min_ms": t.min, "runs": common.repeats, "stats": stats]
             if let py = common.peers {
-                obj["peers"] = try runPeers(py, ["coco-eval", "--gt", gt, "--results", results, "--iou-type", iouType, "--repeat", "\(common.repeats)"])
+                obj["peers"] = try runPeers(py, ["coco-eval", "--gt", gt, "--results", results, "--iou-type", iouType.rawValue, "--repeat", "\(common.repeats)"])
             }
             if common.json { print(jsonText(obj)); return }
-            print(String(format: "COCO %@ evaluation: %.0f ms median (min %.0f)", iouType, t.median, t.min))
+            print(String(format: "COCO %@ evaluation: %.0f ms median (min %.0f)", iouType.rawValue, t.median, t.min))
             printPeers(obj["peers"], ours: t.median)
         } catch {
             exitWithError("replk-bench", error)
@@ -453,34 +457,23 @@ struct COCOEval: ParsableCommand {
     }
 }
 
-/// `--shapes` of `gemm` and `conv3x3`: comma-separated SIDExCINxCOUT (a SIDE×SIDE map).
-func parseConvShapes(_ list: String) throws -> [(Int, Int, Int)] {
-    try list.split(separator: ",").map { item in
-        let d = item.split(separator: "x").compactMap { Int($0) }
-        guard d.count == 3, d.allSatisfy({ $0 > 0 }) else {
-            throw ValidationError("--shapes: '\(item)' is not SIDExCINxCOUT")
-        }
-        return (d[0], d[1], d[2])
-    }
-}
-
 struct GEMMBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm", abstract: "1×1 conv (GEMM) shapes of RepLKNet-31B at 224: time and GFLOP/s each.")
     @OptionGroup var common: CommonOptions
-    @Option(help: "Activation fused in the epilogue: none, relu, gelu.") var activation = "none"
+    @Option(help: "Activation fused in the epilogue: none, relu, gelu.") var activation = EpilogueActivation.none
     @Option(help: "Shapes to measure instead of 31B's, as SIDExCINxCOUT (a SIDE×SIDE map), comma-separated.")
-    var shapes: String?
+    var shapes: ConvShapes?
     @Flag(help: "Cycle through copies of each weight matrix, 64 MB in all (more than the L3), as in a whole model where every layer's weights come from memory.")
     var cold = false
 
     func run() throws {
         try common.configure()
         let peak = measurePeak(threads: common.threads)
-        let act: Activation = activation == "gelu" ? .gelu : activation == "relu" ? .relu : .none
+        let act = activation.engine
         var shapes = [(56, 128, 512), (56, 512, 128), (28, 256, 1024), (28, 1024, 256), (14, 512, 2048), (14, 2048, 512),
                       (7, 1024, 4096), (7, 4096, 1024), (56, 128, 128), (14, 512, 512)]
-        if let list = self.shapes { shapes = try parseConvShapes(list) }
+        if let list = self.shapes { shapes = list.values }
         var rows = [[String]]()
         for (r, cin, cout) in shapes {
             let w = [Float](repeating: 0.01, count: cin * cout)
@@ -499,7 +492,7 @@ struct GEMMBench: ParsableCommand {
             rows.append(["\(r * r)", "\(cin)", "\(cout)", String(format: "%.3f", t.median), String(format: "%.3f", t.min), String(format: "%.0f", gf),
                          String(format: "%.0f%%", 100 * gf / peak), String(format: "%.0f%%", 100 * gmin / peak)])
         }
-        print(String(format: "GEMM (1×1 conv, epilogue %@, weights %@), %d thread(s), peak %.0f GFLOP/s", activation,
+        print(String(format: "GEMM (1×1 conv, epilogue %@, weights %@), %d thread(s), peak %.0f GFLOP/s", activation.rawValue,
                      cold ? "cold" : "in cache", common.threads, peak))
         print(markdownTable(header: ["M (pixels)", "K (in)", "N (out)", "ms", "min ms", "GFLOP/s", "% peak", "% peak (min)"], rows: rows, rightAligned: Set(0..<8)))
     }
@@ -511,14 +504,14 @@ struct Conv3x3Bench: ParsableCommand {
         abstract: "Dense 3×3 convs of the UperNet and FPN heads: Winograd F(4×4, 3×3) against the direct conv, time and GFLOP/s.")
     @OptionGroup var common: CommonOptions
     @Option(help: "Shapes as SIDExCINxCOUT (a SIDE×SIDE map), comma-separated.")
-    var shapes = "128x2048x512,128x512x512,64x512x512,16x3072x512,200x256x256"
+    var shapes = ConvShapes(argument: "128x2048x512,128x512x512,64x512x512,16x3072x512,200x256x256")!
 
     func run() throws {
         try common.configure()
         let peak = measurePeak(threads: common.threads)
         var rows = [[String]]()
         var results = [[String: Any]]()
-        for (r, cin, cout) in try parseConvShapes(shapes) {
+        for (r, cin, cout) in shapes.values {
             var w = [Float](repeating: 0, count: cout * cin * 9)
             for i in w.indices { w[i] = Float((i &* 2654435761) % 1000) * 5e-5 - 0.025 }
             let bias = [Float](repeating: 0.1, count: cout)
@@ -558,7 +551,8 @@ struct RandomCheckpoint: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "random-checkpoint",
         abstract: "Write a full-size classifier with random weights (official un-merged keys) as safetensors.")
-    @Argument(help: "replknet-31b, replknet-31l or replknet-xl") var name: String
+    @Argument(help: "replknet-31b, replknet-31l or replknet-xl") var model: ClassifierPreset
+    var name: String { model.rawValue }
     @Option var out: String
 
     func run() throws {

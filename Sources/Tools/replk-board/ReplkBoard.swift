@@ -3,6 +3,11 @@ import Foundation
 import Leaderboard
 import ToolSupport
 
+/// `--format`: the table formats.
+enum BoardFormat: String, ExpressibleByArgument, CaseIterable {
+    case md, csv, html
+}
+
 @main
 struct ReplkBoard: ParsableCommand {
     static func main() { mainCheckingCPU("replk-board") }
@@ -21,14 +26,13 @@ struct ReplkBoard: ParsableCommand {
     var results = "results"
 
     @Option(help: "md (default), csv or html.")
-    var format = "md"
+    var format = BoardFormat.md
 
     @Option(help: "Write to this file instead of standard output.")
     var out: String?
 
     func run() throws {
         do {
-            guard ["md", "csv", "html"].contains(format) else { throw ToolError.usage("--format must be md, csv or html") }
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: results, isDirectory: &isDir), isDir.boolValue else {
                 throw ToolError.io(path: results, detail: "results folder not found")
@@ -37,9 +41,9 @@ struct ReplkBoard: ParsableCommand {
             for s in skipped { printError("replk-board: skipped \(s)") }
             let text: String
             switch format {
-            case "csv": text = Leaderboard.csv(rows)
-            case "html": text = Leaderboard.html(rows)
-            default: text = Leaderboard.markdown(rows)
+            case .csv: text = Leaderboard.csv(rows)
+            case .html: text = Leaderboard.html(rows)
+            case .md: text = Leaderboard.markdown(rows)
             }
             if let out { try writeText(text, to: out) } else { print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
         } catch {

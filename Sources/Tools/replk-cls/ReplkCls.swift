@@ -24,14 +24,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Classifier checkpoint (.pth zip or legacy, or .safetensors; plain, {'model': …} or {'state_dict': …}).")
     var checkpoint: String
 
-    @Option(help: "Network input size (default: 224; 384 for 31L, 320 for XL, as released).")
+    @Option(parsing: .unconditional, help: "Network input size (default: 224; 384 for 31L, 320 for XL, as released).")
     var inputSize: Int?
 
-    @Option(help: "Normalisation mean, comma-separated (default: ImageNet, or 0.5 for XL).")
-    var mean: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Normalisation mean, three comma-separated numbers (default: ImageNet, or 0.5 for XL).", valueName: "r,g,b"))
+    var mean: NumberList?
 
-    @Option(help: "Normalisation std, comma-separated.")
-    var std: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Normalisation std, three comma-separated positive numbers.", valueName: "r,g,b"))
+    var std: NumberList?
 
     @Flag(help: "Run the training-time graph (large and small kernels and every BN separately) instead of the merged one.")
     var noReparam = false
@@ -39,24 +39,24 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "Use the EMA weights (model_ema) of a training checkpoint.")
     var ema = false
 
-    @Option(help: "Threads (default: all CPUs).")
+    @Option(parsing: .unconditional, help: "Threads (default: all CPUs).")
     var threads: Int?
 
     @Option(help: depthwiseOptionHelp)
     var depthwise: DepthwiseAlgorithm?
 
-    func floats(_ s: String?, _ name: String) throws -> [Float]? {
-        guard let s else { return nil }
-        let v = s.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard v.count == 3 else { throw ToolError.usage("--\(name) needs three comma-separated numbers") }
-        return v
+    func validate() throws {
+        try checkOption("--input-size", inputSize, in: OptionLimits.imageSide)
+        try checkOption("--mean", mean, count: 3, in: -1e6...1e6, form: "three comma-separated numbers, e.g. 0.485,0.456,0.406")
+        try checkOption("--std", std, count: 3, in: 0...1e6, aboveLower: true, form: "three comma-separated positive numbers, e.g. 0.229,0.224,0.225")
+        try checkThreads(threads)
     }
 
     func load() throws -> Classifier {
         configureThreads(threads)
         try configureDepthwise(depthwise)
         return try Classifier(checkpoint: checkpoint, reparameterize: !noReparam, variant: ema ? .ema : .model,
-                              inputSize: inputSize, mean: try floats(mean, "mean"), std: try floats(std, "std"))
+                              inputSize: inputSize, mean: mean?.values.map(Float.init), std: std?.values.map(Float.init))
     }
 }
 
@@ -74,6 +74,11 @@ func loadClassNames(file: String?, count: Int) throws -> [String] {
     }
     if count == 1000 { return imageNet1KClassNames }
     return (0..<count).map { "class \($0)" }
+}
+
+/// `eval --data`: the dataset layouts classification reads.
+enum ClassificationData: String, ExpressibleByArgument, CaseIterable {
+    case imagenet
 }
 
 func softmaxRow(_ v: ArraySlice<Float>) -> [Float] {
@@ -94,7 +99,7 @@ struct Infer: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Number of classes to show per image.")
+    @Option(parsing: .unconditional, help: "Number of classes to show per image (at most the model's classes are shown).")
     var topK = 5
 
     @Option(help: "Text file with one class name per line (default: ImageNet-1K names for 1000-class heads).")
@@ -112,9 +117,13 @@ struct Infer: ParsableCommand {
     @Argument(help: "JPEG or PNG images.")
     var images: [String] = []
 
+    func validate() throws {
+        try checkOption("--top-k", topK, in: OptionLimits.positive)
+        guard tensor != nil || !images.isEmpty else { throw ValidationError("give images, or --tensor FILE.npy") }
+    }
+
     func run() throws {
         do {
-            guard tensor != nil || !images.isEmpty else { throw ToolError.usage("give images, or --tensor FILE.npy") }
             let clf = try model.load()
             let names = try loadClassNames(file: classNames, count: clf.numClasses)
             var logits: Tensor
@@ -165,17 +174,17 @@ struct Evaluate: ParsableCommand {
         """)
 
     @Option(help: "Dataset layout: imagenet (ImageNet-style class folders).")
-    var data: String = "imagenet"
+    var data: ClassificationData = .imagenet
 
     @Option(help: "Folder with one sub-folder per class.")
     var root: String
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Images per forward pass.")
+    @Option(parsing: .unconditional, help: "Images per forward pass.")
     var batchSize = 8
 
-    @Option(help: "Evaluate only the first N images.")
+    @Option(parsing: .unconditional, help: "Evaluate only the first N images.")
     var limit: Int?
 
     @Option(help: "Folder for the results record and the resume journal.")
@@ -190,9 +199,13 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
+    func validate() throws {
+        try checkOption("--batch-size", batchSize, in: OptionLimits.positive)
+        try checkOption("--limit", limit, in: OptionLimits.positive)
+    }
+
     func run() throws {
         do {
-            guard data == "imagenet" else { throw ToolError.usage("--data must be imagenet (an ImageNet-style folder)") }
             let ds = try ImageFolderDataset(root: root)
             let clf = try model.load()
             guard ds.classNames.count <= clf.numClasses else {

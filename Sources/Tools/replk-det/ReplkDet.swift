@@ -22,28 +22,36 @@ struct DetOptions: ParsableArguments {
     @Option(help: "mmdetection Cascade Mask R-CNN checkpoint ({'meta', 'state_dict'}).")
     var checkpoint: String
 
-    @Option(help: "Keep-ratio resize target 'long,short' (default 1333,800 as coco_instance.py).")
-    var scale: String = "1333,800"
+    @Option(parsing: .unconditional, help: ArgumentHelp("Keep-ratio resize target 'long,short' (default 1333,800 as coco_instance.py).", valueName: "long,short"))
+    var scale = IntList([1333, 800])
 
     @Flag(help: "Run the training-time backbone graph instead of the merged one.")
     var noReparam = false
 
-    @Option(help: "Threads (default: all CPUs).")
+    @Option(parsing: .unconditional, help: "Threads (default: all CPUs).")
     var threads: Int?
 
     @Option(help: depthwiseOptionHelp)
     var depthwise: DepthwiseAlgorithm?
 
+    func validate() throws {
+        try checkOption("--scale", scale, count: 2, in: OptionLimits.imageSide, form: "'long,short', e.g. 1333,800")
+        try checkThreads(threads)
+    }
+
     func load() throws -> DetectionPipeline {
         configureThreads(threads)
         try configureDepthwise(depthwise)
-        let v = scale.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard v.count == 2, v.allSatisfy({ $0 > 0 }) else { throw ToolError.usage("--scale needs 'long,short', e.g. 1333,800") }
         let model = try CascadeMaskRCNN(checkpoint: checkpoint, reparameterize: !noReparam)
         var p = DetectionPipeline(model: model)
-        p.scale = (v[0], v[1])
+        p.scale = (scale.values[0], scale.values[1])
         return p
     }
+}
+
+/// `eval --data`: the dataset layouts detection reads.
+enum DetectionData: String, ExpressibleByArgument, CaseIterable {
+    case coco
 }
 
 /// Class names: the checkpoint's, else COCO's for 80 classes, else "class N".
@@ -67,7 +75,7 @@ struct Infer: ParsableCommand {
 
     @OptionGroup var options: DetOptions
 
-    @Option(help: "Lowest score drawn on the image.")
+    @Option(parsing: .unconditional, help: "Lowest score drawn on the image (0 to 1).")
     var scoreThr: Float = 0.3
 
     @Option(help: "Output folder.")
@@ -76,9 +84,13 @@ struct Infer: ParsableCommand {
     @Argument(help: "JPEG or PNG images.")
     var images: [String]
 
+    func validate() throws {
+        try checkOption("--score-thr", Double(scoreThr), in: 0...1)
+        guard !images.isEmpty else { throw ValidationError("give at least one image") }
+    }
+
     func run() throws {
         do {
-            guard !images.isEmpty else { throw ToolError.usage("give at least one image") }
             let pipeline = try options.load()
             let names = classNames(pipeline.model)
             let ids = pipeline.model.numClasses == 80 ? cocoCategories.map(\.id) : Array(1...pipeline.model.numClasses)
@@ -117,7 +129,7 @@ struct Evaluate: ParsableCommand {
         """)
 
     @Option(help: "Dataset layout: coco.")
-    var data = "coco"
+    var data = DetectionData.coco
 
     @Option(help: "COCO root (holding <split>/ and annotations/).")
     var root: String
@@ -127,7 +139,7 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var options: DetOptions
 
-    @Option(help: "Evaluate only the first N images (by id).")
+    @Option(parsing: .unconditional, help: "Evaluate only the first N images (by id).")
     var limit: Int?
 
     @Option(help: "Folder for results files, the journal and the results record.")
@@ -142,9 +154,12 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the tables.")
     var json = false
 
+    func validate() throws {
+        try checkOption("--limit", limit, in: OptionLimits.positive)
+    }
+
     func run() throws {
         do {
-            guard data == "coco" else { throw ToolError.usage("--data must be coco") }
             let ds = try COCODataset(root: root, split: split)
             let pipeline = try options.load()
             let model = pipeline.model
@@ -163,7 +178,7 @@ struct Evaluate: ParsableCommand {
             let images = Array(ds.images.prefix(limit ?? ds.images.count))
             try makeDirectory(results)
             let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
-            var settings: [String: Any] = ["checkpoint": options.checkpoint, "root": root, "split": split, "scale": options.scale,
+            var settings: [String: Any] = ["checkpoint": options.checkpoint, "root": root, "split": split, "scale": options.scale.defaultValueDescription,
                                            "images": images.count, "reparam": !options.noReparam]
             recordDepthwise(in: &settings)
             let journal = try Journal(path: "\(results)/\(stem).det-journal.jsonl", settings: settings, resume: resume)
@@ -234,7 +249,7 @@ struct Evaluate: ParsableCommand {
             var record = ResultsRecord(
                 task: "detection", dataset: "coco", split: split, model: "Cascade Mask R-CNN " + model.backbone.config.name,
                 checkpointPath: options.checkpoint, imageCount: evaluated,
-                testMode: ["scale": options.scale, "max_dets": [100, 300, 1000], "score_thr": Double(model.config.scoreThreshold)],
+                testMode: ["scale": options.scale.defaultValueDescription, "max_dets": [100, 300, 1000], "score_thr": Double(model.config.scoreThreshold)],
                 metrics: metrics, parameters: model.mergedParameterCount,
                 flops: model.macs(height: flopsInput[1], width: flopsInput[0]),
                 throughput: seconds > 0 ? Double(todo.count - skipped.count) / seconds : nil,

@@ -15,6 +15,17 @@ struct ReplkEval: ParsableCommand {
         subcommands: [COCO.self, Seg.self])
 }
 
+/// `--iou-type`: what COCO AP compares.
+enum IoUType: String, ExpressibleByArgument, CaseIterable {
+    case bbox, segm
+    var coco: COCOIoUType { self == .bbox ? .bbox : .segm }
+}
+
+/// `seg --data`: the datasets whose layouts and classes the tool knows.
+enum SegmentationData: String, ExpressibleByArgument, CaseIterable {
+    case ade20k, cityscapes
+}
+
 struct COCO: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "COCO AP/AR for a results file (the 12 numbers of COCOeval.summarize()).",
@@ -31,10 +42,10 @@ struct COCO: ParsableCommand {
     var results: String
 
     @Option(help: "bbox or segm.")
-    var iouType: String = "bbox"
+    var iouType = IoUType.bbox
 
-    @Option(help: "maxDets, comma-separated (pycocotools: 1,10,100; mmdetection: 100,300,1000).")
-    var maxDets: String = "1,10,100"
+    @Option(parsing: .unconditional, help: "maxDets, comma-separated (pycocotools: 1,10,100; mmdetection: 100,300,1000).")
+    var maxDets = IntList([1, 10, 100])
 
     @Flag(help: "For segm, ignore the results' boxes so instance areas come from the masks (what mmdetection's CocoMetric does; pycocotools alone uses the box area).")
     var maskArea = false
@@ -42,11 +53,14 @@ struct COCO: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the tables.")
     var json = false
 
+    func validate() throws {
+        try checkOption("--max-dets", maxDets, in: 1...1_000_000, form: "comma-separated positive integers, e.g. 100,300,1000")
+    }
+
     func run() throws {
         do {
-            guard let type = COCOIoUType(rawValue: iouType) else { throw ToolError.usage("--iou-type must be bbox or segm") }
-            let md = maxDets.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !md.isEmpty else { throw ToolError.usage("--max-dets needs comma-separated integers") }
+            let type = iouType.coco
+            let md = maxDets.values
             let start = Date()
             let truth = try COCOFile.groundTruth(path: gt)
             let evaluator = try COCOEvaluator(groundTruth: truth, iouType: type, maxDets: md)
@@ -108,7 +122,7 @@ struct Seg: ParsableCommand {
         """)
 
     @Option(help: "ade20k or cityscapes.")
-    var data: String
+    var data: SegmentationData
 
     @Option(help: "Dataset root (ADEChallengeData2016 or the Cityscapes folder).")
     var root: String
@@ -126,9 +140,8 @@ struct Seg: ParsableCommand {
         do {
             let ds: SegmentationDataset
             switch data {
-            case "ade20k": ds = try ADE20KDataset(root: root, split: split ?? "validation")
-            case "cityscapes": ds = try CityscapesDataset(root: root, split: split ?? "val")
-            default: throw ToolError.usage("--data must be ade20k or cityscapes")
+            case .ade20k: ds = try ADE20KDataset(root: root, split: split ?? "validation")
+            case .cityscapes: ds = try CityscapesDataset(root: root, split: split ?? "val")
             }
             var metric = SegmentationMetric(classNames: ds.classNames)
             var official: CityscapesMetric? = (ds as? CityscapesDataset).flatMap { cs in

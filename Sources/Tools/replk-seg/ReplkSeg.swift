@@ -18,87 +18,91 @@ struct ReplkSeg: ParsableCommand {
         subcommands: [Evaluate.self, Infer.self])
 }
 
+/// `--data`: the datasets whose test pipelines, class names and palettes the tool knows.
+enum SegmentationData: String, ExpressibleByArgument, CaseIterable {
+    case ade20k, cityscapes
+}
+
+/// `--mode`: mmseg's test modes.
+enum SegmentationMode: String, ExpressibleByArgument, CaseIterable {
+    case whole, slide
+}
+
 /// Options shared by eval and infer: the model and mmseg's test configuration.
 struct SegOptions: ParsableArguments {
     @Option(help: "ade20k or cityscapes: picks the test pipeline, align_corners, class names and palette.")
-    var data: String
+    var data: SegmentationData
 
     @Option(help: "mmsegmentation checkpoint ({'meta', 'state_dict'}).")
     var checkpoint: String
 
     @Option(help: "whole or slide (default: whole, as the RepLKNet ADE20K-512 and Cityscapes configs).")
-    var mode: String = "whole"
+    var mode: SegmentationMode = .whole
 
-    @Option(help: "Slide window size (default 512; the ADE20K-640 configs use 640, mmseg's Cityscapes 769 configs 769).")
+    @Option(parsing: .unconditional, help: "Slide window size (default 512; the ADE20K-640 configs use 640, mmseg's Cityscapes 769 configs 769).")
     var crop: Int = 512
 
-    @Option(help: "Slide stride (default 341; 426 for crop 640, 513 for crop 769).")
+    @Option(parsing: .unconditional, help: "Slide stride (default 341; 426 for crop 640, 513 for crop 769).")
     var stride: Int?
 
-    @Option(help: "Keep-ratio resize target 'long,short' (default 2048,512 for ADE20K, 2049,1025 for Cityscapes).")
-    var scale: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Keep-ratio resize target 'long,short' (default 2048,512 for ADE20K, 2049,1025 for Cityscapes).", valueName: "long,short"))
+    var scale: IntList?
 
     @Flag(help: "Multi-scale + flip test (the paper's 'ms' column).")
     var augTest = false
 
-    @Option(help: "Scale ratios for --aug-test.")
-    var ratios: String = "0.5,0.75,1.0,1.25,1.5,1.75"
+    @Option(parsing: .unconditional, help: "Scale ratios for --aug-test.")
+    var ratios = NumberList([0.5, 0.75, 1.0, 1.25, 1.5, 1.75])
 
     @Flag(help: "Run the training-time backbone graph instead of the merged one.")
     var noReparam = false
 
-    @Option(help: "Threads (default: all CPUs).")
+    @Option(parsing: .unconditional, help: "Threads (default: all CPUs).")
     var threads: Int?
 
     @Option(help: depthwiseOptionHelp)
     var depthwise: DepthwiseAlgorithm?
 
-    var kind: String { data }
+    func validate() throws {
+        try checkOption("--crop", crop, in: OptionLimits.imageSide)
+        try checkOption("--stride", stride, in: OptionLimits.imageSide)
+        try checkOption("--scale", scale, count: 2, in: OptionLimits.imageSide, form: "'long,short', e.g. 2048,512")
+        try checkOption("--ratios", ratios, in: 0...8, aboveLower: true, form: "comma-separated positive numbers, e.g. 0.5,1.0,1.5")
+        try checkThreads(threads)
+    }
 
     func testConfig(model: Segmenter) throws -> SegmentationTestConfig {
         var c: SegmentationTestConfig
         switch data {
-        case "ade20k": c = .ade20k
-        case "cityscapes": c = .cityscapes
-        default: throw ToolError.usage("--data must be ade20k or cityscapes")
+        case .ade20k: c = .ade20k
+        case .cityscapes: c = .cityscapes
         }
-        if let scale {
-            let v = scale.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard v.count == 2, v.allSatisfy({ $0 > 0 }) else { throw ToolError.usage("--scale needs 'long,short', e.g. 2048,512") }
-            c.scale = (v[0], v[1])
-        }
+        if let scale { c.scale = (scale.values[0], scale.values[1]) }
         switch mode {
-        case "whole": c.mode = .whole
-        case "slide":
-            let s = stride ?? (crop == 640 ? 426 : crop == 769 ? 513 : Int((Double(crop) * 2 / 3).rounded(.down)))
-            guard crop > 0, s > 0 else { throw ToolError.usage("--crop and --stride must be positive") }
+        case .whole: c.mode = .whole
+        case .slide:
+            let s = stride ?? (crop == 640 ? 426 : crop == 769 ? 513 : max(1, Int((Double(crop) * 2 / 3).rounded(.down))))
             c.mode = .slide(crop: (crop, crop), stride: (s, s))
-        default: throw ToolError.usage("--mode must be whole or slide")
         }
         if model.backbone.config.name == "RepLKNet-XL" {
             c.mean = [127.5, 127.5, 127.5]
             c.std = [127.5, 127.5, 127.5]
         }
-        if augTest {
-            let r = ratios.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard !r.isEmpty, r.allSatisfy({ $0 > 0 }) else { throw ToolError.usage("--ratios needs positive numbers") }
-            c.augRatios = r
-        }
+        if augTest { c.augRatios = ratios.values }
         return c
     }
 
     func load() throws -> (Segmenter, SegmentationPipeline) {
         configureThreads(threads)
         try configureDepthwise(depthwise)
-        guard data == "ade20k" || data == "cityscapes" else { throw ToolError.usage("--data must be ade20k or cityscapes") }
-        let model = try Segmenter(checkpoint: checkpoint, alignCorners: data == "cityscapes", reparameterize: !noReparam)
+        let model = try Segmenter(checkpoint: checkpoint, alignCorners: data == .cityscapes, reparameterize: !noReparam)
         return (model, SegmentationPipeline(model: model, config: try testConfig(model: model)))
     }
 
     /// Class names and palette: the checkpoint's own, else the dataset's when the class count matches.
     func classes(_ model: Segmenter) -> (names: [String], palette: [(UInt8, UInt8, UInt8)]) {
         let n = model.numClasses
-        let (dsNames, dsPalette) = data == "cityscapes" ? (cityscapesClasses.map(\.name), cityscapesClasses.map(\.color))
+        let (dsNames, dsPalette) = data == .cityscapes ? (cityscapesClasses.map(\.name), cityscapesClasses.map(\.color))
                                                          : (ade20kClasses.map(\.name), ade20kClasses.map(\.color))
         let names = model.metaClasses.flatMap { $0.count == n ? $0 : nil } ?? (dsNames.count == n ? dsNames : (0..<n).map { "class \($0)" })
         let palette = model.metaPalette.flatMap { $0.count == n ? $0 : nil } ?? (dsPalette.count == n ? dsPalette : generatedPalette(n))
@@ -148,7 +152,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Split (default: validation for ADE20K, val for Cityscapes).")
     var split: String?
 
-    @Option(help: "Evaluate only the first N images.")
+    @Option(parsing: .unconditional, help: "Evaluate only the first N images.")
     var limit: Int?
 
     @Option(help: "Write each predicted label map (class indices) here, named as replk-eval seg --pred expects.")
@@ -166,9 +170,13 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the tables.")
     var json = false
 
+    func validate() throws {
+        try checkOption("--limit", limit, in: OptionLimits.positive)
+    }
+
     func run() throws {
         do {
-            let ds: SegmentationDataset = options.data == "cityscapes"
+            let ds: SegmentationDataset = options.data == .cityscapes
                 ? try CityscapesDataset(root: root, split: split ?? "val")
                 : try ADE20KDataset(root: root, split: split ?? "validation")
             let (model, pipeline) = try options.load()
@@ -234,7 +242,7 @@ struct Evaluate: ParsableCommand {
             let r = metric.summary()
             func num(_ v: Float) -> Any { v.isNaN ? NSNull() : Double("\(v)")! }
             let record = ResultsRecord(
-                task: "segmentation", dataset: options.data, split: split ?? (options.data == "cityscapes" ? "val" : "validation"),
+                task: "segmentation", dataset: options.data.rawValue, split: split ?? (options.data == .cityscapes ? "val" : "validation"),
                 model: "UperNet " + model.backbone.config.name, checkpointPath: options.checkpoint, imageCount: evaluated,
                 testMode: options.describe(pipeline.config),
                 metrics: ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num), "Acc": r.acc.map(num),
@@ -283,9 +291,12 @@ struct Infer: ParsableCommand {
     @Argument(help: "JPEG or PNG images.")
     var images: [String]
 
+    func validate() throws {
+        guard !images.isEmpty else { throw ValidationError("give at least one image") }
+    }
+
     func run() throws {
         do {
-            guard !images.isEmpty else { throw ToolError.usage("give at least one image") }
             let (model, pipeline) = try options.load()
             let (names, palette) = options.classes(model)
             let dir = try makeDirectory(out)
