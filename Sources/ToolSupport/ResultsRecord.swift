@@ -22,6 +22,9 @@ public struct ResultsRecord {
     public var threads: Int
     /// The depth-wise conv algorithm the model ran (`--depthwise`), for tools that run one.
     public var depthwise: String?
+    /// The checkpoint's sha256 when the tool has already computed it (for its resume journal);
+    /// otherwise `write` hashes the file.
+    public var checkpointSHA256: String?
 
     public init(task: String, dataset: String, split: String, model: String, checkpointPath: String, imageCount: Int,
                 testMode: [String: Any], metrics: [String: Any], parameters: Int? = nil, flops: Double? = nil,
@@ -43,7 +46,7 @@ public struct ResultsRecord {
         var obj: [String: Any] = [
             "format": "replk-results/1",
             "task": task, "dataset": dataset, "split": split, "model": model,
-            "checkpoint": ["file": file, "sha256": try sha256Hex(ofFile: checkpointPath)],
+            "checkpoint": ["file": file, "sha256": try checkpointSHA256 ?? sha256Hex(ofFile: checkpointPath)],
             "images": imageCount, "test_mode": testMode, "metrics": metrics,
             "threads": threads, "engine_version": engineVersion, "date": iso,
             "command": CommandLine.arguments.joined(separator: " "),

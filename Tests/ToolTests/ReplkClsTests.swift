@@ -60,6 +60,85 @@ final class ReplkClsTests: XCTestCase {
                                contains: ["plain.pth", "not a RepLKNet checkpoint"])
     }
 
+    let demo = Fixtures.path("../../Datasets/Demo")
+
+    func demoEval(checkpoint: String, results: String, _ extra: [String] = []) throws -> Tools.Result {
+        try Tools.run("replk-cls", ["eval", "--data", "imagenet", "--root", demo + "/imagenet/val", "--checkpoint", checkpoint,
+                                    "--input-size", "128", "--results", results, "--json"] + extra)
+    }
+
+    /// Journal lines the tool did not write as they stand (a logits row of the wrong length, a
+    /// label that is not the image's folder, a null logit, a label given as a string): each is
+    /// reported in one line and its image computed again, so the resumed run still counts all 50
+    /// images and prints the reference top-1, and the journal no longer holds the bad lines.
+    func testResumeComputesAgainTheImagesOfBadJournalLines() throws {
+        let results = Fixtures.temporaryDirectory()
+        let ckpt = demo + "/cls/replknet_shapes_cls.pth"
+        XCTAssertEqual(try demoEval(checkpoint: ckpt, results: results).status, 0)
+        let journal = results + "/replknet_shapes_cls.cls-journal.jsonl"
+        var lines = try Journals.lines(journal)
+        XCTAssertEqual(lines.count, 51)
+        try Journals.edit(&lines, 1) { $0["logits"] = Array(($0["logits"] as! [Any]).prefix(3)) }
+        try Journals.edit(&lines, 2) { $0["label"] = 4 }
+        try Journals.edit(&lines, 3) { var l = $0["logits"] as! [Any]; l[0] = NSNull(); $0["logits"] = l }
+        try Journals.edit(&lines, 4) { $0["label"] = "0" }
+        try Journals.write(lines, to: journal)
+        let resumed = try demoEval(checkpoint: ckpt, results: results, ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(obj["images"] as? Int, 50)
+        XCTAssertEqual(obj["top1"] as? Double, 84.0)
+        let notices = resumed.stderr.split(separator: "\n").filter { $0.hasPrefix("replk-cls: \(journal) line") }
+        XCTAssertEqual(notices.count, 4, resumed.stderr)
+        for (n, why) in [(2, "\"logits\" has 3 values, expected 5"), (3, "\"label\" is 4, the image's folder says 0"),
+                         (4, "\"logits\"[0] is not a finite number"), (5, "\"label\" is not an integer")] {
+            XCTAssertTrue(notices.contains { $0.contains("line \(n): ") && $0.contains(why) && $0.hasSuffix("computing it again") },
+                          "line \(n): \(resumed.stderr)")
+        }
+        XCTAssertTrue(resumed.stderr.contains("eval 50/50"), resumed.stderr)
+        // The recomputed images replaced the bad lines: a second resume has nothing to report or run.
+        let again = try demoEval(checkpoint: ckpt, results: results, ["--resume"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertFalse(again.stderr.contains("line"), again.stderr)
+        XCTAssertEqual(try Journals.lines(journal).count, 51)
+    }
+
+    /// The journal records the checkpoint's sha256: replacing the checkpoint file between the
+    /// interrupted run and --resume (here by another classifier under the same name) is refused
+    /// in one line instead of mixing two models' logits, and so is a journal written before the
+    /// hash was recorded.
+    func testResumeRefusesAnotherCheckpointAndJournalsWithoutItsHash() throws {
+        let dir = Fixtures.temporaryDirectory(), results = Fixtures.temporaryDirectory()
+        let ckpt = dir + "/model.pth"
+        try FileManager.default.copyItem(atPath: demo + "/cls/replknet_shapes_cls.pth", toPath: ckpt)
+        XCTAssertEqual(try demoEval(checkpoint: ckpt, results: results, ["--limit", "5"]).status, 0)
+        let journal = results + "/model.cls-journal.jsonl"
+        let header = try Journals.lines(journal)[0]
+        XCTAssertTrue(header.contains("\"checkpoint_sha256\":\""), header)
+        // Same file: resumes.
+        XCTAssertEqual(try demoEval(checkpoint: ckpt, results: results, ["--limit", "5", "--resume"]).status, 0)
+        try FileManager.default.removeItem(atPath: ckpt)
+        try FileManager.default.copyItem(atPath: Fixtures.path("dev-cls-a/model.pth"), toPath: ckpt)
+        let other = try demoEval(checkpoint: ckpt, results: results, ["--limit", "5", "--resume"])
+        XCTAssertEqual(other.status, 1)
+        XCTAssertEqual(other.stderr.split(separator: "\n").count, 1, other.stderr)
+        XCTAssertTrue(other.stderr.contains("\(ckpt): not the checkpoint the resume journal \(journal) was started with"), other.stderr)
+        XCTAssertTrue(other.stderr.contains("run without --resume"), other.stderr)
+        // A journal of an older version: no hash, so which model it holds is unknown.
+        try FileManager.default.removeItem(atPath: ckpt)
+        try FileManager.default.copyItem(atPath: demo + "/cls/replknet_shapes_cls.pth", toPath: ckpt)
+        var lines = try Journals.lines(journal)
+        try Journals.edit(&lines, 0) { var s = $0["settings"] as! [String: Any]; s["checkpoint_sha256"] = nil; $0["settings"] = s }
+        try Journals.write(lines, to: journal)
+        let old = try demoEval(checkpoint: ckpt, results: results, ["--limit", "5", "--resume"])
+        XCTAssertEqual(old.status, 1)
+        XCTAssertEqual(old.stderr.split(separator: "\n").count, 1, old.stderr)
+        XCTAssertTrue(old.stderr.contains("does not record its checkpoint's sha256") && old.stderr.contains("run without --resume"), old.stderr)
+        // Starting over (without --resume) works and records the hash again.
+        XCTAssertEqual(try demoEval(checkpoint: ckpt, results: results, ["--limit", "5"]).status, 0)
+        XCTAssertEqual(try Journals.lines(journal)[0], header)
+    }
+
     func testReparamWritesMergedSafetensors() throws {
         let out = Fixtures.temporaryDirectory() + "/deploy.safetensors"
         let r = try Tools.run("replk-cls", ["reparam", "--checkpoint", Fixtures.path("dev-cls-a/model.pth"), "--out", out])

@@ -51,6 +51,44 @@ final class ReplkDetTests: XCTestCase {
         }
     }
 
+    /// Journal lines with detections the tool could not have written (a box of three numbers,
+    /// results that are not a JSON array, a number where the text belongs, another image's id)
+    /// are reported in one line each and their images detected again: the resumed run gives the
+    /// same COCO stats as the run that wrote the journal.
+    func testResumeComputesAgainTheImagesOfBadJournalLines() throws {
+        let results = Fixtures.temporaryDirectory()
+        let args = ["eval", "--data", "coco", "--root", demo + "/coco", "--checkpoint", checkpoint, "--scale", "256,256",
+                    "--limit", "8", "--results", results, "--json"]
+        let r = try Tools.run("replk-det", args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let journal = results + "/cascade_mask_rcnn_replknet_shapes_coco.det-journal.jsonl"
+        var lines = try Journals.lines(journal)
+        XCTAssertEqual(lines.count, 9)
+        func editFirstDetection(_ n: Int, _ edit: @escaping (inout [String: Any]) -> Void) throws {
+            try Journals.edit(&lines, n) { obj in
+                var dets = try! JSONSerialization.jsonObject(with: Data((obj["results"] as! String).utf8)) as! [[String: Any]]
+                edit(&dets[0])
+                obj["results"] = String(decoding: try! JSONSerialization.data(withJSONObject: dets), as: UTF8.self)
+            }
+        }
+        try editFirstDetection(1) { $0["bbox"] = Array(($0["bbox"] as! [Any]).prefix(3)) }
+        try Journals.edit(&lines, 2) { $0["results"] = "[{]" }
+        try Journals.edit(&lines, 3) { $0["results"] = 5 }
+        try editFirstDetection(4) { $0["image_id"] = 999 }
+        try Journals.write(lines, to: journal)
+        let resumed = try Tools.run("replk-det", args + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(stats(resumed.stdout, "bbox"), stats(r.stdout, "bbox"))
+        XCTAssertEqual(stats(resumed.stdout, "segm"), stats(r.stdout, "segm"))
+        let notices = resumed.stderr.split(separator: "\n").filter { $0.hasPrefix("replk-det: \(journal) line") }
+        XCTAssertEqual(notices.count, 4, resumed.stderr)
+        for (n, why) in [(2, "\"results\"[0]: \"bbox\" has 3 values, expected 4"), (3, "\"results\" is not a JSON array"),
+                         (4, "\"results\" is not a string"), (5, "\"results\"[0]: \"image_id\" is not")] {
+            XCTAssertTrue(notices.contains { $0.contains("line \(n): ") && $0.contains(why) && $0.hasSuffix("computing it again") },
+                          "line \(n): \(resumed.stderr)")
+        }
+    }
+
     func testWrongInputsAreClearErrors() throws {
         let seg = demo + "/seg/upernet_replknet_shapes_ade.pth"
         let a = try Tools.run("replk-det", ["infer", "--checkpoint", seg, demo + "/coco/val2017/000000000001.jpg", "--out", Fixtures.temporaryDirectory()])

@@ -73,6 +73,66 @@ final class ReplkSegTests: XCTestCase {
         XCTAssertTrue(fft.stderr.contains("other settings"), fft.stderr)
     }
 
+    /// A journal line whose count arrays have the wrong length used to stop the resumed run with
+    /// SIGILL (a precondition of the metric); one with a value of the wrong type was neither
+    /// counted nor run again (49 of 50 images, another mIoU, exit 0). Every line is now checked:
+    /// each bad one is reported in one line and its image computed again, and the resumed run
+    /// prints mmseg's numbers for all 50 images.
+    func testResumeComputesAgainTheImagesOfBadJournalLines() throws {
+        let results = Fixtures.temporaryDirectory()
+        let root = demo + "/ADEChallengeData2016"
+        let full = try Tools.run("replk-seg", evalArgs(root, results, ["--json"]))
+        XCTAssertEqual(full.status, 0, full.stderr)
+        let journal = results + "/upernet_replknet_shapes_ade.seg-journal.jsonl"
+        var lines = try Journals.lines(journal)
+        XCTAssertEqual(lines.count, 51)
+        try Journals.edit(&lines, 3) { $0["intersect"] = Array(($0["intersect"] as! [Any]).dropLast()) }   // SIGILL before
+        try Journals.edit(&lines, 5) { var p = $0["pred"] as! [Any]; p[0] = "many"; $0["pred"] = p }        // 49 images before
+        try Journals.edit(&lines, 7) { $0["label"] = 7 }
+        try Journals.edit(&lines, 9) { var p = $0["pred"] as! [Any]; p[0] = 1.5; $0["pred"] = p }
+        try Journals.edit(&lines, 11) { var i = $0["intersect"] as! [Int]; i[0] += 1_000_000; $0["intersect"] = i }
+        try Journals.edit(&lines, 13) { $0["key"] = "ADE_val_99999999.jpg" }
+        lines[15] = "{\"key\": "
+        lines.append(lines[17])
+        try Journals.write(lines, to: journal)
+        let keys = try [3, 5, 7, 9, 11, 17].map { try Journals.key(lines[$0]) }
+        let resumed = try Tools.run("replk-seg", evalArgs(root, results, ["--json", "--resume"]))
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        func metrics(_ s: String) -> String { s.components(separatedBy: "\"classes\"")[0] }
+        XCTAssertEqual(metrics(resumed.stdout), metrics(full.stdout))
+        let obj = try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(obj["images"] as? Int, 50)
+        let notices = resumed.stderr.split(separator: "\n").filter { $0.hasPrefix("replk-seg: \(journal) line") }
+        XCTAssertEqual(notices.count, 8, resumed.stderr)
+        for (n, why) in [(4, "\"intersect\" has 5 values, expected 6"), (6, "\"pred\"[0] is not an integer"),
+                         (8, "\"label\" is not an array"), (10, "\"pred\"[0] is not an integer"),
+                         (12, "\"intersect\"[0] exceeds the class's predicted or labelled pixels"),
+                         (52, "appears again (first on line 18)")] {
+            XCTAssertTrue(notices.contains { $0.contains("line \(n): ") && $0.contains(why) && $0.hasSuffix("computing it again") },
+                          "line \(n): \(resumed.stderr)")
+        }
+        XCTAssertTrue(notices.contains { $0.contains("line 14: \"ADE_val_99999999.jpg\" is not an image of this run; ignored") }, resumed.stderr)
+        XCTAssertTrue(notices.contains { $0.contains("line 16: not a JSON object") }, resumed.stderr)
+        // The bad lines are gone and their images journalled anew, once each.
+        let after = try Journals.lines(journal)
+        XCTAssertEqual(after.count, 51)
+        for k in keys { XCTAssertEqual(try after.dropFirst().filter { try Journals.key($0) == k }.count, 1, k) }
+    }
+
+    /// The journal's settings name the checkpoint by its sha256 (the one the results record gives).
+    func testJournalRecordsTheCheckpointsSHA256() throws {
+        let results = Fixtures.temporaryDirectory()
+        let r = try Tools.run("replk-seg", evalArgs(demo + "/ADEChallengeData2016", results, ["--limit", "2"]))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let header = try Journals.lines(results + "/upernet_replknet_shapes_ade.seg-journal.jsonl")[0]
+        let settings = (try JSONSerialization.jsonObject(with: Data(header.utf8)) as! [String: Any])["settings"] as! [String: Any]
+        let files = try FileManager.default.contentsOfDirectory(atPath: results).filter { $0.hasPrefix("segmentation-") }
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: results + "/" + files[0]))) as! [String: Any]
+        let sha = try XCTUnwrap(settings["checkpoint_sha256"] as? String)
+        XCTAssertEqual(sha.count, 64)
+        XCTAssertEqual((record["checkpoint"] as? [String: Any])?["sha256"] as? String, sha)
+    }
+
     func testBadFilesStopTheRunOrAreSkippedWithKeepGoing() throws {
         let root = Fixtures.temporaryDirectory() + "/ADEChallengeData2016"
         try FileManager.default.createDirectory(atPath: root + "/images", withIntermediateDirectories: true)

@@ -81,6 +81,13 @@ enum ClassificationData: String, ExpressibleByArgument, CaseIterable {
     case imagenet
 }
 
+/// One image of `eval`'s resume journal: its class and the model's logits.
+struct LogitsEntry: JournalEntry {
+    var label: Int
+    var logits: [Float]
+    var journalFields: [String: Any] { ["label": label, "logits": logits.map(Double.init)] }
+}
+
 func softmaxRow(_ v: ArraySlice<Float>) -> [Float] {
     let m = v.max() ?? 0
     let e = v.map { expf($0 - m) }
@@ -204,6 +211,15 @@ struct Evaluate: ParsableCommand {
         try checkOption("--limit", limit, in: OptionLimits.positive)
     }
 
+    /// The settings a resume must share with the interrupted run (the journal adds the
+    /// checkpoint's path and sha256).
+    func journalSettings(_ clf: Classifier, images: Int) -> [String: Any] {
+        var settings: [String: Any] = ["root": root, "input_size": clf.preprocess.inputSize,
+                                       "reparam": !model.noReparam, "ema": model.ema, "images": images]
+        recordDepthwise(in: &settings)
+        return settings
+    }
+
     func run() throws {
         do {
             let ds = try ImageFolderDataset(root: root)
@@ -214,15 +230,20 @@ struct Evaluate: ParsableCommand {
             let samples = Array(ds.samples.prefix(limit ?? ds.samples.count))
             try makeDirectory(results)
             let stem = ((model.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
-            var settings: [String: Any] = ["checkpoint": model.checkpoint, "root": root, "input_size": clf.preprocess.inputSize,
-                                           "reparam": !model.noReparam, "ema": model.ema, "images": samples.count]
-            recordDepthwise(in: &settings)
-            let journal = try Journal(path: "\(results)/\(stem).cls-journal.jsonl", settings: settings, resume: resume)
-            var acc = TopKAccuracy(ks: [1, 5])
-            for e in journal.entries {
-                if let label = e.value["label"] as? Int, let scores = e.value["logits"] as? [Double] {
-                    acc.add(scores: scores.map(Float.init), label: label)
+            let checkpointSHA256 = try sha256Hex(ofFile: model.checkpoint)
+            let labels = Dictionary(samples.map { ($0.path, $0.label) }, uniquingKeysWith: { a, _ in a })
+            let classes = clf.numClasses
+            let journal = try Journal<LogitsEntry>(
+                path: "\(results)/\(stem).cls-journal.jsonl", settings: journalSettings(clf, images: samples.count),
+                checkpoint: model.checkpoint, checkpointSHA256: checkpointSHA256, resume: resume, keys: Set(labels.keys),
+                tool: "replk-cls") { key, line in
+                    let label = try line.int("label", in: 0...max(0, classes - 1))
+                    guard label == labels[key] else { throw JournalLineError("\"label\" is \(label), the image's folder says \(labels[key]!)") }
+                    return LogitsEntry(label: label, logits: try line.finiteNumbers("logits", count: classes).map(Float.init))
                 }
+            var acc = TopKAccuracy(ks: [1, 5])
+            for s in samples {
+                if let e = journal.entries[s.path] { acc.add(scores: e.logits, label: e.label) }
             }
             let todo = samples.filter { !journal.contains($0.path) }
             let progress = Progress(total: samples.count, label: "eval", alreadyDone: samples.count - todo.count)
@@ -248,7 +269,7 @@ struct Evaluate: ParsableCommand {
                 for (j, s) in ok.enumerated() {
                     let row = Array(v[(j * k)..<((j + 1) * k)])
                     acc.add(scores: row, label: s.label)
-                    journal.append(key: s.path, ["label": s.label, "logits": row.map(Double.init)])
+                    journal.append(key: s.path, LogitsEntry(label: s.label, logits: row))
                 }
                 let top1 = acc.summary()[0].percent
                 progress.step(batch.count, note: String(format: "top-1 %.2f", top1))
@@ -263,6 +284,7 @@ struct Evaluate: ParsableCommand {
                 parameters: clf.model.config.parameterCount(merged: true),
                 throughput: progress.elapsed > 0 ? Double(todo.count) / progress.elapsed : nil, threads: ThreadPool.shared.threadCount)
             var rec = record
+            rec.checkpointSHA256 = checkpointSHA256
             rec.flops = clf.macs
             rec.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             rec.flopsInput = [clf.preprocess.inputSize, clf.preprocess.inputSize]

@@ -54,6 +54,57 @@ enum DetectionData: String, ExpressibleByArgument, CaseIterable {
     case coco
 }
 
+/// One image of `eval`'s resume journal: its detections as COCO results (JSON text, so that no
+/// digit changes on the way to the results file), or why it was skipped (`--keep-going`).
+enum DetectionEntry: JournalEntry {
+    case results(String)
+    case skipped(String)
+
+    var journalFields: [String: Any] {
+        switch self {
+        case let .results(text): return ["results": text]
+        case let .skipped(why): return ["skipped": why]
+        }
+    }
+
+    /// Reads a line back: a JSON array of COCO results for `image`, with categories among
+    /// `categoryIds`, finite boxes and scores, and masks of the image's size; or a skip.
+    init(_ line: JournalLine, image: COCOImage, categoryIds: Set<Int>) throws {
+        if line.has("skipped") {
+            self = .skipped(try line.string("skipped"))
+            return
+        }
+        let text = try line.string("results")
+        guard text.hasPrefix("["), text.hasSuffix("]"),
+              let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else {
+            throw JournalLineError("\"results\" is not a JSON array")
+        }
+        for (n, item) in list.enumerated() {
+            guard let d = item as? [String: Any] else { throw JournalLineError("\"results\"[\(n)] is not an object") }
+            let r = JournalLine(d)
+            do {
+                guard try r.int("image_id", in: Int.min...Int.max) == image.id else { throw JournalLineError("\"image_id\" is not \(image.id)") }
+                guard categoryIds.contains(try r.int("category_id", in: Int.min...Int.max)) else {
+                    throw JournalLineError("\"category_id\" is not a category of the model")
+                }
+                _ = try r.finiteNumbers("bbox", count: 4)
+                guard let score = JournalLine.number(d["score"] as Any), score.isFinite else { throw JournalLineError("\"score\" is not a finite number") }
+                if let m = d["segmentation"] {
+                    guard let mask = m as? [String: Any] else { throw JournalLineError("\"segmentation\" is not an object") }
+                    let rle = JournalLine(mask)
+                    guard try rle.ints("size", count: 2, in: 0...Int.max) == [image.height, image.width] else {
+                        throw JournalLineError("\"segmentation\" is not of the image's size")
+                    }
+                    _ = try rle.string("counts")
+                }
+            } catch let e as JournalLineError {
+                throw JournalLineError("\"results\"[\(n)]: \(e.reason)")
+            }
+        }
+        self = .results(text)
+    }
+}
+
 /// Class names: the checkpoint's, else COCO's for 80 classes, else "class N".
 func classNames(_ model: CascadeMaskRCNN) -> [String] {
     let n = model.numClasses
@@ -158,6 +209,15 @@ struct Evaluate: ParsableCommand {
         try checkOption("--limit", limit, in: OptionLimits.positive)
     }
 
+    /// The settings a resume must share with the interrupted run (the journal adds the
+    /// checkpoint's path and sha256).
+    func journalSettings(images: Int) -> [String: Any] {
+        var settings: [String: Any] = ["root": root, "split": split, "scale": options.scale.defaultValueDescription,
+                                       "images": images, "reparam": !options.noReparam]
+        recordDepthwise(in: &settings)
+        return settings
+    }
+
     func run() throws {
         do {
             let ds = try COCODataset(root: root, split: split)
@@ -178,10 +238,15 @@ struct Evaluate: ParsableCommand {
             let images = Array(ds.images.prefix(limit ?? ds.images.count))
             try makeDirectory(results)
             let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
-            var settings: [String: Any] = ["checkpoint": options.checkpoint, "root": root, "split": split, "scale": options.scale.defaultValueDescription,
-                                           "images": images.count, "reparam": !options.noReparam]
-            recordDepthwise(in: &settings)
-            let journal = try Journal(path: "\(results)/\(stem).det-journal.jsonl", settings: settings, resume: resume)
+            let checkpointSHA256 = try sha256Hex(ofFile: options.checkpoint)
+            let byId = Dictionary(images.map { (String($0.id), $0) }, uniquingKeysWith: { a, _ in a })
+            let categoryIds = Set(ids)
+            let journal = try Journal<DetectionEntry>(
+                path: "\(results)/\(stem).det-journal.jsonl", settings: journalSettings(images: images.count),
+                checkpoint: options.checkpoint, checkpointSHA256: checkpointSHA256, resume: resume, keys: Set(byId.keys),
+                tool: "replk-det") { key, line in
+                    try DetectionEntry(line, image: byId[key]!, categoryIds: categoryIds)
+                }
             let todo = images.filter { !journal.contains(String($0.id)) }
             let progress = Progress(total: images.count, label: "eval", alreadyDone: images.count - todo.count)
             var skipped = [String]()
@@ -197,28 +262,29 @@ struct Evaluate: ParsableCommand {
                     let (dets, _) = pipeline(image)
                     seconds += Date().timeIntervalSince(t0)
                     // Kept as JSON text: Foundation's parser does not round-trip every double exactly.
-                    journal.append(key: String(img.id), ["results": jsonText(dets.map {
+                    journal.append(key: String(img.id), .results(jsonText(dets.map {
                         $0.cocoResult(imageId: img.id, categoryIds: ids, imageWidth: image.width, imageHeight: image.height)
-                    }, pretty: false)])
+                    }, pretty: false)))
                 } catch {
                     if !keepGoing { throw error }
                     skipped.append("\(error)")
-                    journal.append(key: String(img.id), ["skipped": "\(error)"])
+                    journal.append(key: String(img.id), .skipped("\(error)"))
                 }
                 progress.step()
             }
             // Results in image-id order, as pycocotools reads them.
-            let byKey = Dictionary(journal.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
             var parts = [String]()
             var evaluated = 0
             for img in images {
-                guard let e = byKey[String(img.id)] else { continue }
-                if let r = e["results"] as? String {
+                switch journal.entries[String(img.id)] {
+                case let .results(r)?:
                     let inner = r.dropFirst().dropLast()
                     if !inner.isEmpty { parts.append(String(inner)) }
                     evaluated += 1
-                } else if let why = e["skipped"] as? String, !skipped.contains(why) {
-                    skipped.append(why)
+                case let .skipped(why)?:
+                    if !skipped.contains(why) { skipped.append(why) }
+                case nil:
+                    break
                 }
             }
             try makeDirectory(results + "/detections")
@@ -256,6 +322,7 @@ struct Evaluate: ParsableCommand {
                 latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
                 threads: ThreadPool.shared.threadCount)
             record.flopsInput = flopsInput
+            record.checkpointSHA256 = checkpointSHA256
             record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             let recordPath = try record.write(to: results)
             if json {

@@ -133,6 +133,39 @@ func labelImage(_ labels: [Int32], width: Int, height: Int) -> Image {
     Image(width: width, height: height, channels: 1, pixels: labels.map { UInt8(clamping: $0) })
 }
 
+/// One image of `eval`'s resume journal: its per-class pixel counts, or why it was skipped
+/// (`--keep-going`).
+enum SegmentationEntry: JournalEntry {
+    case counts(intersect: [Int], pred: [Int], label: [Int])
+    case skipped(String)
+
+    var journalFields: [String: Any] {
+        switch self {
+        case let .counts(i, p, l): return ["intersect": i, "pred": p, "label": l]
+        case let .skipped(why): return ["skipped": why]
+        }
+    }
+
+    /// Reads a line back: counts of `classes` classes that one image can have produced (no more
+    /// pixels than a 65536² image, an intersection within both of its areas, as many predicted
+    /// pixels as labelled ones), or a skip.
+    init(_ line: JournalLine, classes: Int) throws {
+        if line.has("skipped") {
+            self = .skipped(try line.string("skipped"))
+            return
+        }
+        let pixels = 0...(1 << 32)
+        let i = try line.ints("intersect", count: classes, in: pixels)
+        let p = try line.ints("pred", count: classes, in: pixels)
+        let l = try line.ints("label", count: classes, in: pixels)
+        if let c = (0..<classes).first(where: { i[$0] > min(p[$0], l[$0]) }) {
+            throw JournalLineError("\"intersect\"[\(c)] exceeds the class's predicted or labelled pixels")
+        }
+        guard p.reduce(0, +) == l.reduce(0, +) else { throw JournalLineError("\"pred\" and \"label\" count different numbers of pixels") }
+        self = .counts(intersect: i, pred: p, label: l)
+    }
+}
+
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -174,6 +207,17 @@ struct Evaluate: ParsableCommand {
         try checkOption("--limit", limit, in: OptionLimits.positive)
     }
 
+    /// The settings a resume must share with the interrupted run (the journal adds the
+    /// checkpoint's path and sha256).
+    func journalSettings(_ config: SegmentationTestConfig, images: Int) -> [String: Any] {
+        var settings = options.describe(config)
+        settings["root"] = root
+        settings["images"] = images
+        settings["reparam"] = !options.noReparam
+        recordDepthwise(in: &settings)
+        return settings
+    }
+
     func run() throws {
         do {
             let ds: SegmentationDataset = options.data == .cityscapes
@@ -185,13 +229,14 @@ struct Evaluate: ParsableCommand {
             try makeDirectory(results)
             if let savePred { try makeDirectory(savePred) }
             let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
-            var settings = options.describe(pipeline.config)
-            settings["checkpoint"] = options.checkpoint
-            settings["root"] = root
-            settings["images"] = samples.count
-            settings["reparam"] = !options.noReparam
-            recordDepthwise(in: &settings)
-            let journal = try Journal(path: "\(results)/\(stem).seg-journal.jsonl", settings: settings, resume: resume)
+            let checkpointSHA256 = try sha256Hex(ofFile: options.checkpoint)
+            let classes = model.numClasses
+            let journal = try Journal<SegmentationEntry>(
+                path: "\(results)/\(stem).seg-journal.jsonl", settings: journalSettings(pipeline.config, images: samples.count),
+                checkpoint: options.checkpoint, checkpointSHA256: checkpointSHA256, resume: resume,
+                keys: Set(samples.map(\.relativePath)), tool: "replk-seg") { _, line in
+                    try SegmentationEntry(line, classes: classes)
+                }
             let todo = samples.filter { !journal.contains($0.relativePath) }
             let progress = Progress(total: samples.count, label: "eval", alreadyDone: samples.count - todo.count)
             var skipped = [String]()
@@ -218,25 +263,26 @@ struct Evaluate: ParsableCommand {
                         try makeDirectory((path as NSString).deletingLastPathComponent)
                         try labelImage(out.labels, width: out.width, height: out.height).write(to: path)
                     }
-                    journal.append(key: s.relativePath, ["intersect": c.intersect, "pred": c.pred, "label": c.label])
+                    journal.append(key: s.relativePath, .counts(intersect: c.intersect, pred: c.pred, label: c.label))
                 } catch {
                     if !keepGoing { throw error }
                     skipped.append("\(error)")
-                    journal.append(key: s.relativePath, ["skipped": "\(error)"])
+                    journal.append(key: s.relativePath, .skipped("\(error)"))
                 }
                 progress.step()
             }
             // Add the per-image counts in dataset order, so a resumed run sums exactly as an uninterrupted one.
             var metric = SegmentationMetric(classNames: names)
             var evaluated = 0
-            let byKey = Dictionary(journal.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
             for s in samples {
-                guard let e = byKey[s.relativePath] else { continue }
-                if let i = e["intersect"] as? [Int], let p = e["pred"] as? [Int], let l = e["label"] as? [Int] {
+                switch journal.entries[s.relativePath] {
+                case let .counts(i, p, l)?:
                     metric.add(intersect: i, pred: p, label: l)
                     evaluated += 1
-                } else if let why = e["skipped"] as? String, !skipped.contains(why) {
-                    skipped.append(why)
+                case let .skipped(why)?:
+                    if !skipped.contains(why) { skipped.append(why) }
+                case nil:
+                    break
                 }
             }
             let r = metric.summary()
@@ -253,6 +299,7 @@ struct Evaluate: ParsableCommand {
                 latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
                 threads: ThreadPool.shared.threadCount)
             var rec = record
+            rec.checkpointSHA256 = checkpointSHA256
             rec.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             rec.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
             let recordPath = try rec.write(to: results)
