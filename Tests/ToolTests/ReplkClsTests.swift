@@ -139,6 +139,21 @@ final class ReplkClsTests: XCTestCase {
         XCTAssertEqual(try Journals.lines(journal)[0], header)
     }
 
+    /// Outputs never replace inputs: --save-logits naming the input tensor (by another spelling)
+    /// and reparam --out naming its own checkpoint are refused before anything is written.
+    func testOutputsThatWouldReplaceAnInputAreRefused() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let tensor = dir + "/input.npy", ckpt = dir + "/model.pth"
+        try FileManager.default.copyItem(atPath: Fixtures.path("dev-cls-a/input.npy"), toPath: tensor)
+        try FileManager.default.copyItem(atPath: Fixtures.path("dev-cls-a/model.pth"), toPath: ckpt)
+        let before = try Data(contentsOf: URL(fileURLWithPath: tensor)), ckptBefore = try Data(contentsOf: URL(fileURLWithPath: ckpt))
+        try assertOneLineError(["infer", "--checkpoint", ckpt, "--tensor", tensor, "--save-logits", dir + "/./input.npy"],
+                               contains: [dir + "/./input.npy", "would be written over the input", tensor])
+        try assertOneLineError(["reparam", "--checkpoint", ckpt, "--out", ckpt], contains: [ckpt, "is an input"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: tensor)), before)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ckpt)), ckptBefore)
+    }
+
     func testReparamWritesMergedSafetensors() throws {
         let out = Fixtures.temporaryDirectory() + "/deploy.safetensors"
         let r = try Tools.run("replk-cls", ["reparam", "--checkpoint", Fixtures.path("dev-cls-a/model.pth"), "--out", out])

@@ -89,6 +89,44 @@ final class ReplkDetTests: XCTestCase {
         }
     }
 
+    /// `infer --out D D/x.jpg` used to replace the photo with the drawing. Outputs are compared
+    /// with the inputs by file identity: refused in one line before anything is written, also
+    /// through a link to D; the photo is unchanged.
+    func testInferNeverDrawsOverItsInput() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let photo = dir + "/x.jpg"
+        try FileManager.default.copyItem(atPath: demo + "/coco/val2017/000000000001.jpg", toPath: photo)
+        let before = try Data(contentsOf: URL(fileURLWithPath: photo))
+        let link = Fixtures.temporaryDirectory() + "/link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: dir)
+        for out in [dir, link] {
+            let r = try Tools.run("replk-det", ["infer", "--checkpoint", checkpoint, "--scale", "256,256", "--out", out, photo])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(out + "/x.jpg") && r.stderr.contains("input"), r.stderr)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: photo)), before, out)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x.json"))
+        }
+    }
+
+    /// Two inputs named x.jpg in different folders: each keeps its folder under --out (a/x.jpg,
+    /// b/x.jpg and their JSON), instead of the second overwriting the first.
+    func testInferKeepsSameNamedInputsApart() throws {
+        let dir = Fixtures.temporaryDirectory()
+        for (sub, src) in [("a", "000000000001.jpg"), ("b", "000000000002.jpg")] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: demo + "/coco/val2017/" + src, toPath: dir + "/\(sub)/x.jpg")
+        }
+        let out = Fixtures.temporaryDirectory()
+        let r = try Tools.run("replk-det", ["infer", "--checkpoint", checkpoint, "--scale", "256,256", "--out", out,
+                                           dir + "/a/x.jpg", dir + "/b/x.jpg"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let a = try Data(contentsOf: URL(fileURLWithPath: out + "/a/x.json")), b = try Data(contentsOf: URL(fileURLWithPath: out + "/b/x.json"))
+        XCTAssertNotEqual(a, b)
+        XCTAssertNoThrow(try Image(contentsOf: out + "/a/x.jpg"))
+        XCTAssertNoThrow(try Image(contentsOf: out + "/b/x.jpg"))
+    }
+
     func testWrongInputsAreClearErrors() throws {
         let seg = demo + "/seg/upernet_replknet_shapes_ade.pth"
         let a = try Tools.run("replk-det", ["infer", "--checkpoint", seg, demo + "/coco/val2017/000000000001.jpg", "--out", Fixtures.temporaryDirectory()])

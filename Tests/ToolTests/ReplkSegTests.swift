@@ -155,6 +155,71 @@ final class ReplkSegTests: XCTestCase {
         XCTAssertTrue(go.stdout.contains("ADE_val_00000007.png: label map is 13×9 but its image is 256×256"), go.stdout)
     }
 
+    /// `infer --out D D/a.png` used to replace the input PNG with its label map. Outputs are
+    /// compared with the inputs by file identity, so the same folder, a link to it, or a hard
+    /// link are all refused in one line before anything is written; the input is unchanged.
+    func testInferNeverWritesOverItsInput() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let input = dir + "/a.png"
+        try FileManager.default.copyItem(atPath: demo + "/ADEChallengeData2016/images/validation/ADE_val_00000001.jpg", toPath: dir + "/src.jpg")
+        try Image(contentsOf: dir + "/src.jpg").write(to: input)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        let link = Fixtures.temporaryDirectory() + "/link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: dir)
+        for out in [dir, dir + "/", link] {
+            let r = try Tools.run("replk-seg", ["infer", "--data", "ade20k", "--checkpoint", demo + "/seg/upernet_replknet_shapes_ade.pth",
+                                                "--scale", "1024,256", "--out", out, input])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("a.png") && r.stderr.contains("input"), r.stderr)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: input)), before, out)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/a_overlay.jpg"))
+        }
+    }
+
+    /// Inputs with the same file name from different folders used to overwrite each other's
+    /// outputs. Their paths relative to the inputs' common folder are kept under --out (as mmseg
+    /// keeps a dataset's sub-folders under --show-dir); two inputs that would still share an
+    /// output (x.jpg and x.png of one folder) are refused, naming both.
+    func testInferKeepsSameNamedInputsApart() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let val = demo + "/ADEChallengeData2016/images/validation/"
+        for (sub, src) in [("a", "ADE_val_00000001.jpg"), ("b", "ADE_val_00000002.jpg")] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: val + src, toPath: dir + "/\(sub)/x.jpg")
+        }
+        let out = Fixtures.temporaryDirectory()
+        let args = ["infer", "--data", "ade20k", "--checkpoint", demo + "/seg/upernet_replknet_shapes_ade.pth", "--scale", "1024,256", "--out"]
+        let r = try Tools.run("replk-seg", args + [out, dir + "/a/x.jpg", dir + "/b/x.jpg"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let a = try Image.readLabelMap(out + "/a/x.png"), b = try Image.readLabelMap(out + "/b/x.png")
+        XCTAssertNotEqual(a.pixels, b.pixels)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/a/x_overlay.jpg") && FileManager.default.fileExists(atPath: out + "/b/x_overlay.jpg"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/x.png"))
+        try Image(contentsOf: dir + "/a/x.jpg").write(to: dir + "/a/x.png")
+        let clash = try Tools.run("replk-seg", args + [Fixtures.temporaryDirectory(), dir + "/a/x.jpg", dir + "/a/x.png"])
+        XCTAssertEqual(clash.status, 1)
+        XCTAssertEqual(clash.stderr.split(separator: "\n").count, 1, clash.stderr)
+        XCTAssertTrue(clash.stderr.contains(dir + "/a/x.jpg and " + dir + "/a/x.png would both be written to"), clash.stderr)
+    }
+
+    /// --save-pred into the dataset's own annotation folder would replace the ground truth with
+    /// predictions: refused before any image is evaluated.
+    func testSavePredOverTheGroundTruthIsRefused() throws {
+        let root = Fixtures.temporaryDirectory() + "/ADEChallengeData2016"
+        try FileManager.default.createDirectory(atPath: root + "/images", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/annotations", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: demo + "/ADEChallengeData2016/images/validation", toPath: root + "/images/validation")
+        try FileManager.default.copyItem(atPath: demo + "/ADEChallengeData2016/annotations/validation", toPath: root + "/annotations/validation")
+        let label = root + "/annotations/validation/ADE_val_00000001.png"
+        let before = try Data(contentsOf: URL(fileURLWithPath: label))
+        let r = try Tools.run("replk-seg", evalArgs(root, Fixtures.temporaryDirectory(), ["--save-pred", root + "/annotations/validation"]))
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("ADE_val_00000001.png: is an input"), r.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: label)), before)
+    }
+
     func testInferWritesLabelMapsAndOverlays() throws {
         let out = Fixtures.temporaryDirectory()
         let images = ["ADE_val_00000001.jpg", "ADE_val_00000002.jpg"].map { demo + "/ade20k-sample/ADEChallengeData2016/images/validation/" + $0 }

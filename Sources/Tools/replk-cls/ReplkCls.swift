@@ -131,6 +131,9 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         do {
+            if let saveLogits {
+                try InputFiles(images + [tensor, classNames, model.checkpoint].compactMap { $0 }).checkNotAnInput(saveLogits)
+            }
             let clf = try model.load()
             let names = try loadClassNames(file: classNames, count: clf.numClasses)
             var logits: Tensor
@@ -328,6 +331,7 @@ struct Reparam: ParsableCommand {
 
     func run() throws {
         do {
+            try InputFiles([checkpoint]).checkNotAnInput(out)
             let sd = try Checkpoint(path: checkpoint).stateDict(ema ? .ema : .model)
             let merged = try StructuralReparam.merge(sd, file: checkpoint)
             try SafeTensors.write(merged, metadata: ["format": "pt", "source": (checkpoint as NSString).lastPathComponent,

@@ -129,7 +129,7 @@ struct Infer: ParsableCommand {
     @Option(parsing: .unconditional, help: "Lowest score drawn on the image (0 to 1).")
     var scoreThr: Float = 0.3
 
-    @Option(help: "Output folder.")
+    @Option(help: "Output folder (inputs from several folders keep the sub-folders that tell them apart).")
     var out: String
 
     @Argument(help: "JPEG or PNG images.")
@@ -142,24 +142,29 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         do {
+            // Planned before any work: an output that would replace an input (the drawing over
+            // the photo), or two inputs sharing an output, stops the run before anything is written.
+            let outputs = try inferOutputs(for: images, in: out, suffixes: [".jpg", ".json"], otherInputs: [options.checkpoint])
             let pipeline = try options.load()
             let names = classNames(pipeline.model)
             let ids = pipeline.model.numClasses == 80 ? cocoCategories.map(\.id) : Array(1...pipeline.model.numClasses)
             let palette = detectionPalette(names.count)
-            let dir = try makeDirectory(out)
-            for (n, path) in images.enumerated() {
+            try makeDirectory(out)
+            for (n, (path, files)) in zip(images, outputs).enumerated() {
                 let image = try Image(contentsOf: path)
                 let t0 = Date()
                 let (dets, _) = pipeline(image)
                 let ms = 1000 * Date().timeIntervalSince(t0)
                 let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
                 let imageId = Int(base) ?? (n + 1)
+                let (drawingPath, resultsPath) = (files[0], files[1])
+                try makeDirectory((drawingPath as NSString).deletingLastPathComponent)
                 let results = dets.map { $0.cocoResult(imageId: imageId, categoryIds: ids, imageWidth: image.width, imageHeight: image.height) }
-                try writeText(jsonText(results, pretty: false) + "\n", to: "\(dir)/\(base).json")
+                try writeText(jsonText(results, pretty: false) + "\n", to: resultsPath)
                 try drawDetections(image, dets.filter { $0.score >= scoreThr }, classNames: names, palette: palette)
-                    .write(to: "\(dir)/\(base).jpg")
+                    .write(to: drawingPath)
                 let shown = dets.filter { $0.score >= scoreThr }
-                print("\(path): \(dets.count) detections (\(shown.count) ≥ \(scoreThr)), \(String(format: "%.0f", ms)) ms → \(dir)/\(base).jpg, \(dir)/\(base).json")
+                print("\(path): \(dets.count) detections (\(shown.count) ≥ \(scoreThr)), \(String(format: "%.0f", ms)) ms → \(drawingPath), \(resultsPath)")
             }
         } catch {
             exitWithError("replk-det", error)

@@ -227,7 +227,12 @@ struct Evaluate: ParsableCommand {
             let (names, _) = options.classes(model)
             let samples = Array(ds.samples.prefix(limit ?? ds.samples.count))
             try makeDirectory(results)
-            if let savePred { try makeDirectory(savePred) }
+            if let savePred {
+                // --save-pred in the dataset's own folders would replace its images or ground truth.
+                let inputs = InputFiles(ds.samples.flatMap { [$0.imagePath, $0.labelPath] } + [options.checkpoint])
+                for s in samples { try inputs.checkNotAnInput(ds.predictionPath(s, in: savePred)) }
+                try makeDirectory(savePred)
+            }
             let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
             let checkpointSHA256 = try sha256Hex(ofFile: options.checkpoint)
             let classes = model.numClasses
@@ -332,7 +337,7 @@ struct Infer: ParsableCommand {
 
     @OptionGroup var options: SegOptions
 
-    @Option(help: "Output folder.")
+    @Option(help: "Output folder (inputs from several folders keep the sub-folders that tell them apart).")
     var out: String
 
     @Argument(help: "JPEG or PNG images.")
@@ -344,23 +349,27 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         do {
+            // Planned before any work: an output that would replace an input, or two inputs
+            // sharing an output, stops the run before anything is written.
+            let outputs = try inferOutputs(for: images, in: out, suffixes: [".png", "_overlay.jpg"], otherInputs: [options.checkpoint])
             let (model, pipeline) = try options.load()
             let (names, palette) = options.classes(model)
-            let dir = try makeDirectory(out)
-            for path in images {
+            try makeDirectory(out)
+            for (path, files) in zip(images, outputs) {
                 let image = try Image(contentsOf: path)
                 let t0 = Date()
                 let r = pipeline(image)
                 let ms = 1000 * Date().timeIntervalSince(t0)
-                let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-                try labelImage(r.labels, width: r.width, height: r.height).write(to: "\(dir)/\(base).png")
+                let (labelPath, overlayPath) = (files[0], files[1])
+                try makeDirectory((labelPath as NSString).deletingLastPathComponent)
+                try labelImage(r.labels, width: r.width, height: r.height).write(to: labelPath)
                 try segmentationOverlay(image: image, labels: r.labels, classNames: names, palette: palette)
-                    .write(to: "\(dir)/\(base)_overlay.jpg")
+                    .write(to: overlayPath)
                 var counts = [Int](repeating: 0, count: names.count)
                 for l in r.labels { counts[Int(l)] += 1 }
                 let top = counts.indices.filter { counts[$0] > 0 }.sorted { counts[$0] > counts[$1] }.prefix(5)
                     .map { "\(names[$0]) \(String(format: "%.1f", 100 * Double(counts[$0]) / Double(r.labels.count)))%" }
-                print("\(path): \(r.width)×\(r.height), \(String(format: "%.0f", ms)) ms → \(dir)/\(base).png, \(dir)/\(base)_overlay.jpg  [\(top.joined(separator: ", "))]")
+                print("\(path): \(r.width)×\(r.height), \(String(format: "%.0f", ms)) ms → \(labelPath), \(overlayPath)  [\(top.joined(separator: ", "))]")
             }
         } catch {
             exitWithError("replk-seg", error)
