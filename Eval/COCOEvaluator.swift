@@ -45,7 +45,10 @@ public func formatPython3f(_ x: Double) -> String {
 /// COCO detection / instance-segmentation evaluation, equal to pycocotools' `COCOeval`
 /// (evaluate → accumulate → summarize) to the last bit (coco-eval.md).
 ///
-/// A pure accumulator: `add` detections (any number of calls), then `summary()`.
+/// A pure accumulator: `add` detections (any number of calls), then `summary()`. Memory grows with
+/// the annotations, detections and categories, never with images × categories: only (image,
+/// category) pairs that hold ground truth or detections are visited, and each category keeps its
+/// precision curves as runs of equal values.
 public final class COCOEvaluator {
     public let iouType: COCOIoUType
     public let maxDets: [Int]
@@ -60,27 +63,30 @@ public final class COCOEvaluator {
     static let areaRanges: [(Double, Double)] = [(0, 1e10), (0, 1024), (1024, 9216), (9216, 1e10)]
 
     // Ground truth, indexed by sorted image / category ids.
+    private let source: String
     private let imageIds: [Int]
     private let imageIndex: [Int: Int]
     private let imageSizes: [(h: Int, w: Int)]
     private let categoryIds: [Int]
     private let categoryIndex: [Int: Int]
     private let categoryNames: [Int: String]
-    private let gtStart: [Int]          // CSR over (image, category), file order inside
-    private let gtOrder: [Int]
+    private let gtGroups: Grouping     // by (category, image), file order inside
+    private let gtImage: [Int]
     private let gtIds: [Int], gtArea: [Double], gtCrowd: [Bool], gtBox: [[Double]]
-    private var gtMasks: [RLE?]
+    private var gtMasks: [RLE?], gtMaskBox: [[Double]]
 
     // Detections in add() order.
     private var dtImage: [Int] = [], dtCategory: [Int] = [], dtScore: [Double] = [], dtBox: [[Double]] = []
-    private var dtArea: [Double] = [], dtMask: [RLE?] = []
+    private var dtArea: [Double] = [], dtMask: [RLE?] = [], dtMaskBox: [[Double]] = []
     private var boxResults: Bool?
+    private var added = 0
 
     /// - Parameter maxDets: pycocotools' default [1, 10, 100]; mmdetection uses [100, 300, 1000].
     public init(groundTruth gt: COCOGroundTruth, iouType: COCOIoUType, maxDets: [Int] = [1, 10, 100]) throws {
         guard !maxDets.isEmpty, maxDets.allSatisfy({ $0 > 0 }) else { throw EvalError.invalid("maxDets must be positive") }
         self.iouType = iouType
         self.maxDets = maxDets
+        source = gt.source
         let images = Dictionary(gt.images.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         imageIds = images.keys.sorted()
         imageIndex = Dictionary(uniqueKeysWithValues: imageIds.enumerated().map { ($1, $0) })
@@ -88,47 +94,66 @@ public final class COCOEvaluator {
         categoryIds = Set(gt.categories.map(\.id)).sorted()
         categoryIndex = Dictionary(uniqueKeysWithValues: categoryIds.enumerated().map { ($1, $0) })
         categoryNames = Dictionary(gt.categories.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let K = categoryIds.count
-        var keys = [Int](), kept = [Int]()
+        var cats = [Int](), imgs = [Int](), kept = [Int]()
         for (n, a) in gt.annotations.enumerated() {
             // pycocotools indexes annotations by image and category; others are never evaluated.
             guard let i = imageIndex[a.imageId], let k = categoryIndex[a.categoryId] else { continue }
-            keys.append(i * K + k)
+            cats.append(k); imgs.append(i)
             kept.append(n)
         }
-        (gtStart, gtOrder) = csr(keys: keys, bins: imageIds.count * K)
+        gtGroups = Grouping(categories: cats, images: imgs, categoryCount: categoryIds.count, imageCount: imageIds.count)
+        gtImage = imgs
         let anns = kept.map { gt.annotations[$0] }
         gtIds = anns.map(\.id)
         gtArea = anns.map(\.area)
         gtCrowd = anns.map(\.isCrowd)
         gtBox = anns.map(\.bbox)
         gtMasks = Array(repeating: nil, count: anns.count)
+        gtMaskBox = Array(repeating: [], count: anns.count)
         if iouType == .segm {
             for (j, a) in anns.enumerated() {
-                let size = imageSizes[imageIndex[a.imageId]!]
+                let size = imageSizes[imgs[j]]
+                let what = COCOEvaluator.prefix(gt.source) + "annotation \(a.id)"
                 guard let s = a.segmentation else {
-                    throw EvalError.invalid("ground-truth annotation \(a.id) has no segmentation (needed for segm evaluation)")
+                    throw EvalError.invalid("\(what) has no segmentation (needed for segm evaluation)")
                 }
-                gtMasks[j] = try COCOEvaluator.mask(s, height: size.h, width: size.w, what: "annotation \(a.id)")
+                let m = try COCOEvaluator.mask(s, height: size.h, width: size.w, what: what)
+                gtMasks[j] = m
+                gtMaskBox[j] = m.boundingBox
             }
         }
     }
 
+    static func prefix(_ source: String?) -> String {
+        guard let source, !source.isEmpty else { return "" }
+        return source + ": "
+    }
+
+    /// A segmentation as the mask pycocotools' `annToRLE` makes, refusing what its C code cannot.
     static func mask(_ s: COCOSegmentation, height: Int, width: Int, what: String) throws -> RLE {
-        switch s {
-        case let .rle(r): return r
-        case let .polygons(rings):
-            guard let first = rings.first, first.count > 4 else {
-                throw EvalError.invalid("\(what): polygon with fewer than 3 points")
+        do {
+            switch s {
+            case let .rle(r):
+                try RLE.checkSize(height: r.height, width: r.width)
+                return r
+            case let .polygons(rings):
+                guard let first = rings.first, first.count > 4 else {
+                    throw EvalError.invalid("\(what): polygon with fewer than 3 points")
+                }
+                return try RLE.polygons(rings, height: height, width: width)
             }
-            return RLE.merge(rings.map { RLE(polygon: $0, height: height, width: width) })
+        } catch let e as MaskError {
+            throw EvalError.invalid("\(what): \(e)")
         }
     }
 
     /// Adds detections (a results file's entries, in file order). The kind of results (box or mask)
     /// is decided by the first detection ever added, as `loadRes` does.
-    public func add(_ detections: [COCODetection]) throws {
+    /// - Parameter source: the results file, named in errors.
+    public func add(_ detections: [COCODetection], source: String? = nil) throws {
         for d in detections {
+            added += 1
+            let what = COCOEvaluator.prefix(source) + "detection \(added) (image \(d.imageId))"
             guard let i = imageIndex[d.imageId] else { throw EvalError.unknownImage(imageId: d.imageId) }
             if boxResults == nil {
                 if let b = d.bbox, !b.isEmpty { boxResults = true }
@@ -146,19 +171,30 @@ public final class COCOEvaluator {
                 box = b
                 area = b[2] * b[3]
                 if iouType == .segm {
-                    m = try d.segmentation.map { try COCOEvaluator.mask($0, height: size.h, width: size.w, what: "result") }
-                        ?? RLE(box: b, height: size.h, width: size.w)
+                    if let s = d.segmentation {
+                        m = try COCOEvaluator.mask(s, height: size.h, width: size.w, what: what)
+                    } else {
+                        do { m = try RLE.box(b, height: size.h, width: size.w) } catch let e as MaskError {
+                            throw EvalError.invalid("\(what): its box \(b) as a mask: \(e)")
+                        }
+                    }
                 }
             } else {
                 guard case let .rle(r)? = d.segmentation else {
                     throw EvalError.invalid("mask results must carry compressed RLE segmentations")
                 }
+                // pycocotools sums the area and finds the box in 32-bit unsigned ints.
+                let (pixels, overflow) = r.height.multipliedReportingOverflow(by: r.width)
+                guard !overflow, pixels <= Int(UInt32.max) else {
+                    throw EvalError.invalid("\(what): mask size \(r.height)×\(r.width) is more than \(UInt32.max) pixels (pycocotools' 32-bit mask area)")
+                }
                 area = Double(r.area)
                 box = d.bbox ?? r.boundingBox
-                m = r
+                if iouType == .segm { m = try COCOEvaluator.mask(.rle(r), height: size.h, width: size.w, what: what) }
             }
             dtImage.append(i); dtCategory.append(k); dtScore.append(d.score); dtBox.append(box)
-            dtArea.append(area); dtMask.append(m)
+            dtArea.append(area); dtMask.append(iouType == .segm ? m : nil)
+            dtMaskBox.append(iouType == .segm ? m!.boundingBox : [])
         }
     }
 
@@ -169,39 +205,58 @@ public final class COCOEvaluator {
     public func summary() -> COCOSummary {
         let T = COCOEvaluator.iouThresholds.count, R = COCOEvaluator.recallThresholds.count
         let K = categoryIds.count, A = COCOEvaluator.areaRanges.count, M = maxDets.count
-        let I = imageIds.count
-        var precision = [Double](repeating: -1, count: T * R * K * A * M)
-        var recall = [Double](repeating: -1, count: T * K * A * M)
-        let (dtStart, dtOrder) = csr(keys: zip(dtImage, dtCategory).map { $0 * K + $1 }, bins: I * K)
+        let dtGroups = Grouping(categories: dtCategory, images: dtImage, categoryCount: K, imageCount: imageIds.count)
         let maxDet = maxDets.last!
-        precision.withUnsafeMutableBufferPointer { pBuf in
-            recall.withUnsafeMutableBufferPointer { rBuf in
-                let pp = pBuf.baseAddress!, rp = rBuf.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: K) { k in
-                    self.evaluateCategory(k, dtStart: dtStart, dtOrder: dtOrder, maxDet: maxDet,
-                                          precision: pp, recall: rp, dims: (T, R, K, A, M))
-                }
+        var curves = [CategoryCurves?](repeating: nil, count: K)
+        curves.withUnsafeMutableBufferPointer { out in
+            let out = out
+            DispatchQueue.concurrentPerform(iterations: K) { k in
+                out[k] = self.evaluateCategory(k, dtGroups: dtGroups, maxDet: maxDet)
             }
         }
-        // summarize()
-        func mean(_ ap: Bool, iou: Double?, area: Int, maxDet md: Int) -> Double {
+        // summarize(): the mean of the selected entries > −1, numpy's pairwise sum over them in
+        // row-major (t, r, k) order for precision and (t, k) for recall.
+        func mean(_ ap: Bool, iou: Double?, area a: Int, maxDet md: Int) -> Double {
             guard let m = maxDets.firstIndex(of: md) else { return -1 }
-            var vals = [Double]()
             let ts = iou.map { t in (0..<T).filter { COCOEvaluator.iouThresholds[$0] == t } } ?? Array(0..<T)
-            for t in ts {
-                if ap {
-                    for r in 0..<R { for k in 0..<K {
-                        let v = precision[(((t * R + r) * K + k) * A + area) * M + m]
-                        if v > -1 { vals.append(v) }
-                    } }
-                } else {
-                    for k in 0..<K {
-                        let v = recall[((t * K + k) * A + area) * M + m]
-                        if v > -1 { vals.append(v) }
-                    }
+            if !ap {
+                var vals = [Double]()
+                for t in ts { for k in 0..<K {
+                    if let c = curves[k], c.recall[(t * A + a) * M + m] > -1 { vals.append(c.recall[(t * A + a) * M + m]) }
+                } }
+                return vals.isEmpty ? -1 : numpyMean(vals)
+            }
+            // Per threshold, the categories with a curve there; their R values are laid out
+            // r-major one threshold at a time (at most R × K values) and summed as one stream.
+            let perT: [[(k: Int, q: Int)]] = ts.map { t in
+                (0..<K).compactMap { k in
+                    guard let c = curves[k] else { return nil }
+                    let q = (a * M + m) * T + t
+                    return c.runStart[q] < c.runStart[q + 1] ? (k, q) : nil
                 }
             }
-            return vals.isEmpty ? -1 : numpyMean(vals)
+            let n = perT.reduce(0) { $0 + $1.count } * R
+            if n == 0 { return -1 }
+            var ti = -1, pos = 0
+            var block = [Double]()
+            let sum = pairwiseSum(count: n) {
+                while pos == block.count {
+                    ti += 1
+                    let cats = perT[ti]
+                    block = [Double](repeating: 0, count: cats.count * R)
+                    for (j, (k, q)) in cats.enumerated() {
+                        let c = curves[k]!
+                        var r = 0
+                        for run in Int(c.runStart[q])..<Int(c.runStart[q + 1]) {
+                            while r < Int(c.runEnd[run]) { block[r * cats.count + j] = c.runValue[run]; r += 1 }
+                        }
+                    }
+                    pos = 0
+                }
+                pos += 1
+                return block[pos - 1]
+            }
+            return (0.0 + sum) / Double(n)
         }
         let last = maxDets.last!
         let stats = [
@@ -215,13 +270,30 @@ public final class COCOEvaluator {
         // mmdetection's class-wise AP: precision[:, :, k, area all, last maxDets], entries > −1.
         let perCategory = (0..<K).map { k -> (id: Int, name: String, ap: Double) in
             var vals = [Double]()
-            for t in 0..<T { for r in 0..<R {
-                let v = precision[(((t * R + r) * K + k) * A + 0) * M + (M - 1)]
-                if v > -1 { vals.append(v) }
-            } }
+            if let c = curves[k] {
+                for t in 0..<T {
+                    let q = (0 * M + (M - 1)) * T + t
+                    for run in Int(c.runStart[q])..<Int(c.runStart[q + 1]) {
+                        let from = run == Int(c.runStart[q]) ? 0 : Int(c.runEnd[run - 1])
+                        vals += repeatElement(c.runValue[run], count: Int(c.runEnd[run]) - from)
+                    }
+                }
+            }
             return (categoryIds[k], categoryNames[categoryIds[k]] ?? "\(categoryIds[k])", vals.isEmpty ? .nan : numpyMean(vals))
         }
         return COCOSummary(iouType: iouType, maxDets: maxDets, stats: stats, perCategory: perCategory)
+    }
+
+    /// One category's `precision[:, :, k, :, :]` and `recall[:, k, :, :]`.
+    private struct CategoryCurves {
+        /// recall[(t·A + a)·M + m], −1 where absent.
+        var recall: [Double]
+        /// The R precision values of (t, a, m), q = (a·M + m)·T + t, are the runs
+        /// runStart[q]..<runStart[q + 1]: value runValue[j] up to recall threshold runEnd[j]
+        /// (exclusive). No runs: −1 (no ground truth to recall in that area range).
+        var runStart: [Int32]
+        var runValue: [Double]
+        var runEnd: [UInt8]
     }
 
     private struct AreaBuffer {
@@ -233,93 +305,129 @@ public final class COCOEvaluator {
         var npig = 0
     }
 
-    private func evaluateCategory(_ k: Int, dtStart: [Int], dtOrder: [Int], maxDet: Int,
-                                  precision: UnsafeMutablePointer<Double>, recall: UnsafeMutablePointer<Double>,
-                                  dims: (Int, Int, Int, Int, Int)) {
-        let (T, R, K, A, M) = dims
+    /// `np.argsort(-scores, kind='mergesort')`'s order: higher scores first, NaN last, ties (NaNs
+    /// among themselves included) in their given order. `>` alone is no order once a NaN is present.
+    @inline(__always) static func scoreFirst(_ x: Double, _ y: Double) -> Bool {
+        if x.isNaN { return false }
+        if y.isNaN { return true }
+        return x > y
+    }
+
+    /// Indices `items` (in their given order) stably sorted by `scoreFirst` of `score(item)`.
+    @inline(__always) static func byScore(_ items: [Int], _ score: (Int) -> Double) -> [Int] {
+        items.enumerated().sorted { a, b in
+            let sa = score(a.element), sb = score(b.element)
+            return scoreFirst(sa, sb) || (!scoreFirst(sb, sa) && a.offset < b.offset)
+        }.map(\.element)
+    }
+
+    private func evaluateCategory(_ k: Int, dtGroups: Grouping, maxDet: Int) -> CategoryCurves? {
+        let T = COCOEvaluator.iouThresholds.count, R = COCOEvaluator.recallThresholds.count
+        let A = COCOEvaluator.areaRanges.count, M = maxDets.count
         let thresholds = COCOEvaluator.iouThresholds
         var buffers = [AreaBuffer](repeating: AreaBuffer(), count: A)
-        let bins = categoryIds.count
-        for i in 0..<imageIds.count {
-            let key = i * bins + k
-            let g = Array(gtOrder[gtStart[key]..<gtStart[key + 1]])
-            var d = Array(dtOrder[dtStart[key]..<dtStart[key + 1]])
-            if g.isEmpty && d.isEmpty { continue }
-            // Stable sort by descending score, keep the first maxDets[-1].
-            d = d.enumerated().sorted { a, b in
-                dtScore[a.element] > dtScore[b.element] || (dtScore[a.element] == dtScore[b.element] && a.offset < b.offset)
-            }.map(\.element)
+        let gtItems = gtGroups.order[gtGroups.start[k]..<gtGroups.start[k + 1]]
+        let dtItems = dtGroups.order[dtGroups.start[k]..<dtGroups.start[k + 1]]
+        var gp = gtItems.startIndex, dp = dtItems.startIndex
+        // Images in ascending order that hold ground truth or detections of this category; the
+        // others give pycocotools' null entries, which contribute nothing.
+        while gp < gtItems.endIndex || dp < dtItems.endIndex {
+            let i = min(gp < gtItems.endIndex ? gtImage[gtItems[gp]] : Int.max,
+                        dp < dtItems.endIndex ? dtImage[dtItems[dp]] : Int.max)
+            var g = [Int](), d = [Int]()
+            while gp < gtItems.endIndex && gtImage[gtItems[gp]] == i { g.append(gtItems[gp]); gp += 1 }
+            while dp < dtItems.endIndex && dtImage[dtItems[dp]] == i { d.append(dtItems[dp]); dp += 1 }
+            // Score order, keep the first maxDets[-1].
+            d = COCOEvaluator.byScore(d) { self.dtScore[$0] }
             if d.count > maxDet { d.removeLast(d.count - maxDet) }
             let G = g.count, D = d.count
-            // IoU matrix [d][g], ground truth in file order.
-            var ious = [Double](repeating: 0, count: D * G)
+            // Per area range (flat, a·G + position): ignore flags of the ground truth in file
+            // order, and the order non-ignored first, each group in file order.
+            var ignore = [Bool](repeating: false, count: A * G), order = [Int](repeating: 0, count: A * G)
+            for a in 0..<A {
+                let (lo, hi) = COCOEvaluator.areaRanges[a]
+                var n = a * G
+                for (gi, gj) in g.enumerated() {
+                    let ig = gtCrowd[gj] || gtArea[gj] < lo || gtArea[gj] > hi
+                    ignore[a * G + gi] = ig
+                    if !ig { order[n] = gi; n += 1 }
+                }
+                for gi in 0..<G where ignore[a * G + gi] { order[n] = gi; n += 1 }
+            }
+            var matched = [UInt16](repeating: 0, count: A * D), ignored = matched   // a·D + di
             if D > 0 && G > 0 {
-                for (di, dj) in d.enumerated() {
+                // Detection by detection: its IoU row (ground truth in file order), then its greedy
+                // match for every area range and threshold. Each (area, threshold) keeps its own
+                // taken flags, so this is pycocotools' loop order's result with one row in memory.
+                var row = [Double](repeating: 0, count: G)
+                var taken = [Bool](repeating: false, count: A * T * G)
+                for di in 0..<D {
+                    let dj = d[di]
                     for (gi, gj) in g.enumerated() {
                         switch iouType {
                         case .bbox:
-                            ious[di * G + gi] = boxIoU(dtBox[dj], gtBox[gj], crowd: gtCrowd[gj])
+                            row[gi] = boxIoU(dtBox[dj], gtBox[gj], crowd: gtCrowd[gj])
                         case .segm:
-                            ious[di * G + gi] = maskIoU(dtMask[dj]!, dBox: dtMask[dj]!.boundingBox, gtMasks[gj]!,
-                                                        gBox: gtMasks[gj]!.boundingBox, crowd: gtCrowd[gj])
+                            row[gi] = maskIoU(dtMask[dj]!, dBox: dtMaskBox[dj], gtMasks[gj]!, gBox: gtMaskBox[gj], crowd: gtCrowd[gj])
+                        }
+                    }
+                    for a in 0..<A {
+                        for t in 0..<T {
+                            let base = (a * T + t) * G
+                            var best = min(thresholds[t], 1 - 1e-10)
+                            var m = -1
+                            for pos in 0..<G {
+                                let gi = order[a * G + pos]
+                                if taken[base + pos] && !gtCrowd[g[gi]] { continue }
+                                if m > -1 && !ignore[a * G + order[a * G + m]] && ignore[a * G + gi] { break }
+                                let v = row[gi]
+                                if v < best { continue }
+                                best = v
+                                m = pos
+                            }
+                            if m == -1 { continue }
+                            let gi = order[a * G + m]
+                            if ignore[a * G + gi] { ignored[a * D + di] |= 1 << t }
+                            // A ground-truth id of 0 reads as "unmatched" in pycocotools' tables.
+                            if gtIds[g[gi]] != 0 { matched[a * D + di] |= 1 << t }
+                            taken[base + m] = true
                         }
                     }
                 }
             }
             for a in 0..<A {
                 let (lo, hi) = COCOEvaluator.areaRanges[a]
-                let ignore = g.map { gtCrowd[$0] || gtArea[$0] < lo || gtArea[$0] > hi }
-                // Non-ignored ground truth first, each group in file order.
-                let order = (0..<G).filter { !ignore[$0] } + (0..<G).filter { ignore[$0] }
-                var matched = [UInt16](repeating: 0, count: D), ignored = [UInt16](repeating: 0, count: D)
-                if D > 0 && G > 0 {
-                    for t in 0..<T {
-                        var gtTaken = [Bool](repeating: false, count: G)
-                        for di in 0..<D {
-                            var best = min(thresholds[t], 1 - 1e-10)
-                            var m = -1
-                            for (pos, gi) in order.enumerated() {
-                                if gtTaken[pos] && !gtCrowd[g[gi]] { continue }
-                                if m > -1 && !ignore[order[m]] && ignore[gi] { break }
-                                let v = ious[di * G + gi]
-                                if v < best { continue }
-                                best = v
-                                m = pos
-                            }
-                            if m == -1 { continue }
-                            let gi = order[m]
-                            if ignore[gi] { ignored[di] |= 1 << t }
-                            // A ground-truth id of 0 reads as "unmatched" in pycocotools' tables.
-                            if gtIds[g[gi]] != 0 { matched[di] |= 1 << t }
-                            gtTaken[m] = true
-                        }
-                    }
-                }
                 for di in 0..<D where dtArea[d[di]] < lo || dtArea[d[di]] > hi {
                     // Unmatched detections outside the range are ignored.
-                    ignored[di] |= ~matched[di] & UInt16((1 << T) - 1)
+                    ignored[a * D + di] |= ~matched[a * D + di] & UInt16((1 << T) - 1)
                 }
                 buffers[a].starts.append(buffers[a].scores.count)
                 buffers[a].counts.append(D)
                 buffers[a].scores += d.map { dtScore[$0] }
-                buffers[a].matched += matched
-                buffers[a].ignored += ignored
-                buffers[a].npig += ignore.filter { !$0 }.count
+                buffers[a].matched += matched[(a * D)..<(a * D + D)]
+                buffers[a].ignored += ignored[(a * D)..<(a * D + D)]
+                buffers[a].npig += ignore[(a * G)..<(a * G + G)].filter { !$0 }.count
             }
         }
         // accumulate()
         let eps = 2.220446049250313e-16
         let recThrs = COCOEvaluator.recallThresholds
+        var out = CategoryCurves(recall: [Double](repeating: -1, count: T * A * M), runStart: [0], runValue: [], runEnd: [])
+        var any = false
+        var q = [Double](repeating: 0, count: R)
         for a in 0..<A {
             let buf = buffers[a]
-            if buf.starts.isEmpty || buf.npig == 0 { continue }
+            let present = !buf.starts.isEmpty && buf.npig > 0
             for (m, md) in maxDets.enumerated() {
+                guard present else {
+                    for _ in 0..<T { out.runStart.append(Int32(out.runValue.count)) }
+                    continue
+                }
+                any = true
                 var pos = [Int]()
                 for (s, c) in zip(buf.starts, buf.counts) { pos += s..<(s + min(c, md)) }
                 // Stable: equal scores keep image order, then file order.
-                let sorted = pos.enumerated().sorted { x, y in
-                    buf.scores[x.element] > buf.scores[y.element] || (buf.scores[x.element] == buf.scores[y.element] && x.offset < y.offset)
-                }.map(\.element)
+                let sorted = COCOEvaluator.byScore(pos) { buf.scores[$0] }
                 let nd = sorted.count
                 var rc = [Double](repeating: 0, count: nd), pr = [Double](repeating: 0, count: nd)
                 for t in 0..<T {
@@ -332,18 +440,43 @@ public final class COCOEvaluator {
                         rc[n] = Double(tp) / Double(buf.npig)
                         pr[n] = Double(tp) / (Double(fp + tp) + eps)
                     }
-                    recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1] : 0
+                    out.recall[(t * A + a) * M + m] = nd > 0 ? rc[nd - 1] : 0
                     if nd > 1 {
                         for n in stride(from: nd - 1, to: 0, by: -1) where pr[n] > pr[n - 1] { pr[n - 1] = pr[n] }
                     }
                     var p = 0
                     for (r, thr) in recThrs.enumerated() {
                         while p < nd && rc[p] < thr { p += 1 }
-                        precision[(((t * R + r) * K + k) * A + a) * M + m] = p < nd ? pr[p] : 0
+                        q[r] = p < nd ? pr[p] : 0
                     }
+                    for r in 0..<R {
+                        if r > 0 && q[r].bitPattern == q[r - 1].bitPattern { out.runEnd[out.runEnd.count - 1] += 1; continue }
+                        out.runValue.append(q[r]); out.runEnd.append(UInt8(r + 1))
+                    }
+                    out.runStart.append(Int32(out.runValue.count))
                 }
             }
         }
+        return any ? out : nil
+    }
+}
+
+/// Item indices grouped by category, then image, each group in the items' order (two stable
+/// counting sorts): the items of category k are `order[start[k]..<start[k + 1]]`, by ascending image.
+struct Grouping {
+    var order: [Int]
+    var start: [Int]
+
+    init(categories: [Int], images: [Int], categoryCount: Int, imageCount: Int) {
+        let byImage = csr(keys: images, bins: imageCount).order
+        var start = [Int](repeating: 0, count: categoryCount + 1)
+        for k in categories { start[k + 1] += 1 }
+        for k in 0..<categoryCount { start[k + 1] += start[k] }
+        var fill = start
+        var order = [Int](repeating: 0, count: categories.count)
+        for item in byImage { let k = categories[item]; order[fill[k]] = item; fill[k] += 1 }
+        self.order = order
+        self.start = start
     }
 }
 

@@ -49,9 +49,11 @@ public struct COCOGroundTruth: Sendable {
     public var images: [COCOImage]
     public var categories: [COCOCategory]
     public var annotations: [COCOAnnotation]
+    /// Where it was read from (a path), named in evaluation errors; empty when unknown.
+    public var source: String
 
-    public init(images: [COCOImage], categories: [COCOCategory], annotations: [COCOAnnotation]) {
-        self.images = images; self.categories = categories; self.annotations = annotations
+    public init(images: [COCOImage], categories: [COCOCategory], annotations: [COCOAnnotation], source: String = "") {
+        self.images = images; self.categories = categories; self.annotations = annotations; self.source = source
     }
 }
 

@@ -29,3 +29,28 @@ public func pairwiseSum<T: BinaryFloatingPoint>(_ a: ArraySlice<T>) -> T {
 public func numpyMean(_ a: [Double]) -> Double {
     (0.0 + pairwiseSum(a[...])) / Double(a.count)
 }
+
+/// `pairwiseSum` of `count` values taken in order from `next`, without storing them: the same
+/// tree of additions (leaves of up to 128 values, halves at multiples of 8), so the same bits.
+public func pairwiseSum(count n: Int, _ next: () -> Double) -> Double {
+    if n < 8 {
+        var s = 0.0
+        for _ in 0..<n { s += next() }
+        return s
+    }
+    if n <= 128 {
+        var r0 = next(), r1 = next(), r2 = next(), r3 = next(), r4 = next(), r5 = next(), r6 = next(), r7 = next()
+        var i = 8
+        while i < n - n % 8 {
+            r0 += next(); r1 += next(); r2 += next(); r3 += next(); r4 += next(); r5 += next(); r6 += next(); r7 += next()
+            i += 8
+        }
+        var s = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n { s += next(); i += 1 }
+        return s
+    }
+    var h = n / 2
+    h -= h % 8
+    let left = pairwiseSum(count: h, next)
+    return left + pairwiseSum(count: n - h, next)
+}
