@@ -19,9 +19,13 @@ public enum COCOFile {
                   h >= 0, w >= 0 else {
                 throw file.error(at: at, "\(what): RLE needs \"size\": [height, width]")
             }
+            let (pixels, overflow) = h.multipliedReportingOverflow(by: w)
+            guard !overflow else { throw file.error(at: at, "\(what): RLE size \(h)×\(w) overflows a 64-bit pixel count") }
             let counts = J.member(o, "counts")
-            if let s = J.string(counts) {
-                guard let r = RLE(compressed: s, height: h, width: w) else {
+            if J.type(counts) == json_type_string, let counts {
+                let text = UnsafeBufferPointer(start: UnsafeRawPointer(json_object_get_string(counts))!.assumingMemoryBound(to: UInt8.self),
+                                               count: Int(json_object_get_string_len(counts)))
+                guard let r = RLE(compressedCounts: text, height: h, width: w) else {
                     throw file.error(at: at, "\(what): compressed RLE counts are malformed or do not cover \(h)×\(w) pixels")
                 }
                 return .rle(r)
@@ -31,11 +35,14 @@ public enum COCOFile {
                 c.reserveCapacity(list.count)
                 var total = 0
                 for v in list {
-                    guard let n = J.int(v), n >= 0, n <= Int(UInt32.max) else { throw file.error(at: at, "\(what): RLE counts must be non-negative integers") }
+                    guard let n = J.int(v), n >= 0, n <= Int(UInt32.max) else { throw file.error(at: at, "\(what): RLE counts must be integers in 0...\(UInt32.max)") }
                     c.append(UInt32(n))
                     total += n
+                    guard total <= pixels else { break }
                 }
-                guard total == h * w else { throw file.error(at: at, "\(what): RLE counts cover \(total) pixels, size says \(h)×\(w)") }
+                guard total == pixels else {
+                    throw file.error(at: at, "\(what): RLE counts cover \(total > pixels ? "more than \(pixels)" : String(total)) pixels, size says \(h)×\(w)")
+                }
                 return .rle(RLE(height: h, width: w, counts: c))
             }
             throw file.error(at: at, "\(what): RLE needs \"counts\" (a string or a list)")
@@ -54,7 +61,16 @@ public enum COCOFile {
 
     /// Reads a ground-truth file (`instances_val2017.json` and the like).
     public static func groundTruth(path: String) throws -> COCOGroundTruth {
-        let file = try JSONFile(path: path)
+        try groundTruth(try JSONFile(path: path))
+    }
+
+    /// Reads a ground-truth file's bytes from memory; `name` stands for its path in errors.
+    public static func groundTruth(data: some Collection<UInt8>, name: String) throws -> COCOGroundTruth {
+        try groundTruth(JSONFile(bytes: data, name: name))
+    }
+
+    static func groundTruth(_ file: JSONFile) throws -> COCOGroundTruth {
+        let path = file.path
         var images = [COCOImage](), categories = [COCOCategory](), annotations = [COCOAnnotation]()
         var sawImages = false, sawCategories = false, sawAnnotations = false
         try file.forEachTopLevelMember { key, p in
@@ -102,12 +118,22 @@ public enum COCOFile {
         guard sawImages, sawCategories, sawAnnotations else {
             throw DatasetError.invalid(path: path, detail: "not a COCO annotation file: needs \"images\", \"annotations\" and \"categories\"")
         }
-        return COCOGroundTruth(images: images, categories: categories, annotations: annotations)
+        return COCOGroundTruth(images: images, categories: categories, annotations: annotations, source: path)
     }
 
-    /// Reads a results file: a JSON array of detections.
+    /// Reads a results file: a JSON array of detections. Scores may be any JSON number, NaN and
+    /// ±Infinity included (Python's `json` writes and reads those); a detection without a numeric
+    /// score is an error (pycocotools fails on it when it sorts by score).
     public static func results(path: String) throws -> [COCODetection] {
-        let file = try JSONFile(path: path)
+        try results(try JSONFile(path: path))
+    }
+
+    /// Reads a results file's bytes from memory; `name` stands for its path in errors.
+    public static func results(data: some Collection<UInt8>, name: String) throws -> [COCODetection] {
+        try results(JSONFile(bytes: data, name: name))
+    }
+
+    static func results(_ file: JSONFile) throws -> [COCODetection] {
         var out = [COCODetection]()
         var p = 0
         file.skipSpace(&p)

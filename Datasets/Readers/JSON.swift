@@ -11,6 +11,8 @@ final class JSONFile {
     let bytes: UnsafeBufferPointer<UInt8>
     private let mapping: UnsafeMutableRawPointer?
     private let mappedLength: Int
+    /// A copy of in-memory input (`init(bytes:name:)`), freed with the reader.
+    private let owned: UnsafeMutableBufferPointer<UInt8>?
     /// Start of the part of the mapping still resident; earlier pages have been released.
     private var released = 0
     // One tokener, reset per element: creating one per element costs more than parsing a small one.
@@ -27,6 +29,7 @@ final class JSONFile {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw DatasetError.invalid(path: path, detail: "cannot stat") }
         self.path = path
+        owned = nil
         mappedLength = Int(st.st_size)
         if mappedLength == 0 {
             mapping = nil
@@ -40,9 +43,21 @@ final class JSONFile {
         }
     }
 
+    /// Reads JSON held in memory; `name` stands for the path in errors.
+    init(bytes input: some Collection<UInt8>, name: String) {
+        path = name
+        mapping = nil
+        mappedLength = 0
+        let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, input.count))
+        _ = copy.initialize(from: input)
+        owned = copy
+        bytes = UnsafeBufferPointer(start: copy.baseAddress, count: input.count)
+    }
+
     deinit {
         if let tokener { json_tokener_free(tokener) }
         if let mapping { munmap(mapping, mappedLength) }
+        owned?.deallocate()
     }
 
     /// Drops the pages before `offset` from memory: a 448 MB annotation file is parsed element by
@@ -118,9 +133,10 @@ final class JSONFile {
     /// Parses bytes[start..<end] with json-c and hands the object to `body` (freed afterwards).
     func parse<R>(_ start: Int, _ end: Int, _ body: (OpaquePointer) throws -> R) throws -> R {
         guard let tok = tokener else { throw error(at: start, "cannot create a JSON parser") }
+        guard let length = Int32(exactly: end - start) else { throw error(at: start, "a single value of more than 2 GB") }
         json_tokener_reset(tok)
         let obj = UnsafeRawPointer(bytes.baseAddress! + start).withMemoryRebound(to: CChar.self, capacity: end - start) { cs in
-            json_tokener_parse_ex(tok, cs, Int32(end - start))
+            json_tokener_parse_ex(tok, cs, length)
         }
         let err = json_tokener_get_error(tok)
         guard let obj, err == json_tokener_success else {
@@ -206,9 +222,14 @@ enum J {
     }
     static func type(_ o: OpaquePointer?) -> json_type { o.map { json_object_get_type($0) } ?? json_type_null }
     static func isNumber(_ o: OpaquePointer?) -> Bool { type(o) == json_type_int || type(o) == json_type_double }
+    /// An integer (or a float with an integral value, or a boolean); nil for integers outside
+    /// Int64, which json-c clamps to its ends (so distinct ids would become equal).
     static func int(_ o: OpaquePointer?) -> Int? {
         guard let o else { return nil }
-        if type(o) == json_type_int { return Int(json_object_get_int64(o)) }
+        if type(o) == json_type_int {
+            let v = json_object_get_int64(o)
+            return v == Int64.max || v == Int64.min ? nil : Int(v)
+        }
         if type(o) == json_type_double {
             let d = json_object_get_double(o)
             return d == d.rounded() && abs(d) < 9e15 ? Int(d) : nil
@@ -224,10 +245,11 @@ enum J {
         guard let o, type(o) == json_type_string else { return nil }
         return String(cString: json_object_get_string(o))
     }
-    static func array(_ o: OpaquePointer?) -> [OpaquePointer]? {
+    /// The elements, JSON null as nil (json-c's array holds no object for it).
+    static func array(_ o: OpaquePointer?) -> [OpaquePointer?]? {
         guard let o, type(o) == json_type_array else { return nil }
         let n = json_object_array_length(o)
-        return (0..<n).compactMap { json_object_array_get_idx(o, $0) }
+        return (0..<n).map { json_object_array_get_idx(o, $0) }
     }
     static func doubles(_ o: OpaquePointer?) -> [Double]? {
         guard let a = array(o) else { return nil }
