@@ -90,9 +90,22 @@ final class JSONFile {
         while p < bytes.count, bytes[p] == 0x20 || bytes[p] == 0x0A || bytes[p] == 0x0D || bytes[p] == 0x09 { p += 1 }
     }
 
+    /// At most this many JSON objects in one value handed to json-c: it spends ~750 bytes on each
+    /// (a hash table of 16 slots), so 10 MB of `{},` would take 2.5 GB. COCO's elements hold a few.
+    static let maxObjectsPerValue = 1 << 17
+
+    /// The last value `valueEnd` scanned and how many objects it holds, for `parse` to check.
+    private var lastScan = (start: -1, end: -1, objects: 0)
+
     /// End (exclusive) of the JSON value starting at `start`: a string, a bracketed container
     /// (strings inside skipped), or a bare literal. json-c validates the content afterwards.
     func valueEnd(_ start: Int) throws -> Int {
+        let (end, objects) = try scan(start)
+        lastScan = (start, end, objects)
+        return end
+    }
+
+    private func scan(_ start: Int) throws -> (end: Int, objects: Int) {
         guard start < bytes.count else { throw error(at: start, "unexpected end of file where a value was expected") }
         func stringEnd(_ q: Int) throws -> Int {
             var p = q + 1
@@ -104,17 +117,18 @@ final class JSONFile {
             return p + 1
         }
         let first = bytes[start]
-        if first == UInt8(ascii: "\"") { return try stringEnd(start) }
+        if first == UInt8(ascii: "\"") { return (try stringEnd(start), 0) }
         if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
-            var depth = 0
+            var depth = 0, objects = 0
             var p = start
             while p < bytes.count {
                 switch bytes[p] {
                 case UInt8(ascii: "\""): p = try stringEnd(p); continue
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "{"): depth += 1; objects += 1
+                case UInt8(ascii: "["): depth += 1
                 case UInt8(ascii: "}"), UInt8(ascii: "]"):
                     depth -= 1
-                    if depth == 0 { return p + 1 }
+                    if depth == 0 { return (p + 1, objects) }
                 default: break
                 }
                 p += 1
@@ -127,13 +141,17 @@ final class JSONFile {
             if b == UInt8(ascii: ",") || b == UInt8(ascii: "]") || b == UInt8(ascii: "}") || b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { break }
             p += 1
         }
-        return p
+        return (p, 0)
     }
 
     /// Parses bytes[start..<end] with json-c and hands the object to `body` (freed afterwards).
     func parse<R>(_ start: Int, _ end: Int, _ body: (OpaquePointer) throws -> R) throws -> R {
         guard let tok = tokener else { throw error(at: start, "cannot create a JSON parser") }
         guard let length = Int32(exactly: end - start) else { throw error(at: start, "a single value of more than 2 GB") }
+        let objects = lastScan.start == start && lastScan.end == end ? lastScan.objects : try scan(start).objects
+        guard objects <= JSONFile.maxObjectsPerValue else {
+            throw error(at: start, "this value holds \(objects) JSON objects, more than the \(JSONFile.maxObjectsPerValue) one value may hold (memory bound)")
+        }
         json_tokener_reset(tok)
         let obj = UnsafeRawPointer(bytes.baseAddress! + start).withMemoryRebound(to: CChar.self, capacity: end - start) { cs in
             json_tokener_parse_ex(tok, cs, length)
@@ -206,8 +224,12 @@ final class JSONFile {
         }
     }
 
-    /// Parses and discards a value (validating it); returns its end.
+    /// Parses and discards a value (validating it); returns its end. An array is parsed element
+    /// by element, as the arrays the readers use are.
     func skipValue(at p: Int) throws -> Int {
+        if p < bytes.count && bytes[p] == UInt8(ascii: "[") {
+            return try forEachElement(ofArrayAt: p) { s, e in try parse(s, e) { _ in } }
+        }
         let e = try valueEnd(p)
         try parse(p, e) { _ in }
         return e

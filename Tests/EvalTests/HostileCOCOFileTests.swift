@@ -120,4 +120,28 @@ final class HostileCOCOFileTests: XCTestCase {
         XCTAssertEqual(try COCOFile.groundTruth(data: gt("", images: #"{"id": 9223372036854775806, "width": 1, "height": 1}"#), name: "gt.json").images[0].id,
                        9_223_372_036_854_775_806)
     }
+
+    func testValuesThatWouldMakeJSONCAllocateGigabytesAreRefused() throws {
+        // 10 MB of "{}," inside one detection: json-c spends ~750 bytes per object, 2.5 GB here.
+        let n = 3_300_000
+        var text = Array(#"[{"image_id": 1, "category_id": 1, "score": 1, "bbox": [0, 0, 1, 1], "extra": ["#.utf8)
+        text.reserveCapacity(text.count + 3 * n + 4)
+        for i in 0..<n { text += i + 1 < n ? Array("{},".utf8) : Array("{}".utf8) }
+        text += Array("]}]".utf8)
+        XCTAssertLessThan(text.count, 10_000_100)
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let before = usage.ru_maxrss
+        XCTAssertThrowsError(try COCOFile.results(data: text, name: "dt.json")) {
+            XCTAssertEqual("\($0)", "dt.json:1:2: malformed JSON: this value holds 3300001 JSON objects, more than the 131072 one value may hold (memory bound)")
+        }
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        // The process's peak: only a rise above what earlier tests reached shows here.
+        XCTAssertLessThan(usage.ru_maxrss - before, 1 << 20, "peak RSS grew by \(usage.ru_maxrss - before) KB")
+        // Top-level members the reader does not use are checked element by element, so a long
+        // array of small objects there is fine.
+        let info = "[" + Array(repeating: #"{"a": 1}"#, count: 200_000).joined(separator: ",") + "]"
+        let truth = Array(#"{"info": \#(info), "images": [], "categories": [], "annotations": []}"#.utf8)
+        XCTAssertEqual(try COCOFile.groundTruth(data: truth, name: "gt.json").images.count, 0)
+    }
 }
