@@ -114,7 +114,12 @@ public struct Checkpoint {
             }
         }
         if sd.keys.allSatisfy({ $0.hasPrefix("module.") }) { sd = sd.stripping(prefix: "module.") }
-        for k in sd.keys where k.hasSuffix("num_batches_tracked") { sd.remove(k) }
+        // One pass: removing keys one by one is quadratic in a (hostile) state dict's size.
+        if sd.keys.contains(where: { $0.hasSuffix("num_batches_tracked") }) {
+            var kept = StateDict()
+            for k in sd.keys where !k.hasSuffix("num_batches_tracked") { kept.insert(k, sd[k]!) }
+            sd = kept
+        }
         return sd
     }
 
