@@ -18,6 +18,9 @@ public struct LeaderboardRow {
     /// Released checkpoint file names this paper row belongs to.
     public var releasedAs: [String] = []
     public var perClass: [(String, Double?)] = []
+    /// The arithmetic the record's model ran at (`--precision`); records from before it, and the
+    /// paper's rows, are fp32.
+    public var precision = "fp32"
 
     /// The metric the table is sorted by.
     public var mainMetric: Double? {
@@ -94,7 +97,7 @@ public enum Leaderboard {
         return LeaderboardRow(task: task, dataset: dataset, backbone: backbone, method: method, pretraining: pretraining(of: file),
                               setting: setting, metrics: m.compactMapValues { $0 }, params: num(o["params"]),
                               flops: num(o["flops"]), source: file, date: o["date"] as? String ?? "", isReference: false,
-                              perClass: perClass)
+                              perClass: perClass, precision: o["precision"] as? String ?? "fp32")
     }
 
     /// ImageNet-1K / 22K / MegData-73M from a released file name.
@@ -138,25 +141,25 @@ public enum Leaderboard {
         let task = String(key.split(separator: "/")[0])
         switch task {
         case "classification":
-            return (["backbone", "pretraining", "resolution", "top-1", "top-5", "Δ top-1", "#params", "FLOPs", "source"],
+            return (["backbone", "pretraining", "resolution", "precision", "top-1", "top-5", "Δ top-1", "#params", "FLOPs", "source"],
                     rows.map { r in
                         let ref = r.isReference ? nil : reference(for: r, in: paperRows)
-                        return [r.backbone, r.pretraining, r.setting, f(r.metrics["top1"]), f(r.metrics["top5"]),
+                        return [r.backbone, r.pretraining, r.setting, r.precision, f(r.metrics["top1"]), f(r.metrics["top5"]),
                                 delta(r.metrics["top1"], ref?.metrics["top1"]), params(r.params), flops(r.flops), r.source]
                     })
         case "segmentation":
-            return (["backbone", "pretraining", "test", "mIoU (ss)", "mIoU (ms)", "mAcc", "aAcc", "Δ mIoU", "#params", "FLOPs", "source"],
+            return (["backbone", "pretraining", "test", "precision", "mIoU (ss)", "mIoU (ms)", "mAcc", "aAcc", "Δ mIoU", "#params", "FLOPs", "source"],
                     rows.map { r in
                         let ref = r.isReference ? nil : reference(for: r, in: paperRows)
                         let d = r.metrics["mIoU"] != nil ? delta(r.metrics["mIoU"], ref?.metrics["mIoU"]) : delta(r.metrics["mIoU_ms"], ref?.metrics["mIoU_ms"])
-                        return [r.backbone, r.pretraining, r.setting, f(r.metrics["mIoU"]), f(r.metrics["mIoU_ms"]), f(r.metrics["mAcc"]),
+                        return [r.backbone, r.pretraining, r.setting, r.precision, f(r.metrics["mIoU"]), f(r.metrics["mIoU_ms"]), f(r.metrics["mAcc"]),
                                 f(r.metrics["aAcc"]), d, params(r.params), flops(r.flops), r.source]
                     })
         default:
-            return (["backbone", "pretraining", "method", "AP box", "AP mask", "Δ box", "Δ mask", "#params", "FLOPs", "source"],
+            return (["backbone", "pretraining", "method", "precision", "AP box", "AP mask", "Δ box", "Δ mask", "#params", "FLOPs", "source"],
                     rows.map { r in
                         let ref = r.isReference ? nil : reference(for: r, in: paperRows)
-                        return [r.backbone, r.pretraining, r.method, f(r.metrics["box_AP"], 1), f(r.metrics["mask_AP"], 1),
+                        return [r.backbone, r.pretraining, r.method, r.precision, f(r.metrics["box_AP"], 1), f(r.metrics["mask_AP"], 1),
                                 delta(r.metrics["box_AP"], ref?.metrics["box_AP"]), delta(r.metrics["mask_AP"], ref?.metrics["mask_AP"]),
                                 params(r.params), flops(r.flops), r.source]
                     })

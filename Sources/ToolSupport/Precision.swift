@@ -11,10 +11,17 @@ public let precisionOptionHelp = ArgumentHelp(
     valueName: "precision")
 
 /// Refuses to run, as `requireSupportedCPU` does, when this CPU cannot run `precision`: one line
-/// naming the missing CPU feature, exit 2, before any model is built (never SIGILL).
+/// naming the missing CPU feature, exit 2 (never SIGILL). The tools call it from their options'
+/// `validate()`, so that it comes before any file is read.
 public func requirePrecision(_ precision: Precision, tool: String) {
     if let reason = precision.unsupportedReason {
         printError("\(tool): error: \(reason)")
         exit(2)
     }
+}
+
+/// Records the precision in a resume journal's settings when it is not fp32, so that an
+/// evaluation is not resumed at another precision (journals of fp32 runs stay as they were).
+public func recordPrecision(_ precision: Precision, in settings: inout [String: Any]) {
+    if precision != .fp32 { settings["precision"] = precision.rawValue }
 }

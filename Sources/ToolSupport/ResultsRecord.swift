@@ -22,6 +22,8 @@ public struct ResultsRecord {
     public var threads: Int
     /// The depth-wise conv algorithm the model ran (`--depthwise`), for tools that run one.
     public var depthwise: String?
+    /// The arithmetic the model ran at (`--precision`: fp32 or bf16), for tools that run one.
+    public var precision: String?
     /// The checkpoint's sha256 when the tool has already computed it (for its resume journal);
     /// otherwise `write` hashes the file.
     public var checkpointSHA256: String?
@@ -60,6 +62,7 @@ public struct ResultsRecord {
         if let throughput { obj["throughput_img_per_s"] = throughput }
         if let latencyMs { obj["latency_ms"] = latencyMs }
         if let depthwise { obj["depthwise"] = depthwise }
+        if let precision { obj["precision"] = precision }
         let stamp = iso.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
         let path = "\(dir)/\(task)-\(dataset)-\(stem)-\(stamp).json"
         try writeText(jsonText(obj) + "\n", to: path)

@@ -19,7 +19,7 @@ struct ReplkBench: ParsableCommand {
         commandName: "replk-bench",
         abstract: "Speed and memory of the engine: FMA peak, depth-wise conv stacks, whole models, COCO evaluation.",
         discussion: "Speeds are medians over repeated runs; each figure is also given as a share of the peak measured in the same run.",
-        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self])
+        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self, Accuracy.self])
 }
 
 func medianOf(_ v: [Double]) -> Double {
@@ -95,8 +95,10 @@ final class PeakProbe {
     private let pool: ThreadPool
     private let threads: Int
     private let iterations: Int
+    /// fp32: the FMA loop; bf16: the `vdpbf16ps` loop (twice the multiply-adds per instruction).
+    private let precision: Precision
 
-    init(threads: Int, iterations: Int) {
+    init(threads: Int, iterations: Int, precision: Precision = .fp32) {
         // The engine's own pool where it has as many threads, so that its workers leave the probe
         // awake, as between back-to-back runs (and as the peers run). With a pool of its own, the
         // engine's workers fell asleep during every 20 ms probe, and the first conv of every timed
@@ -104,12 +106,17 @@ final class PeakProbe {
         pool = ThreadPool.shared.threadCount == threads ? ThreadPool.shared : ThreadPool(threadCount: threads)
         self.threads = threads
         self.iterations = iterations
+        self.precision = precision
     }
 
+    /// FLOPs of one iteration of the probe's loop.
+    private var flopsPerIteration: Int { precision == .bf16 ? bf16PeakFlopsPerIteration : fmaPeakFlopsPerIteration }
+
     /// A probe of about 20 ms on a machine whose peak is about `roughPeak` GFLOP/s.
-    convenience init(threads: Int, roughPeak: Double) {
+    convenience init(threads: Int, roughPeak: Double, precision: Precision = .fp32) {
         let flops = roughPeak * 1e9 * 0.02
-        self.init(threads: threads, iterations: max(100_000, Int(flops) / max(1, threads * fmaPeakFlopsPerIteration)))
+        let per = precision == .bf16 ? bf16PeakFlopsPerIteration : fmaPeakFlopsPerIteration
+        self.init(threads: threads, iterations: max(100_000, Int(flops) / max(1, threads * per)), precision: precision)
     }
 
     func measure() -> Double {
@@ -118,11 +125,14 @@ final class PeakProbe {
         sink.withUnsafeMutableBufferPointer { s in
             let p = s.baseAddress!
             let n = iterations
-            pool.parallelFor(threads) { i in p[i] = fmaPeakLoop(iterations: n, seed: Float(i)) }
+            let bf16 = precision == .bf16
+            pool.parallelFor(threads) { i in
+                p[i] = bf16 ? bf16PeakLoop(iterations: n, seed: Float(i)) : fmaPeakLoop(iterations: n, seed: Float(i))
+            }
         }
         let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if sink.contains(where: { $0.isNaN }) { print("") }
-        return Double(threads * iterations * fmaPeakFlopsPerIteration) / secs / 1e9
+        return Double(threads * iterations * flopsPerIteration) / secs / 1e9
     }
 }
 
@@ -142,9 +152,10 @@ func peakRSSMegabytes() -> Double {
     return Double(u.ru_maxrss) / 1024
 }
 
-/// FMA peak in GFLOP/s with `threads` threads: the best of three runs of the FMA loop, each about 0.3 s.
-func measurePeak(threads: Int) -> Double {
-    let probe = PeakProbe(threads: threads, iterations: 20_000_000)
+/// Peak in GFLOP/s with `threads` threads: the best of three runs of the FMA loop (fp32) or the
+/// `vdpbf16ps` loop (bf16), each about 0.3 s.
+func measurePeak(threads: Int, precision: Precision = .fp32) -> Double {
+    let probe = PeakProbe(threads: threads, iterations: precision == .bf16 ? 10_000_000 : 20_000_000, precision: precision)
     return (0..<3).map { _ in probe.measure() }.max()!
 }
 
@@ -167,7 +178,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: depthwiseOptionHelp)
     var depthwise: DepthwiseAlgorithm?
 
-    /// Applies `--threads` and `--depthwise`.
+    @Option(help: precisionOptionHelp)
+    var precision: Precision = .fp32
+
+    /// Applies `--threads` and `--depthwise` (`validate` checked that this CPU runs `--precision`).
     func configure() throws {
         configureThreads(threads)
         try configureDepthwise(depthwise)
@@ -175,16 +189,18 @@ struct CommonOptions: ParsableArguments {
 }
 
 struct Peak: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure this machine's float32 FMA peak on 1 and N threads.")
+    static let configuration = CommandConfiguration(abstract: "Measure this machine's float32 FMA peak (or with --precision bf16 its vdpbf16ps peak) on 1 and N threads.")
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        let one = measurePeak(threads: 1)
-        let many = measurePeak(threads: common.threads)
+        let one = measurePeak(threads: 1, precision: common.precision)
+        let many = measurePeak(threads: common.threads, precision: common.precision)
         if common.json {
-            print(jsonText(["peak_gflops_1_thread": one, "peak_gflops": many, "threads": common.threads]))
+            print(jsonText(["peak_gflops_1_thread": one, "peak_gflops": many, "threads": common.threads,
+                            "precision": common.precision.rawValue]))
         } else {
-            print(String(format: "FMA peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads", one, many, common.threads))
+            let what = common.precision == .bf16 ? "bf16 dot-product (vdpbf16ps)" : "FMA"
+            print(String(format: "%@ peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads", what, one, many, common.threads))
         }
     }
 }
@@ -197,13 +213,14 @@ struct DWStack {
     let nominalMACs: Double
     let usefulMACs: Double
 
-    init(channels c: Int, size r: Int, kernel k: Int, depth: Int, batch: Int) {
+    init(channels c: Int, size r: Int, kernel k: Int, depth: Int, batch: Int, precision: Precision = .fp32) {
         var seed: UInt32 = 12345
         func next() -> Float { seed = seed &* 1664525 &+ 1013904223; return Float(seed >> 8) / Float(1 << 24) - 0.5 }
         convs = (0..<depth).map { _ in
             let w = (0..<(c * k * k)).map { _ in next() / Float(k) }
             return w.withUnsafeBufferPointer {
-                ConvKernel(weightOIHW: $0, bias: nil, outChannels: c, inChannels: c, kernelH: k, kernelW: k, padding: (k / 2, k / 2), groups: c)
+                ConvKernel(weightOIHW: $0, bias: nil, outChannels: c, inChannels: c, kernelH: k, kernelW: k, padding: (k / 2, k / 2), groups: c,
+                           precision: precision)
             }
         }
         input = Tensor(shape: [batch, r, r, c], values: (0..<(batch * r * r * c)).map { _ in next() })
@@ -235,9 +252,9 @@ struct DWConv: ParsableCommand {
 
     func run() throws {
         try common.configure()
-        let peak = measurePeak(threads: common.threads)
-        let stack = DWStack(channels: channels, size: size, kernel: kernel, depth: depth, batch: batch)
-        let probe = PeakProbe(threads: common.threads, roughPeak: peak)
+        let peak = measurePeak(threads: common.threads, precision: common.precision)
+        let stack = DWStack(channels: channels, size: size, kernel: kernel, depth: depth, batch: batch, precision: common.precision)
+        let probe = PeakProbe(threads: common.threads, roughPeak: peak, precision: common.precision)
         let (t, peers) = try measureAlternating(
             repeats: common.repeats, rounds: common.rounds, probe: probe, peers: common.peers,
             peerArgs: ["dwconv", "--channels", "\(channels)", "--size", "\(size)", "--kernel", "\(kernel)", "--depth", "\(depth)",
@@ -276,13 +293,13 @@ struct Table1: ParsableCommand {
 
     func run() throws {
         try common.configure()
-        let peak = measurePeak(threads: common.threads)
-        let probe = PeakProbe(threads: common.threads, roughPeak: peak)
+        let peak = measurePeak(threads: common.threads, precision: common.precision)
+        let probe = PeakProbe(threads: common.threads, roughPeak: peak, precision: common.precision)
         let ks = kernels.values, rs = sizes.values
         var rows = [[String]](), out = [[String: Any]]()
         for r in rs {
             for k in ks {
-                let stack = DWStack(channels: 384, size: r, kernel: k, depth: 24, batch: 1)
+                let stack = DWStack(channels: 384, size: r, kernel: k, depth: 24, batch: 1, precision: common.precision)
                 let (t, peers) = try measureAlternating(
                     repeats: common.repeats, rounds: common.rounds, probe: probe, peers: common.peers,
                     peerArgs: ["dwconv", "--channels", "384", "--size", "\(r)", "--kernel", "\(k)", "--depth", "24", "--batch", "1",
@@ -335,10 +352,10 @@ struct Model: ParsableCommand {
     func run() throws {
         do {
             try common.configure()
-            let peak = measurePeak(threads: common.threads)
+            let peak = measurePeak(threads: common.threads, precision: common.precision)
             let rssBefore = peakRSSMegabytes()
             var obj: [String: Any] = ["model": name, "threads": common.threads, "batch": batch, "peak_gflops": peak,
-                                      "depthwise": depthwiseSetting]
+                                      "depthwise": depthwiseSetting, "precision": common.precision.rawValue]
             var t = Timing()
             var run: () -> Void = {}
             var macs: Double = 0, executed: Double = 0
@@ -346,8 +363,9 @@ struct Model: ParsableCommand {
             case "replknet-31b", "replknet-31l", "replknet-xl":
                 let cfg = RepLKNetConfig.preset(String(name.dropFirst("replknet-".count)))!
                 let s = size ?? 224
-                let model = try checkpoint.map { try RepLKNet(stateDict: try Checkpoint(path: $0).stateDict(), file: $0) }
-                    ?? RepLKNet(stateDict: randomStateDict(cfg.stateDictShapes()), file: name)
+                let options = RepLKNetOptions(precision: common.precision)
+                let model = try checkpoint.map { try RepLKNet(stateDict: try Checkpoint(path: $0).stateDict(), file: $0, options: options) }
+                    ?? RepLKNet(stateDict: randomStateDict(cfg.stateDictShapes()), file: name, options: options)
                 let x = Tensor(shape: [batch, s, s, 3], repeating: 0.1)
                 FLOPCounter.shared.reset()
                 _ = model.logits(x)
@@ -358,7 +376,7 @@ struct Model: ParsableCommand {
                 obj["params"] = cfg.parameterCount(merged: true)
             case "upernet-31b":
                 let (h, w) = (height ?? size ?? 512, width ?? size ?? 512)
-                let model = try FullSize.upernet("31b")
+                let model = try FullSize.upernet("31b", precision: common.precision)
                 var config = SegmentationTestConfig.ade20k
                 if slide { config.mode = .slide(crop: (512, 512), stride: (341, 341)) }
                 let pipeline = SegmentationPipeline(model: model, config: config)
@@ -373,7 +391,7 @@ struct Model: ParsableCommand {
                 obj["params"] = model.parameterCount
             case "cascade-31b":
                 let (h, w) = (height ?? 800, width ?? 1333)
-                let model = try FullSize.cascade("31b")
+                let model = try FullSize.cascade("31b", precision: common.precision)
                 let ph = (h + 31) / 32 * 32, pw = (w + 31) / 32 * 32
                 let x = Tensor(shape: [1, ph, pw, 3], repeating: 0.1)
                 FLOPCounter.shared.reset()
@@ -387,7 +405,7 @@ struct Model: ParsableCommand {
             default:
                 throw ToolError.usage("unknown model \(name): replknet-31b, replknet-31l, replknet-xl, upernet-31b, cascade-31b")
             }
-            let probe = PeakProbe(threads: common.threads, roughPeak: peak)
+            let probe = PeakProbe(threads: common.threads, roughPeak: peak, precision: common.precision)
             var args = ["model", name, "--batch", "\(batch)", "--threads", "\(common.threads)"]
             if let input = obj["input"] as? [Int] { args += ["--height", "\(input[0])", "--width", "\(input[1])"] }
             let peers: [String: Any]?
@@ -469,7 +487,7 @@ struct GEMMBench: ParsableCommand {
 
     func run() throws {
         try common.configure()
-        let peak = measurePeak(threads: common.threads)
+        let peak = measurePeak(threads: common.threads, precision: common.precision)
         let act = activation.engine
         var shapes = [(56, 128, 512), (56, 512, 128), (28, 256, 1024), (28, 1024, 256), (14, 512, 2048), (14, 2048, 512),
                       (7, 1024, 4096), (7, 4096, 1024), (56, 128, 128), (14, 512, 512)]
@@ -479,7 +497,10 @@ struct GEMMBench: ParsableCommand {
             let w = [Float](repeating: 0.01, count: cin * cout)
             let copies = cold ? max(1, (64 << 20) / (4 * cin * cout)) : 1
             let convs = (0..<copies).map { _ in
-                w.withUnsafeBufferPointer { ConvKernel(weightOIHW: $0, bias: [Float](repeating: 0.1, count: cout), outChannels: cout, inChannels: cin, kernelH: 1, kernelW: 1) }
+                w.withUnsafeBufferPointer {
+                    ConvKernel(weightOIHW: $0, bias: [Float](repeating: 0.1, count: cout), outChannels: cout, inChannels: cin,
+                               kernelH: 1, kernelW: 1, precision: common.precision)
+                }
             }
             let x = Tensor(shape: [1, r, r, cin], repeating: 0.5)
             var next = 0
@@ -492,8 +513,8 @@ struct GEMMBench: ParsableCommand {
             rows.append(["\(r * r)", "\(cin)", "\(cout)", String(format: "%.3f", t.median), String(format: "%.3f", t.min), String(format: "%.0f", gf),
                          String(format: "%.0f%%", 100 * gf / peak), String(format: "%.0f%%", 100 * gmin / peak)])
         }
-        print(String(format: "GEMM (1×1 conv, epilogue %@, weights %@), %d thread(s), peak %.0f GFLOP/s", activation.rawValue,
-                     cold ? "cold" : "in cache", common.threads, peak))
+        print(String(format: "GEMM (1×1 conv, epilogue %@, weights %@, %@), %d thread(s), peak %.0f GFLOP/s", activation.rawValue,
+                     cold ? "cold" : "in cache", common.precision.rawValue, common.threads, peak))
         print(markdownTable(header: ["M (pixels)", "K (in)", "N (out)", "ms", "min ms", "GFLOP/s", "% peak", "% peak (min)"], rows: rows, rightAligned: Set(0..<8)))
     }
 }
@@ -508,7 +529,7 @@ struct Conv3x3Bench: ParsableCommand {
 
     func run() throws {
         try common.configure()
-        let peak = measurePeak(threads: common.threads)
+        let peak = measurePeak(threads: common.threads, precision: common.precision)
         var rows = [[String]]()
         var results = [[String: Any]]()
         for (r, cin, cout) in shapes.values {

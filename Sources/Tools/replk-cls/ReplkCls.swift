@@ -45,7 +45,11 @@ struct ModelOptions: ParsableArguments {
     @Option(help: depthwiseOptionHelp)
     var depthwise: DepthwiseAlgorithm?
 
+    @Option(help: precisionOptionHelp)
+    var precision: Precision = .fp32
+
     func validate() throws {
+        requirePrecision(precision, tool: "replk-cls")
         try checkOption("--input-size", inputSize, in: OptionLimits.imageSide)
         try checkOption("--mean", mean, count: 3, in: -1e6...1e6, form: "three comma-separated numbers, e.g. 0.485,0.456,0.406")
         try checkOption("--std", std, count: 3, in: 0...1e6, aboveLower: true, form: "three comma-separated positive numbers, e.g. 0.229,0.224,0.225")
@@ -56,7 +60,8 @@ struct ModelOptions: ParsableArguments {
         configureThreads(threads)
         try configureDepthwise(depthwise)
         return try Classifier(checkpoint: checkpoint, reparameterize: !noReparam, variant: ema ? .ema : .model,
-                              inputSize: inputSize, mean: mean?.values.map(Float.init), std: std?.values.map(Float.init))
+                              inputSize: inputSize, mean: mean?.values.map(Float.init), std: std?.values.map(Float.init),
+                              precision: precision)
     }
 }
 
@@ -220,6 +225,7 @@ struct Evaluate: ParsableCommand {
         var settings: [String: Any] = ["root": root, "input_size": clf.preprocess.inputSize,
                                        "reparam": !model.noReparam, "ema": model.ema, "images": images]
         recordDepthwise(in: &settings)
+        recordPrecision(model.precision, in: &settings)
         return settings
     }
 
@@ -290,6 +296,7 @@ struct Evaluate: ParsableCommand {
             rec.checkpointSHA256 = checkpointSHA256
             rec.flops = clf.macs
             rec.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
+            rec.precision = model.precision.rawValue
             rec.flopsInput = [clf.preprocess.inputSize, clf.preprocess.inputSize]
             let recordPath = try rec.write(to: results)
             if json {

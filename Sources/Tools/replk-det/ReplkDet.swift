@@ -34,7 +34,11 @@ struct DetOptions: ParsableArguments {
     @Option(help: depthwiseOptionHelp)
     var depthwise: DepthwiseAlgorithm?
 
+    @Option(help: precisionOptionHelp)
+    var precision: Precision = .fp32
+
     func validate() throws {
+        requirePrecision(precision, tool: "replk-det")
         try checkOption("--scale", scale, count: 2, in: OptionLimits.imageSide, form: "'long,short', e.g. 1333,800")
         try checkThreads(threads)
     }
@@ -42,7 +46,7 @@ struct DetOptions: ParsableArguments {
     func load() throws -> DetectionPipeline {
         configureThreads(threads)
         try configureDepthwise(depthwise)
-        let model = try CascadeMaskRCNN(checkpoint: checkpoint, reparameterize: !noReparam)
+        let model = try CascadeMaskRCNN(checkpoint: checkpoint, reparameterize: !noReparam, precision: precision)
         var p = DetectionPipeline(model: model)
         p.scale = (scale.values[0], scale.values[1])
         return p
@@ -220,6 +224,7 @@ struct Evaluate: ParsableCommand {
         var settings: [String: Any] = ["root": root, "split": split, "scale": options.scale.defaultValueDescription,
                                        "images": images, "reparam": !options.noReparam]
         recordDepthwise(in: &settings)
+        recordPrecision(options.precision, in: &settings)
         return settings
     }
 
@@ -329,6 +334,7 @@ struct Evaluate: ParsableCommand {
             record.flopsInput = flopsInput
             record.checkpointSHA256 = checkpointSHA256
             record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
+            record.precision = options.precision.rawValue
             let recordPath = try record.write(to: results)
             if json {
                 var obj: [String: Any] = ["images": evaluated, "detections": dets.count, "skipped": skipped, "record": recordPath,

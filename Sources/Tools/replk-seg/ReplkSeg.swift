@@ -63,7 +63,11 @@ struct SegOptions: ParsableArguments {
     @Option(help: depthwiseOptionHelp)
     var depthwise: DepthwiseAlgorithm?
 
+    @Option(help: precisionOptionHelp)
+    var precision: Precision = .fp32
+
     func validate() throws {
+        requirePrecision(precision, tool: "replk-seg")
         try checkOption("--crop", crop, in: OptionLimits.imageSide)
         try checkOption("--stride", stride, in: OptionLimits.imageSide)
         try checkOption("--scale", scale, count: 2, in: OptionLimits.imageSide, form: "'long,short', e.g. 2048,512")
@@ -95,7 +99,8 @@ struct SegOptions: ParsableArguments {
     func load() throws -> (Segmenter, SegmentationPipeline) {
         configureThreads(threads)
         try configureDepthwise(depthwise)
-        let model = try Segmenter(checkpoint: checkpoint, alignCorners: data == .cityscapes, reparameterize: !noReparam)
+        let model = try Segmenter(checkpoint: checkpoint, alignCorners: data == .cityscapes, reparameterize: !noReparam,
+                                  precision: precision)
         return (model, SegmentationPipeline(model: model, config: try testConfig(model: model)))
     }
 
@@ -215,6 +220,7 @@ struct Evaluate: ParsableCommand {
         settings["images"] = images
         settings["reparam"] = !options.noReparam
         recordDepthwise(in: &settings)
+        recordPrecision(options.precision, in: &settings)
         return settings
     }
 
@@ -306,6 +312,7 @@ struct Evaluate: ParsableCommand {
             var rec = record
             rec.checkpointSHA256 = checkpointSHA256
             rec.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
+            rec.precision = options.precision.rawValue
             rec.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
             let recordPath = try rec.write(to: results)
             if json {
