@@ -246,7 +246,9 @@ int replk_png_decode(const unsigned char *buf, size_t len, int raw_indices, unsi
         if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
         if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
         if (depth == 16) png_set_strip_16(png);
-        if (ctype & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+        /* A palette's tRNS chunk becomes an alpha channel on expansion; dropped like any alpha. */
+        if ((ctype & PNG_COLOR_MASK_ALPHA) || (ctype == PNG_COLOR_TYPE_PALETTE && png_get_valid(png, info, PNG_INFO_tRNS)))
+            png_set_strip_alpha(png);
         if (ctype == PNG_COLOR_TYPE_GRAY || ctype == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
         outc = 3;
     }

@@ -136,4 +136,22 @@ final class HostileImageTests: XCTestCase {
             }
         }
     }
+
+    func testPalettePNGWithTransparencyDecodesToItsPaletteColours() throws {
+        // tRNS expands a palette to RGBA; the alpha was not stripped, so decoding failed with
+        // "unexpected PNG row layout". Pillow's convert('RGB') gives the palette colours.
+        let indices: [UInt8] = [0, 1, 2, 1, 0, 2]
+        let palette: [UInt8] = [10, 20, 30, 200, 100, 0, 7, 8, 9]
+        var b = try Image(width: 3, height: 2, channels: 1, pixels: indices).pngData(palette: palette)
+        var p = 8
+        while String(decoding: b[(p + 4)..<(p + 8)], as: UTF8.self) != "PLTE" {
+            p += 12 + (Int(b[p]) << 24 | Int(b[p + 1]) << 16 | Int(b[p + 2]) << 8 | Int(b[p + 3]))
+        }
+        p += 12 + 9
+        let body = Array("tRNS".utf8) + [0, 128, 255]
+        let crc = crc32(body[...])
+        b.insert(contentsOf: [0, 0, 0, 3] + body + (0..<4).map { UInt8(truncatingIfNeeded: crc >> (24 - 8 * UInt32($0))) }, at: p)
+        let img = try Image(data: b, name: "trns.png", limits: ImageLimits())
+        XCTAssertEqual(img.pixels, indices.flatMap { Array(palette[(3 * Int($0))..<(3 * Int($0) + 3)]) })
+    }
 }
