@@ -25,6 +25,12 @@ let package = Package(
         .executable(name: "replk-det", targets: ["replk-det"]),
         .executable(name: "replk-bench", targets: ["replk-bench"]),
         .executable(name: "replk-board", targets: ["replk-board"]),
+        // Libraries for the fuzz package in Tests/Fuzz (it depends on this package by path).
+        .library(name: "RepLKWeights", targets: ["Weights"]),
+        .library(name: "RepLKImaging", targets: ["Imaging"]),
+        .library(name: "RepLKDatasets", targets: ["Datasets"]),
+        .library(name: "RepLKEval", targets: ["Eval"]),
+        .library(name: "RepLKToolSupport", targets: ["ToolSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -80,7 +86,7 @@ let package = Package(
 
         // Command-line tools
         .target(name: "Leaderboard", path: "Sources/Leaderboard"),
-        .target(name: "ToolSupport", dependencies: ["Engine", "Kernels", "Parallel",
+        .target(name: "ToolSupport", dependencies: ["Engine", "Imaging", "Kernels", "Parallel",
                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Kernels
 
 /// Refuses to run, with a message, when this CPU runs neither kernel build (AVX-512 or AVX2 + FMA).
@@ -20,6 +21,12 @@ extension ParsableCommand {
     /// help and version requests print as usual.
     public static func mainCheckingCPU(_ tool: String) {
         requireSupportedCPU(tool)
+        // A REPLK_MAX_IMAGE_PIXELS that is not a positive number is refused once, here, rather
+        // than at every image the decoders would refuse with it.
+        do { _ = try ImageLimits.fromEnvironment() } catch {
+            printError("\(tool): error: \(error)")
+            Foundation.exit(2)
+        }
         var command: ParsableCommand
         do {
             command = try parseAsRoot()

@@ -310,7 +310,7 @@ struct Evaluate: ParsableCommand {
                 let ev = try COCOEvaluator(groundTruth: ds.groundTruth, iouType: type, maxDets: [100, 300, 1000])
                 // mmdetection drops "bbox" before evaluating masks, so areas (small/medium/large) come
                 // from the masks rather than the boxes.
-                try ev.add(type == .segm ? dets.map { var d = $0; d.bbox = nil; return d } : dets)
+                try ev.add(type == .segm ? dets.map { var d = $0; d.bbox = nil; return d } : dets, source: segmPath)
                 summaries.append(ev.summary())
             }
             var metrics: [String: Any] = [:]
