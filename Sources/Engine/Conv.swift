@@ -135,8 +135,9 @@ public final class ConvKernel {
     public let padH: Int, padW: Int
     public let dilationH: Int, dilationW: Int
     public let groups: Int
-    /// The precision the conv runs at (bf16: GEMM weights rounded and packed for `vdpbf16ps`; a
-    /// Winograd 3×3 conv runs float32 at either precision).
+    /// The precision the conv runs at (bf16: GEMM and stride-1 depth-wise weights rounded and
+    /// packed for `vdpbf16ps`; a Winograd 3×3 conv and a strided depth-wise conv run float32 at
+    /// either precision).
     public let precision: Precision
 
     private enum Plan { case gemm, depthwise, winograd }
@@ -147,6 +148,8 @@ public final class ConvKernel {
     private let weights: TensorStorage
     /// Depth-wise, stride 1: the same weights channel-blocked, `[C/16][kH][kW][16]`.
     private let blockedWeights: TensorStorage?
+    /// Depth-wise, stride 1, at bf16: `packDepthwiseBF16Weights`' pair words (in this float buffer).
+    private let pairWeights: TensorStorage?
     private let groupStride: Int
     private let bias: TensorStorage?
 
@@ -159,7 +162,10 @@ public final class ConvKernel {
     ///
     /// With `precision` bf16 (only where `Precision.bf16.isSupported`) GEMM convs round their
     /// weights to bf16 and pack them for `vdpbf16ps`, and round activations as they pack them;
-    /// sums, bias, activation and residual stay float32. Winograd convs stay float32.
+    /// sums, bias, activation and residual stay float32. Depth-wise convs with stride and dilation
+    /// 1 do the same with taps in pairs along each kernel row (`depthwiseConvBandBF16`; the
+    /// opt-in FFT of `depthwiseAlgorithm` stays float32 where it runs). Winograd convs and strided
+    /// or dilated depth-wise convs stay float32.
     public init(weightOIHW w: UnsafeBufferPointer<Float>, bias: [Float]?, outChannels: Int, inChannels: Int,
                 kernelH: Int, kernelW: Int, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                 dilation: (Int, Int) = (1, 1), groups: Int = 1, winograd: Bool = ConvKernel.winogradByDefault,
@@ -195,6 +201,7 @@ public final class ConvKernel {
             weights = s
             groupStride = packedBCount(k: inChannels, n: outChannels)
             blockedWeights = nil
+            pairWeights = nil
         } else if groups == inChannels && groups == outChannels && groups > 1 {
             plan = .depthwise
             let s = TensorStorage(count: taps * outChannels)
@@ -210,8 +217,19 @@ public final class ConvKernel {
             } else {
                 blockedWeights = nil
             }
+            if precision == .bf16 && stride == (1, 1) && dilation == (1, 1) {
+                let pw = TensorStorage(count: depthwiseBF16WeightCount(channels: outChannels, kernelH: kernelH,
+                                                                       kernelW: kernelW))
+                packDepthwiseBF16Weights(s.pointer, channels: outChannels, kernelH: kernelH, kernelW: kernelW,
+                                         into: UnsafeMutableRawPointer(pw.pointer).assumingMemoryBound(to: UInt32.self))
+                pairWeights = pw
+            } else {
+                // Strided depth-wise convs (the stage transitions) stay float32 at either precision.
+                pairWeights = nil
+            }
         } else {
             blockedWeights = nil
+            pairWeights = nil
             plan = .gemm
             // B[k][n] with k = (ky, kx, ci): element (k, n) of group g is w[(g·coutG + n), ci, ky, kx].
             let k = taps * cinG
@@ -393,6 +411,14 @@ public final class ConvKernel {
                 runDepthwiseTasks(fft.taskCount(batch: x.batch), scratchCount: fft.scratchCount, pool: pool) {
                     depthwiseConvFFT(xp, g, fft, task: $0, scratch: $1, blockedWeights: wp, bias: b,
                                      activation: activation, yp)
+                }
+            } else if let pw = pairWeights {
+                // bf16, stride 1: the bands' split, with pair rows of bf16 in the scratch.
+                let bands = DepthwiseBands(g, threads: pool.threadCount)
+                let wp = UnsafeRawPointer(pw.pointer).assumingMemoryBound(to: UInt32.self)
+                runDepthwiseTasks(bands.taskCount(batch: x.batch), scratchCount: bands.scratchCount, pool: pool) {
+                    depthwiseConvBandBF16(xp, g, bands, task: $0, scratch: $1, pairWeights: wp, bias: b,
+                                          activation: activation, yp)
                 }
             } else if let bw = blockedWeights, depthwiseStripsAvailable, runsAsStrips(g, threads: pool.threadCount) {
                 // Stride 1 on a map larger than 1 MB per thread: tasks of (image, band of rows, group

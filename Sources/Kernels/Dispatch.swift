@@ -371,3 +371,23 @@ public func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst:
     preconditionFailure(Precision.bf16.unsupportedReason ?? "")
     #endif
 }
+
+// MARK: - bf16 depth-wise conv (AVX512_BF16, in the AVX-512 build only)
+
+/// `depthwiseConvBand` with bf16 operands (float32 accumulation, bias and activation): taps in
+/// pairs along each kernel row through `vdpbf16ps`, `pairWeights` from `packDepthwiseBF16Weights`,
+/// `scratch` of `bands.scratchCount` floats (this thread's own). Stride 1 and dilation 1 only.
+/// Only where `Precision.bf16.isSupported`.
+public func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+                                  scratch: UnsafeMutablePointer<Float>, pairWeights: UnsafePointer<UInt32>,
+                                  bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
+    #if arch(x86_64)
+    requireBF16()
+    precondition(g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1,
+                 "the bf16 depth-wise bands run stride 1 and dilation 1 only")
+    KernelsV4.depthwiseConvBandBF16(x, g, bands, task: task, scratch: scratch, pairWeights: pairWeights, bias: bias,
+                                    activation: activation, y)
+    #else
+    preconditionFailure(Precision.bf16.unsupportedReason ?? "")
+    #endif
+}
