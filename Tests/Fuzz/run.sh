@@ -10,6 +10,7 @@
 #   FUZZ_OUT       working corpora, logs and crashing inputs (default Tests/Fuzz/.build/fuzz-out)
 #   FUZZ_NO_BUILD  set to 1 to use the binaries already built
 #   FUZZ_BIN       folder of the binaries (default: this package's release build folder)
+#   FUZZ_SCRATCH   build folder (default Tests/Fuzz/.build)
 #   FUZZ_KEEP_GOING set to 1 for long runs: fork mode, going on past crashes, timeouts and OOMs
 #                  (each one is still saved and makes the run fail)
 # New inputs found go to $FUZZ_OUT/corpus/<target>, never into the committed seeds.
@@ -33,18 +34,19 @@ max_len() {
     esac
 }
 
+scratch=(); [ -z "${FUZZ_SCRATCH:-}" ] || scratch=(--scratch-path "$FUZZ_SCRATCH")
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
     start=$(date +%s)
     for t in "${targets[@]}"; do
         # -sanitize=fuzzer,address as one flag: given as two (--sanitize=fuzzer --sanitize=address),
         # swiftc keeps only the last, and the code then has no coverage or no ASan. --sanitize=fuzzer
         # stays so that SwiftPM links libFuzzer's main; -Xcc instruments the C codec wrappers too.
-        swift build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+        swift build "${scratch[@]}" -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
             -Xcc -fsanitize=fuzzer-no-link,address --product "$t"
     done
     echo "fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s"
 fi
-bin="${FUZZ_BIN:-$(swift build -c release --show-bin-path)}"
+bin="${FUZZ_BIN:-$(swift build "${scratch[@]}" -c release --show-bin-path)}"
 
 export LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 mkdir -p "$out"

@@ -12,7 +12,7 @@ import Glibc
 import Foundation
 import ToolSupport
 
-let classes = 4
+let classes = 5
 let clsLabels = ["cls/a.jpg": 0, "cls/b.jpg": 3]
 let segKeys: Set<String> = ["seg/a.png", "seg/b.png"]
 let detImages = ["1": (id: 1, height: 256, width: 256), "2": (id: 2, height: 64, width: 32)]
