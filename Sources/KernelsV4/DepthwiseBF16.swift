@@ -20,6 +20,7 @@ public func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeome
     let C = g.channels
     let T = depthwiseTileWidth(g.outWidth)
     let pairs = bf16Pairs(g.kernelW)
+    precondition(pairs <= 12 * Int(REPLK_DW_BF16_MAX_GROUPS), "the bf16 depth-wise tiles run kernels at most 384 taps wide")
     let t = DepthwiseBandTask(task, g, bands, bias: bias)
     let cb = t.cb, n = t.n, lanes = t.lanes, rowStride = t.rowStride, iyFirst = t.iyFirst
     let rows = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)

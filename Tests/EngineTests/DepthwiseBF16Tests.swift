@@ -74,7 +74,8 @@ final class DepthwiseBF16Tests: XCTestCase {
     /// reads without having written it, or an output it does not store, shows as NaN): kernels
     /// larger than the map, odd and even sizes, non-square kernels, padding of zero and wider than
     /// the kernel, ragged maps, channel counts that are not multiples of 16, two images, several
-    /// bands, each tile width (16, 14, 8) with ragged last tiles, ReLU and GELU.
+    /// bands, each tile width (16, 14, 8) with ragged last tiles, windows spanning the whole row
+    /// (most of each tile's products in the padding, all skipped), ReLU and GELU.
     func testBandKernelMatchesRoundedReferenceOverNaNScratch() throws {
         try requireBF16()
         let cases = [
@@ -90,6 +91,10 @@ final class DepthwiseBF16Tests: XCTestCase {
             Case(h: 5, w: 20, c: 8, kh: 3, kw: 31, pad: (1, 15), bandRows: 2),
             Case(h: 12, w: 56, c: 17, kh: 31, kw: 31, pad: (15, 15), bandRows: 6),
             Case(h: 8, w: 31, c: 16, kh: 32, kw: 32, pad: (16, 16), bandRows: 9),
+            // Windows spanning the whole row: a ragged tile of 12 with an even kernel width, and two
+            // tiles of 14 across 27 outputs of a 5-wide row.
+            Case(h: 5, w: 9, c: 20, kh: 3, kw: 20, pad: (1, 11), bandRows: 2, activation: .gelu),
+            Case(h: 6, w: 5, c: 16, kh: 5, kw: 31, pad: (2, 26), bandRows: 6, activation: .relu),
         ]
         for (i, c) in cases.enumerated() {
             let d = makeData(c, seed: 40 + UInt64(i))

@@ -21,6 +21,10 @@
 /// channels and zeroes the rest.
 void replk_dw_bf16_pair_row(const float *src, long pixelStride, long width, int lanes, int leftEdge, uint32_t *dst);
 
+/// Groups of pairs a tile runs per kernel row at most: kernels up to 2 · 12 · 16 = 384 taps wide
+/// (a tile runs its pairs in groups of at most 12).
+#define REPLK_DW_BF16_MAX_GROUPS 16
+
 /// One tile of `tile` (16, 14 or 8) outputs × 16 channels of one output row, with float32
 /// accumulators in registers: out[t] = bias + Σ_r Σ_kp dot(rows[r][t + 2kp], weights[r][kp]) for
 /// kernel rows r < `rowCount` (pair row r at `rows + r·rowStride` words, already offset to the
