@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzz targets' seed corpora, Tests/Fuzz/Corpus/<target>/, from the project's own valid
 files (Tests/Fixtures, Datasets/Demo), trimmed so that the committed corpus stays small, and the
-fuzz-coco-results target's ground truth (Sources/fuzz-coco-results/GroundTruth.swift).
+fuzz-coco-results target's ground truth (Sources/fuzz-coco-results/GroundTruth.swift, and
+Tests/Fixtures/fuzz-regressions/coco-results-ground-truth.json for the replay test).
 Run from anywhere: python3 Tests/Fuzz/make_corpus.py. Needs a C compiler and libjpeg for the
 progressive JPEG seeds; journals written by a tool run are copied from Seeds/journals/."""
 import json, os, shutil, struct, subprocess, tempfile, zipfile
@@ -59,6 +60,9 @@ def main():
              'categories': [{'id': c['id'], 'name': c['name']} for c in gt['categories']]}
     put('fuzz-coco-gt', 'demo_val_5_images.json', compact(small))
     copy('fuzz-coco-gt', os.path.join(FIX, 'coco', 'gt_1.json'))
+    # The same ground truth for the root package's replay test of fuzz-coco-results' regressions.
+    with open(os.path.join(FIX, 'fuzz-regressions', 'coco-results-ground-truth.json'), 'wb') as f:
+        f.write(compact(small))
     with open(os.path.join(HERE, 'Sources', 'fuzz-coco-results', 'GroundTruth.swift'), 'w') as f:
         f.write("// The ground truth the fuzzed results are evaluated against: images 1–5 of the demo's\n"
                 "// Datasets/Demo/coco/annotations/instances_val2017.json (polygons and RLE masks), plus one crowd\n"
@@ -78,7 +82,8 @@ def main():
 
     # RLE: byte 0 mode, then height and width as little-endian UInt16, then the payload.
     def rle_input(mode, h, w, payload):
-        return bytes([mode]) + struct.pack('<HH', h, w) + payload
+        # Mode bit 5: sizes from 1024 up (below, the target takes them modulo 1024).
+        return bytes([mode | (0x20 if max(h, w) >= 1024 else 0)]) + struct.pack('<HH', h, w) + payload
     n = 0
     for a in gt['annotations']:
         if isinstance(a['segmentation'], dict) and n < 4:
