@@ -143,10 +143,11 @@ public final class ConvKernel {
     private enum Plan { case gemm, depthwise, winograd }
     private let plan: Plan
     /// GEMM: one packed B per group (at bf16 `packBBF16`'s pair words in this float buffer).
-    /// Depth-wise: tap-major weights `[kH·kW][C]`. Winograd: the 36 packed `Cin × Cout` operands
-    /// of U = G g Gᵀ, `groupStride` floats apart.
+    /// Depth-wise: tap-major weights `[kH·kW][C]` (stride 1 at bf16: `pairWeights`, the only copy).
+    /// Winograd: the 36 packed `Cin × Cout` operands of U = G g Gᵀ, `groupStride` floats apart.
     private let weights: TensorStorage
-    /// Depth-wise, stride 1: the same weights channel-blocked, `[C/16][kH][kW][16]`.
+    /// Depth-wise, stride 1: the same weights channel-blocked, `[C/16][kH][kW][16]` (at bf16 only
+    /// when the opt-in FFT was chosen as the conv was built).
     private let blockedWeights: TensorStorage?
     /// Depth-wise, stride 1, at bf16: `packDepthwiseBF16Weights`' pair words (in this float buffer).
     private let pairWeights: TensorStorage?
@@ -208,24 +209,38 @@ public final class ConvKernel {
             for c in 0..<outChannels {
                 for t in 0..<taps { s.pointer[t * outChannels + c] = w[c * taps + t] }
             }
-            weights = s
             groupStride = 0
-            if stride == (1, 1) && dilation == (1, 1) {
-                let bw = TensorStorage(count: (outChannels + 15) / 16 * 16 * taps)
-                blockDepthwiseWeights(s.pointer, channels: outChannels, taps: taps, into: bw.pointer)
-                blockedWeights = bw
-            } else {
-                blockedWeights = nil
-            }
-            if precision == .bf16 && stride == (1, 1) && dilation == (1, 1) {
+            let unitStride = stride == (1, 1) && dilation == (1, 1)
+            if precision == .bf16 && unitStride {
                 let pw = TensorStorage(count: depthwiseBF16WeightCount(channels: outChannels, kernelH: kernelH,
                                                                        kernelW: kernelW))
                 packDepthwiseBF16Weights(s.pointer, channels: outChannels, kernelH: kernelH, kernelW: kernelW,
                                          into: UnsafeMutableRawPointer(pw.pointer).assumingMemoryBound(to: UInt32.self))
                 pairWeights = pw
+                // Only the pair words are kept (half the float32 weights' bytes): the tap-major copy
+                // is read by strided convs only, the blocked one by the opt-in FFT only, so it is
+                // kept when the FFT is chosen as the model is built (31B at bf16 from a checkpoint:
+                // peak RSS 290 → 235 MB).
+                weights = pw
+                let fft = ConvKernel.depthwiseAlgorithm == .fft || ConvKernel.depthwiseAlgorithm == .fftAll
+                if fft {
+                    let bw = TensorStorage(count: (outChannels + 15) / 16 * 16 * taps)
+                    blockDepthwiseWeights(s.pointer, channels: outChannels, taps: taps, into: bw.pointer)
+                    blockedWeights = bw
+                } else {
+                    blockedWeights = nil
+                }
             } else {
                 // Strided depth-wise convs (the stage transitions) stay float32 at either precision.
                 pairWeights = nil
+                weights = s
+                if unitStride {
+                    let bw = TensorStorage(count: (outChannels + 15) / 16 * 16 * taps)
+                    blockDepthwiseWeights(s.pointer, channels: outChannels, taps: taps, into: bw.pointer)
+                    blockedWeights = bw
+                } else {
+                    blockedWeights = nil
+                }
             }
         } else {
             blockedWeights = nil
