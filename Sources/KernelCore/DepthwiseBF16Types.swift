@@ -11,7 +11,8 @@ public func depthwiseBF16WeightCount(channels: Int, kernelH: Int, kernelW: Int) 
 /// Packs tap-major depth-wise weights (`w[(ky·kW + kx)·C + c]`, as `ConvKernel` keeps them) into
 /// bf16 pair words `[⌈C/16⌉][kH][⌈kW/2⌉][16]`, rounded to nearest even: word (cb, ky, kp, l) holds
 /// channel cb·16 + l's taps (ky, 2kp) and (ky, 2kp + 1), the first in the low half. An odd kernel
-/// width gets a zero second half in the last pair; channels past `C` are zero.
+/// width gets a zero second half in the last pair (it meets the pixel right of the window: exact
+/// for finite inputs, NaN where that pixel is infinite or NaN); channels past `C` are zero.
 public func packDepthwiseBF16Weights(_ w: UnsafePointer<Float>, channels C: Int, kernelH: Int, kernelW: Int,
                                      into dst: UnsafeMutablePointer<UInt32>) {
     let pairs = bf16Pairs(kernelW)
