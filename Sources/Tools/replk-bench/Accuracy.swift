@@ -34,14 +34,17 @@ struct Accuracy: ParsableCommand {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool(name))
         p.arguments = ["eval"] + args + ["--precision", precision.rawValue, "--results", results, "--json"]
-        let out = Pipe()
+        let out = Pipe(), err = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        p.standardError = err
         do { try p.run() } catch { throw ToolError.io(path: tool(name), detail: "cannot run: \(error.localizedDescription)") }
+        // The tool's progress and errors go to stderr, a few lines: read after stdout.
         let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        guard p.terminationStatus == 0, let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ToolError.io(path: tool(name), detail: "eval at \(precision.rawValue) failed (exit \(p.terminationStatus))")
+        guard p.terminationStatus == 0, let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            let why = errText.split(separator: "\n").last.map(String.init) ?? "no message"
+            throw ToolError.io(path: tool(name), detail: "eval at \(precision.rawValue) failed (exit \(p.terminationStatus)): \(why)")
         }
         return obj
     }
