@@ -32,6 +32,55 @@ BF16_TARGET void replk_bf16_pack_a_panel(const float *src, long kc, uint32_t *ds
     }
 }
 
+/* 16×16 transpose of 32-bit words: afterwards v[j] lane r holds what v[r] lane j held. */
+static inline BF16_TARGET void transpose16(__m512i v[16]) {
+    __m512i a[16], b[16], c[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        b[4 * i + 0] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+        b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+        b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+        b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        c[i] = _mm512_shuffle_i32x4(b[i], b[i + 4], 0x88);
+        c[i + 4] = _mm512_shuffle_i32x4(b[i], b[i + 4], 0xDD);
+        c[i + 8] = _mm512_shuffle_i32x4(b[i + 8], b[i + 12], 0x88);
+        c[i + 12] = _mm512_shuffle_i32x4(b[i + 8], b[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        v[i] = _mm512_shuffle_i32x4(c[i], c[i + 8], 0x88);
+        v[i + 8] = _mm512_shuffle_i32x4(c[i], c[i + 8], 0xDD);
+    }
+}
+
+BF16_TARGET void replk_bf16_pack_a_rows(const float *src, long ld, long rows, long kc, uint32_t *dst) {
+    const long pairs = (kc + 1) / 2;
+    for (long kp0 = 0; kp0 < pairs; kp0 += 16) {
+        /* Floats 2·kp0 ..< 2·kp0 + 32 of each row, cut at kc: an odd last depth pairs with zero. */
+        const long left = kc - 2 * kp0;
+        const __mmask16 mlo = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+        const __mmask16 mhi = left >= 32 ? 0xFFFF : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+        __m512i v[16];
+        for (int r = 0; r < 16; r++) {
+            if (r < rows) {
+                const float *row = src + r * ld + 2 * kp0;
+                __m512 lo = _mm512_maskz_loadu_ps(mlo, row), hi = _mm512_maskz_loadu_ps(mhi, row + 16);
+                /* cvtne2ps(hi, lo) holds lo's 16 values then hi's: words j = pairs (2j, 2j+1) in order. */
+                v[r] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+            } else {
+                v[r] = _mm512_setzero_si512();
+            }
+        }
+        transpose16(v);
+        const long n = pairs - kp0 < 16 ? pairs - kp0 : 16;
+        for (long j = 0; j < n; j++) _mm512_mask_storeu_epi32(dst + (kp0 + j) * 12, 0x0FFF, v[j]);
+    }
+}
+
 BF16_TARGET void replk_bf16_round(const float *src, long count, uint16_t *dst) {
     long i = 0;
     for (; i + 16 <= count; i += 16) {
@@ -108,6 +157,9 @@ BF16_TARGET float replk_bf16_peak_loop(long iterations, float seed) {
 /* Other architectures have no AVX512_BF16: the engine never calls these there. */
 #include <stdlib.h>
 void replk_bf16_pack_a_panel(const float *src, long kc, uint32_t *dst) { (void)src; (void)kc; (void)dst; abort(); }
+void replk_bf16_pack_a_rows(const float *src, long ld, long rows, long kc, uint32_t *dst) {
+    (void)src; (void)ld; (void)rows; (void)kc; (void)dst; abort();
+}
 void replk_bf16_round(const float *src, long count, uint16_t *dst) { (void)src; (void)count; (void)dst; abort(); }
 void replk_bf16_gemm_tile(long kpairs, const uint32_t *a, const uint32_t *b0, const uint32_t *b1,
                           const char *prefetch, long prefetchStep, float *c, long ldc, int accumulate, int rows) {

@@ -13,6 +13,11 @@ public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: I
                             into dst: UnsafeMutablePointer<UInt32>, panel: UnsafeMutablePointer<Float>) {
     let pairs = bf16Pairs(k)
     for p in panel0..<(panel0 + count) {
+        if case let .rows(a, ld) = input {
+            // Straight from the rows, the whole depth at once (its K blocks lie end to end).
+            replk_bf16_pack_a_rows(a + p * gemmMR * ld, ld, max(0, min(gemmMR, m - p * gemmMR)), k, dst + p * pairs * gemmMR)
+            continue
+        }
         var k0 = 0
         while k0 < k {
             let kc = min(gemmKC, k - k0)
@@ -57,9 +62,14 @@ public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
                 panelStride = pairs * gemmMR
             } else {
                 for mp in 0..<microPanels {
-                    packA(input, m: m, m0: m0 + mp * gemmMR, mc: min(gemmMR, mcEff - mp * gemmMR), k0: k0, kc: kc,
-                          into: floatPanel)
-                    replk_bf16_pack_a_panel(floatPanel, kc, block + mp * kpc * gemmMR)
+                    let rows = min(gemmMR, mcEff - mp * gemmMR)
+                    if case let .rows(a, ld) = input {
+                        // A 1×1 conv or linear layer: rounded and laid out in one pass, no float32 panel.
+                        replk_bf16_pack_a_rows(a + (m0 + mp * gemmMR) * ld + k0, ld, rows, kc, block + mp * kpc * gemmMR)
+                    } else {
+                        packA(input, m: m, m0: m0 + mp * gemmMR, mc: rows, k0: k0, kc: kc, into: floatPanel)
+                        replk_bf16_pack_a_panel(floatPanel, kc, block + mp * kpc * gemmMR)
+                    }
                 }
                 aPanels = UnsafePointer(block)
                 panelStride = kpc * gemmMR

@@ -16,6 +16,12 @@
 /// even as `vcvtne2ps2bf16` does (denormal inputs read as zero, NaN stays NaN).
 void replk_bf16_pack_a_panel(const float *src, long kc, uint32_t *dst);
 
+/// Packs `rows` (≤ 12) rows of a row-major float32 matrix (row stride `ld`) over depth `kc` straight
+/// into a bf16 micro-panel (`dst[kp * 12 + r]`, ⌈kc/2⌉ pairs; rows past `rows` and an odd last
+/// depth are zero): 16 pairs of each row are rounded at once and transposed in registers, with no
+/// float32 panel in between.
+void replk_bf16_pack_a_rows(const float *src, long ld, long rows, long kc, uint32_t *dst);
+
 /// Rounds `count` floats to bf16 bit patterns with `vcvtne2ps2bf16`: the hardware's rounding, for tests.
 void replk_bf16_round(const float *src, long count, uint16_t *dst);
 
