@@ -21,9 +21,6 @@ int replk_cpu_is_intel(void) {
 #else
 int replk_cpu_supports_x86_64_v3(void) { return 1; }
 int replk_cpu_supports_x86_64_v4(void) { return 1; }
-int replk_cpu_supports_avx512bf16(void) {
-    return replk_cpu_supports_x86_64_v4() && __builtin_cpu_supports("avx512bf16");
-}
 int replk_cpu_supports_avx512bf16(void) { return 0; }
 int replk_cpu_is_intel(void) { return 0; }
 #endif
