@@ -211,6 +211,12 @@ public final class ConvKernel {
             }
             groupStride = 0
             let unitStride = stride == (1, 1) && dilation == (1, 1)
+            /// The channel-blocked float32 copy the direct tiles and the FFT read.
+            func blocked() -> TensorStorage {
+                let bw = TensorStorage(count: (outChannels + 15) / 16 * 16 * taps)
+                blockDepthwiseWeights(s.pointer, channels: outChannels, taps: taps, into: bw.pointer)
+                return bw
+            }
             if precision == .bf16 && unitStride {
                 let pw = TensorStorage(count: depthwiseBF16WeightCount(channels: outChannels, kernelH: kernelH,
                                                                        kernelW: kernelW))
@@ -223,24 +229,12 @@ public final class ConvKernel {
                 // peak RSS 290 → 235 MB).
                 weights = pw
                 let fft = ConvKernel.depthwiseAlgorithm == .fft || ConvKernel.depthwiseAlgorithm == .fftAll
-                if fft {
-                    let bw = TensorStorage(count: (outChannels + 15) / 16 * 16 * taps)
-                    blockDepthwiseWeights(s.pointer, channels: outChannels, taps: taps, into: bw.pointer)
-                    blockedWeights = bw
-                } else {
-                    blockedWeights = nil
-                }
+                blockedWeights = fft ? blocked() : nil
             } else {
                 // Strided depth-wise convs (the stage transitions) stay float32 at either precision.
                 pairWeights = nil
                 weights = s
-                if unitStride {
-                    let bw = TensorStorage(count: (outChannels + 15) / 16 * 16 * taps)
-                    blockDepthwiseWeights(s.pointer, channels: outChannels, taps: taps, into: bw.pointer)
-                    blockedWeights = bw
-                } else {
-                    blockedWeights = nil
-                }
+                blockedWeights = unitStride ? blocked() : nil
             }
         } else {
             blockedWeights = nil
