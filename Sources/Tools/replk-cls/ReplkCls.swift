@@ -86,13 +86,6 @@ enum ClassificationData: String, ExpressibleByArgument, CaseIterable {
     case imagenet
 }
 
-/// One image of `eval`'s resume journal: its class and the model's logits.
-struct LogitsEntry: JournalEntry {
-    var label: Int
-    var logits: [Float]
-    var journalFields: [String: Any] { ["label": label, "logits": logits.map(Double.init)] }
-}
-
 func softmaxRow(_ v: ArraySlice<Float>) -> [Float] {
     let m = v.max() ?? 0
     let e = v.map { expf($0 - m) }
@@ -246,9 +239,7 @@ struct Evaluate: ParsableCommand {
                 path: "\(results)/\(stem).cls-journal.jsonl", settings: journalSettings(clf, images: samples.count),
                 checkpoint: model.checkpoint, checkpointSHA256: checkpointSHA256, resume: resume, keys: Set(labels.keys),
                 tool: "replk-cls") { key, line in
-                    let label = try line.int("label", in: 0...max(0, classes - 1))
-                    guard label == labels[key] else { throw JournalLineError("\"label\" is \(label), the image's folder says \(labels[key]!)") }
-                    return LogitsEntry(label: label, logits: try line.finiteNumbers("logits", count: classes).map(Float.init))
+                    try LogitsEntry(line, classes: classes, expectedLabel: labels[key]!)
                 }
             var acc = TopKAccuracy(ks: [1, 5])
             for s in samples {

@@ -58,57 +58,6 @@ enum DetectionData: String, ExpressibleByArgument, CaseIterable {
     case coco
 }
 
-/// One image of `eval`'s resume journal: its detections as COCO results (JSON text, so that no
-/// digit changes on the way to the results file), or why it was skipped (`--keep-going`).
-enum DetectionEntry: JournalEntry {
-    case results(String)
-    case skipped(String)
-
-    var journalFields: [String: Any] {
-        switch self {
-        case let .results(text): return ["results": text]
-        case let .skipped(why): return ["skipped": why]
-        }
-    }
-
-    /// Reads a line back: a JSON array of COCO results for `image`, with categories among
-    /// `categoryIds`, finite boxes and scores, and masks of the image's size; or a skip.
-    init(_ line: JournalLine, image: COCOImage, categoryIds: Set<Int>) throws {
-        if line.has("skipped") {
-            self = .skipped(try line.string("skipped"))
-            return
-        }
-        let text = try line.string("results")
-        guard text.hasPrefix("["), text.hasSuffix("]"),
-              let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else {
-            throw JournalLineError("\"results\" is not a JSON array")
-        }
-        for (n, item) in list.enumerated() {
-            guard let d = item as? [String: Any] else { throw JournalLineError("\"results\"[\(n)] is not an object") }
-            let r = JournalLine(d)
-            do {
-                guard try r.int("image_id", in: Int.min...Int.max) == image.id else { throw JournalLineError("\"image_id\" is not \(image.id)") }
-                guard categoryIds.contains(try r.int("category_id", in: Int.min...Int.max)) else {
-                    throw JournalLineError("\"category_id\" is not a category of the model")
-                }
-                _ = try r.finiteNumbers("bbox", count: 4)
-                guard let score = JournalLine.number(d["score"] as Any), score.isFinite else { throw JournalLineError("\"score\" is not a finite number") }
-                if let m = d["segmentation"] {
-                    guard let mask = m as? [String: Any] else { throw JournalLineError("\"segmentation\" is not an object") }
-                    let rle = JournalLine(mask)
-                    guard try rle.ints("size", count: 2, in: 0...Int.max) == [image.height, image.width] else {
-                        throw JournalLineError("\"segmentation\" is not of the image's size")
-                    }
-                    _ = try rle.string("counts")
-                }
-            } catch let e as JournalLineError {
-                throw JournalLineError("\"results\"[\(n)]: \(e.reason)")
-            }
-        }
-        self = .results(text)
-    }
-}
-
 /// Class names: the checkpoint's, else COCO's for 80 classes, else "class N".
 func classNames(_ model: CascadeMaskRCNN) -> [String] {
     let n = model.numClasses
@@ -255,7 +204,9 @@ struct Evaluate: ParsableCommand {
                 path: "\(results)/\(stem).det-journal.jsonl", settings: journalSettings(images: images.count),
                 checkpoint: options.checkpoint, checkpointSHA256: checkpointSHA256, resume: resume, keys: Set(byId.keys),
                 tool: "replk-det") { key, line in
-                    try DetectionEntry(line, image: byId[key]!, categoryIds: categoryIds)
+                    let image = byId[key]!
+                    return try DetectionEntry(line, imageId: image.id, height: image.height, width: image.width,
+                                              categoryIds: categoryIds)
                 }
             let todo = images.filter { !journal.contains(String($0.id)) }
             let progress = Progress(total: images.count, label: "eval", alreadyDone: images.count - todo.count)

@@ -138,39 +138,6 @@ func labelImage(_ labels: [Int32], width: Int, height: Int) -> Image {
     Image(width: width, height: height, channels: 1, pixels: labels.map { UInt8(clamping: $0) })
 }
 
-/// One image of `eval`'s resume journal: its per-class pixel counts, or why it was skipped
-/// (`--keep-going`).
-enum SegmentationEntry: JournalEntry {
-    case counts(intersect: [Int], pred: [Int], label: [Int])
-    case skipped(String)
-
-    var journalFields: [String: Any] {
-        switch self {
-        case let .counts(i, p, l): return ["intersect": i, "pred": p, "label": l]
-        case let .skipped(why): return ["skipped": why]
-        }
-    }
-
-    /// Reads a line back: counts of `classes` classes that one image can have produced (no more
-    /// pixels than a 65536² image, an intersection within both of its areas, as many predicted
-    /// pixels as labelled ones), or a skip.
-    init(_ line: JournalLine, classes: Int) throws {
-        if line.has("skipped") {
-            self = .skipped(try line.string("skipped"))
-            return
-        }
-        let pixels = 0...(1 << 32)
-        let i = try line.ints("intersect", count: classes, in: pixels)
-        let p = try line.ints("pred", count: classes, in: pixels)
-        let l = try line.ints("label", count: classes, in: pixels)
-        if let c = (0..<classes).first(where: { i[$0] > min(p[$0], l[$0]) }) {
-            throw JournalLineError("\"intersect\"[\(c)] exceeds the class's predicted or labelled pixels")
-        }
-        guard p.reduce(0, +) == l.reduce(0, +) else { throw JournalLineError("\"pred\" and \"label\" count different numbers of pixels") }
-        self = .counts(intersect: i, pred: p, label: l)
-    }
-}
-
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
