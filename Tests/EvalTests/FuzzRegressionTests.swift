@@ -58,6 +58,23 @@ final class FuzzRegressionTests: XCTestCase {
     }
 
 
+    /// Found by fuzz-rle (crash-2ea7f636…, its own check that a mask merged with itself keeps its
+    /// area): pycocotools' rleMerge ends its loop when both masks are at a zero-length run at once
+    /// (the counts left sum to 0), so this 85×16 mask with inner zero runs, merged with itself, keeps
+    /// 853 of its 1360 pixels and 276 of its 328 set ones. RLE.merge gives pycocotools' numbers
+    /// (computed with a line-by-line Python port of maskApi.c's rleMerge).
+    func testMergeStopsAtAZeroRunInBothMasksAsPycocotoolsDoes() throws {
+        let input = try XCTUnwrap(try FuzzRegressions.inputs("fuzz-rle").first { $0.name.hasPrefix("crash-2ea7f636") })
+        let r = try XCTUnwrap(Array(input.bytes[5...]).withUnsafeBufferPointer { RLE(compressedCounts: $0, height: 85, width: 16) })
+        XCTAssertEqual(r.area, 328)
+        XCTAssertTrue(r.counts.dropFirst().contains(0))
+        for intersect in [false, true] {
+            let m = RLE.merge([r, r], intersect: intersect)
+            XCTAssertEqual(m.area, 276, "intersect: \(intersect)")
+            XCTAssertEqual(m.counts.reduce(0) { $0 + Int($1) }, 853, "intersect: \(intersect)")
+        }
+    }
+
     /// fuzz-rle's input: byte 0 the mode, then height and width (little-endian UInt16, modulo 1024
     /// unless mode bit 5 is set), then counts characters (mode bit 0 clear) or polygon coordinates
     /// (raw Doubles, or Int16 / 4 with bit 1), in 1–4 rings (bits 2–3).

@@ -9,11 +9,12 @@
 //                   NaN, ±inf and huge values come through) or as Int16 / 4 (bit 1 = 1: coordinates
 //                   near the image), split into 1–4 rings (mode bits 2–3); rasterised by RLE.polygons,
 //                   its first four as a box by RLE.box, and both compared with a box detection.
-// Checks that fail call preconditionFailure, which libFuzzer reports as a crash.
+// Checks that fail call fatalError (its message is kept in release builds), which libFuzzer reports
+// as a crash.
 import Eval
 
 func check(_ ok: Bool, _ what: @autoclosure () -> String) {
-    if !ok { preconditionFailure(what()) }
+    if !ok { fatalError(what()) }
 }
 
 /// Consistency checks of a decoded or rasterised mask.
@@ -25,8 +26,13 @@ func checkMask(_ r: RLE, _ origin: String) {
     check(again == r, "\(origin): compressedString does not decode back to the same runs")
     let box = r.boundingBox
     check(box.count == 4 && box.allSatisfy { $0.isFinite && $0 >= 0 }, "\(origin): bounding box \(box)")
-    check(RLE.merge([r, r]).area == r.area && RLE.merge([r, r], intersect: true).area == r.area,
-          "\(origin): a mask merged with itself changes its area")
+    // pycocotools' rleMerge stops where both masks reach a zero-length run at once (its loop ends when
+    // the remaining counts sum to 0), so a mask with an inner zero run merged with itself loses the
+    // rest (RLE.merge does the same; EvalTests/FuzzRegressionTests pins one such case): check only
+    // masks without one.
+    let union = RLE.merge([r, r]), intersection = RLE.merge([r, r], intersect: true)
+    check(r.counts.dropFirst().contains(0) || (union.area == r.area && intersection.area == r.area),
+          "\(origin): a mask merged with itself changes its area: \(r.area) → union \(union.area), intersection \(intersection.area) (counts \(r.counts.prefix(40)))")
     if pixels <= 1 << 20 {
         let mask = r.decode()
         check(mask.count == pixels && mask.reduce(0) { $0 + Int($1) } == r.area, "\(origin): decode() disagrees with area")
