@@ -58,6 +58,9 @@ public final class PickleList {
     /// Nesting depth of the tree below (an empty container is 1), as the machine built it.
     var height = 1
 
+    /// Drops the contents (breaking any reference cycle through this list).
+    func clear() { PickleTeardown.release(&items) }
+
     deinit { PickleTeardown.release(&items) }
 }
 
@@ -69,6 +72,14 @@ public final class PickleDict {
     deinit {
         var values = items.flatMap { [$0.key, $0.value] }
         items = []
+        PickleTeardown.release(&values)
+    }
+
+    /// Drops the contents (breaking any reference cycle through this dict).
+    func clear() {
+        var values = items.flatMap { [$0.key, $0.value] }
+        items = []
+        stringIndex = [:]
         PickleTeardown.release(&values)
     }
 
@@ -93,6 +104,15 @@ public final class PickleObject {
     var height = 1
 
     init(className: String, args: [PickleValue]) { self.className = className; self.args = args }
+
+    /// Drops the arguments and state (breaking any reference cycle through this object).
+    func clear() {
+        var values = args
+        if let state { values.append(state) }
+        args = []
+        state = nil
+        PickleTeardown.release(&values)
+    }
 
     deinit {
         var values = args
@@ -133,6 +153,59 @@ enum PickleTeardown {
         while let value = pending.values.popLast() { withExtendedLifetime(value) {} }
         pthread_setspecific(key, nil)
     }
+}
+
+/// The pickle's reference types, whose contents the machine can drop.
+protocol PickleContainer: AnyObject {
+    func clear()
+    /// The values directly inside.
+    var children: [PickleValue] { get }
+}
+
+extension PickleList: PickleContainer { var children: [PickleValue] { items } }
+extension PickleDict: PickleContainer { var children: [PickleValue] { items.flatMap { [$0.key, $0.value] } } }
+extension PickleObject: PickleContainer { var children: [PickleValue] { args + (state.map { [$0] } ?? []) } }
+
+extension PickleContainer {
+    /// The containers directly reachable from this one (through tuples, which are values).
+    var childContainers: [PickleContainer] {
+        var out = [PickleContainer]()
+        var values = children
+        while let v = values.popLast() {
+            switch v {
+            case let .list(l), let .set(l): out.append(l)
+            case let .dict(d): out.append(d)
+            case let .object(o): out.append(o)
+            case let .tuple(t): values.append(contentsOf: t)
+            default: break
+            }
+        }
+        return out
+    }
+
+}
+
+/// Whether any of `containers` lies on a reference cycle (depth-first, without recursion).
+func pickleContainersFormCycle(_ containers: [PickleContainer]) -> Bool {
+    var done = Set<ObjectIdentifier>(), onPath = Set<ObjectIdentifier>()
+    for root in containers where !done.contains(ObjectIdentifier(root)) {
+        var path: [(node: PickleContainer, next: [PickleContainer])] = [(root, root.childContainers)]
+        onPath.insert(ObjectIdentifier(root))
+        while !path.isEmpty {
+            if let child = path[path.count - 1].next.popLast() {
+                let id = ObjectIdentifier(child)
+                if onPath.contains(id) { return true }
+                if done.contains(id) { continue }
+                onPath.insert(id)
+                path.append((child, child.childContainers))
+            } else {
+                let id = ObjectIdentifier(path.removeLast().node)
+                onPath.remove(id)
+                done.insert(id)
+            }
+        }
+    }
+    return false
 }
 
 /// A value produced by the pickle machine. Nothing in it was ever executed.
@@ -226,6 +299,9 @@ struct PickleMachine {
 
     private var stack: [Slot] = []
     private var marks: [Int] = []
+    /// Every list, set, dict and object made, so that a load that fails, or whose containers form
+    /// a cycle, can empty them: a cycle is never freed by ARC.
+    private var containers: [PickleContainer] = []
     private var memo: [Int: Slot] = [:]
     /// Each stack slot costs about 100 bytes with its value, so this bounds the stack below 1 GB.
     private let maxStack = 1 << 22
@@ -352,7 +428,7 @@ struct PickleMachine {
     /// An inert object of class `cls` built from `args` (whose depth is `height`).
     private mutating func object(_ cls: PickleValue, args: [PickleValue], height: Int, op: String) throws -> Slot {
         guard case let .global(m, n) = cls else { throw fail("\(op) on a non-class") }
-        let o = PickleObject(className: className(m, n), args: args)
+        let o = track(PickleObject(className: className(m, n), args: args))
         o.height = max(1, height)
         return Slot(value: .object(o), height: 0)
     }
@@ -363,7 +439,7 @@ struct PickleMachine {
         guard case let .global(module, name) = callable else { throw fail("REDUCE on a non-global") }
         switch module + "." + name {
         case "collections.OrderedDict":
-            let d = PickleDict()
+            let d = track(PickleDict())
             if let first = args.first, let pairs = first.sequence {
                 for p in pairs { if let kv = p.sequence, kv.count == 2 { d.set(kv[0], kv[1]) } }
             }
@@ -394,8 +470,33 @@ struct PickleMachine {
         }
     }
 
-    /// Runs until STOP and returns the top of the stack.
+    /// Runs the machine to STOP. A pickle may put a container inside itself (Python allows
+    /// `[[...]]`; no checkpoint holds one); as classes, such containers would form a reference
+    /// cycle that is never freed, so a load whose containers form one is refused, and a load that
+    /// fails empties every container it made.
     mutating func run() throws -> PickleValue {
+        do {
+            let value = try runToStop()
+            if pickleContainersFormCycle(containers) {
+                throw fail("a container holds itself (a reference cycle); no checkpoint has one")
+            }
+            containers = []
+            return value
+        } catch {
+            for c in containers { c.clear() }
+            containers = []
+            throw error
+        }
+    }
+
+    /// `container`, remembered for `run`'s clean-up.
+    private mutating func track<T: PickleContainer>(_ container: T) -> T {
+        containers.append(container)
+        return container
+    }
+
+    /// Runs until STOP and returns the top of the stack.
+    private mutating func runToStop() throws -> PickleValue {
         while true {
             let op = try u8()
             switch op {
@@ -410,10 +511,10 @@ struct PickleMachine {
             case 0x85: let a = try pop(); try pushTuple([a])          // TUPLE1
             case 0x86: let b = try pop(); let a = try pop(); try pushTuple([a, b])
             case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); try pushTuple([a, b, c])
-            case 0x5D: try push(.list(PickleList()))                  // EMPTY_LIST
+            case 0x5D: try push(.list(track(PickleList())))                  // EMPTY_LIST
             case 0x6C:                                                // LIST
                 let items = try popMark()
-                let l = PickleList()
+                let l = track(PickleList())
                 l.height = try containerHeight(items)
                 l.items = items.map(\.value)
                 try push(.list(l))
@@ -427,11 +528,11 @@ struct PickleMachine {
                 guard case let .list(l)? = stack.last?.value else { throw fail("APPENDS to a non-list") }
                 try grow(&l.height, child: try containerHeight(items) - 1)
                 l.items.append(contentsOf: items.map(\.value))
-            case 0x7D: try push(.dict(PickleDict()))                  // EMPTY_DICT
+            case 0x7D: try push(.dict(track(PickleDict())))                  // EMPTY_DICT
             case 0x64:                                                // DICT
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("odd item count for DICT") }
-                let d = PickleDict()
+                let d = track(PickleDict())
                 d.height = try containerHeight(items)
                 for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i].value, items[i + 1].value) }
                 try push(.dict(d))
@@ -446,7 +547,7 @@ struct PickleMachine {
                 guard case let .dict(d)? = stack.last?.value else { throw fail("SETITEMS on a non-dict") }
                 try grow(&d.height, child: try containerHeight(items) - 1)
                 for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i].value, items[i + 1].value) }
-            case 0x8F: try push(.set(PickleList()))                   // EMPTY_SET
+            case 0x8F: try push(.set(track(PickleList())))                   // EMPTY_SET
             case 0x90:                                                // ADDITEMS
                 let items = try popMark()
                 guard case let .set(l)? = stack.last?.value else { throw fail("ADDITEMS on a non-set") }
@@ -454,7 +555,7 @@ struct PickleMachine {
                 l.items.append(contentsOf: items.map(\.value))
             case 0x91:                                                // FROZENSET
                 let items = try popMark()
-                let l = PickleList()
+                let l = track(PickleList())
                 l.height = try containerHeight(items)
                 l.items = items.map(\.value)
                 try push(.set(l))
