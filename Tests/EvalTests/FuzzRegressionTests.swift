@@ -34,9 +34,10 @@ final class FuzzRegressionTests: XCTestCase {
     }
 
     /// Refused in one line, but without the file's name: COCOEvaluator.add's checks of a result's kind
-    /// (Eval/COCOEvaluator.swift, "mask results must carry compressed RLE segmentations" and the two
-    /// before it) do not prefix `what` as its other errors do. Reported; drop the name from this list
-    /// when they name the file.
+    /// (Eval/COCOEvaluator.swift, "mask results must carry compressed RLE segmentations" and the
+    /// unknown-image, no-bbox-nor-segmentation and 4-number-bbox errors before it) do not prefix
+    /// `source` as its other errors do. replk-eval names the results file around them; the API does
+    /// not. Reported; drop the name from this list when they name the file.
     let namelessKnown: Set<String> = ["refused-mask-results-as-polygons.json"]
 
     func testCOCOResultsRegressionInputsAreRefusedInOneLineNamingTheFile() throws {
