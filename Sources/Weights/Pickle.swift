@@ -167,11 +167,15 @@ extension PickleDict: PickleContainer { var children: [PickleValue] { items.flat
 extension PickleObject: PickleContainer { var children: [PickleValue] { args + (state.map { [$0] } ?? []) } }
 
 extension PickleContainer {
-    /// The containers directly reachable from this one (through tuples, which are values).
-    var childContainers: [PickleContainer] {
+    /// The containers directly reachable from this one (through tuples, which are values), or nil
+    /// once `budget` values have been looked at: tuples can share tuples (DUP, the memo), so the
+    /// walk through them is bounded rather than exponential.
+    func childContainers(budget: inout Int) -> [PickleContainer]? {
         var out = [PickleContainer]()
         var values = children
         while let v = values.popLast() {
+            budget -= 1
+            if budget < 0 { return nil }
             switch v {
             case let .list(l), let .set(l): out.append(l)
             case let .dict(d): out.append(d)
@@ -182,22 +186,25 @@ extension PickleContainer {
         }
         return out
     }
-
 }
 
-/// Whether any of `containers` lies on a reference cycle (depth-first, without recursion).
-func pickleContainersFormCycle(_ containers: [PickleContainer]) -> Bool {
+/// Whether any of `containers` lies on a reference cycle (depth-first, without recursion); nil
+/// when telling would take more than `budget` steps.
+func pickleContainersFormCycle(_ containers: [PickleContainer], budget: Int) -> Bool? {
+    var budget = budget
     var done = Set<ObjectIdentifier>(), onPath = Set<ObjectIdentifier>()
     for root in containers where !done.contains(ObjectIdentifier(root)) {
-        var path: [(node: PickleContainer, next: [PickleContainer])] = [(root, root.childContainers)]
+        guard let first = root.childContainers(budget: &budget) else { return nil }
+        var path: [(node: PickleContainer, next: [PickleContainer])] = [(root, first)]
         onPath.insert(ObjectIdentifier(root))
         while !path.isEmpty {
             if let child = path[path.count - 1].next.popLast() {
                 let id = ObjectIdentifier(child)
                 if onPath.contains(id) { return true }
                 if done.contains(id) { continue }
+                guard let next = child.childContainers(budget: &budget) else { return nil }
                 onPath.insert(id)
-                path.append((child, child.childContainers))
+                path.append((child, next))
             } else {
                 let id = ObjectIdentifier(path.removeLast().node)
                 onPath.remove(id)
@@ -477,8 +484,12 @@ struct PickleMachine {
     mutating func run() throws -> PickleValue {
         do {
             let value = try runToStop()
-            if pickleContainersFormCycle(containers) {
-                throw fail("a container holds itself (a reference cycle); no checkpoint has one")
+            // A checkpoint's tuples are shared a few times (shapes, strides); 64 steps per byte of
+            // pickle leaves room for that and stops a nest of shared tuples from taking forever.
+            switch pickleContainersFormCycle(containers, budget: 64 * bytes.count + 1_000_000) {
+            case true?: throw fail("a container holds itself (a reference cycle); no checkpoint has one")
+            case nil: throw fail("tuples shared too many times over to check the containers for reference cycles")
+            case false?: break
             }
             containers = []
             return value
