@@ -181,6 +181,14 @@ func prefetchResidual(_ e: Epilogue, row0: Int, rows: Int, col0: Int, cols: Int)
     }
 }
 
+/// The B block the next (panel, K block) step of a GEMM task reads after panel `p` of the K block
+/// `k0 ..< k0 + kc`: the task's next panel, else its first panel in the next K block (past the
+/// depth when this was the last).
+@inline(__always)
+func nextBBlock(after p: Int, k0: Int, kc: Int, panel0: Int, panelCount: Int, n: Int) -> (panel: Int, k0: Int) {
+    p + 1 < panel0 + panelCount && (p + 1) * gemmNR < n ? (p + 1, k0) : (panel0, k0 + kc)
+}
+
 /// Cache lines of B a micro-kernel call brings towards L2 while it computes, one hint per k step:
 /// `start`, `start + step`, … `start + (kc-1)·step`. B comes from memory once per GEMM, in runs
 /// of a few KB that the hardware prefetchers (which stop at each 4 KB page) pick up late; each
@@ -419,10 +427,8 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                 if cols <= 0 { break }
                 let bPanel = packedB + p * k * gemmNR + k0 * 16
                 let bHigh = bPanel + k * 16
-                // The B block the next (panel, K block) step reads: the next panel, else the first one of the next K block.
-                let nextPanel = p + 1 < panel0 + panelCount && (p + 1) * gemmNR < n
-                let nextK0 = nextPanel ? k0 : k0 + kc
-                let nextLow = packedB + (nextPanel ? p + 1 : panel0) * k * gemmNR + nextK0 * 16
+                let (nextP, nextK0) = nextBBlock(after: p, k0: k0, kc: kc, panel0: panel0, panelCount: panelCount, n: n)
+                let nextLow = packedB + nextP * k * gemmNR + nextK0 * 16
                 let hasNext = nextK0 < k
                 let nextLines = min(gemmKC, k - nextK0)
                 for mp in 0..<microPanels {

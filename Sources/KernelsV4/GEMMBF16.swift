@@ -80,10 +80,8 @@ public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
                 if cols <= 0 { break }
                 let bPanel = packedB + p * pairs * gemmNR + kp0 * 16
                 let bHigh = bPanel + pairs * 16
-                // The B block the next (panel, K block) step reads: the next panel, else the first one of the next K block.
-                let nextPanel = p + 1 < panel0 + panelCount && (p + 1) * gemmNR < n
-                let nextK0 = nextPanel ? k0 : k0 + kc
-                let nextLow = packedB + (nextPanel ? p + 1 : panel0) * pairs * gemmNR + (nextK0 / 2) * 16
+                let (nextP, nextK0) = nextBBlock(after: p, k0: k0, kc: kc, panel0: panel0, panelCount: panelCount, n: n)
+                let nextLow = packedB + nextP * pairs * gemmNR + (nextK0 / 2) * 16
                 let hasNext = nextK0 < k
                 let nextLines = bf16Pairs(min(gemmKC, k - nextK0))
                 for mp in 0..<microPanels {
