@@ -400,6 +400,22 @@ func applyEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, ldc: Int,
 }
 
 #if !REPLK_V3
+/// Runs `kernel` on a 12×32 scratch tile (stride `ldt`) standing in for the `rows × cols` edge
+/// tile of C at `c` (stride `ldc`): what C holds is copied in first when `accumulate`, and the
+/// valid part is copied back. Edge tiles only: full tiles are written in place.
+@inline(__always)
+func throughScratchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool,
+                        _ kernel: (_ tile: UnsafeMutablePointer<Float>, _ ldt: Int) -> Void) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR * gemmNR) { buffer in
+        let tile = buffer.baseAddress!
+        if accumulate {
+            for r in 0..<rows { for j in 0..<cols { tile[r * gemmNR + j] = c[r * ldc + j] } }
+        }
+        kernel(tile, gemmNR)
+        for r in 0..<rows { for j in 0..<cols { c[r * ldc + j] = tile[r * gemmNR + j] } }
+    }
+}
+
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
 /// C = epilogue(A · B) single-threaded. `packedB` comes from `packB` for a `k × n` matrix.
 /// `scratch` holds at least `gemmScratchCount(mc:)` floats.
@@ -410,65 +426,58 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
     let mcEff = min(mc, m - m0)
     if mcEff <= 0 { return }
     let hasEpilogue = !epilogue.isIdentity
-    var tile = (V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(),
-                V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16())
-    withUnsafeMutableBytes(of: &tile) { tileRaw in
-        let tilePtr = tileRaw.baseAddress!.assumingMemoryBound(to: Float.self)
-        var k0 = 0
-        while k0 < k {
-            let kc = min(gemmKC, k - k0)
-            let accumulate = k0 > 0
-            let last = k0 + kc >= k
-            let (aPanels, panelStride) = aBlock(input, m: m, k: k, m0: m0, mc: mcEff, k0: k0, kc: kc, scratch: scratch)
-            let microPanels = (mcEff + gemmMR - 1) / gemmMR
-            for p in panel0..<(panel0 + panelCount) {
-                let col0 = p * gemmNR
-                let cols = min(gemmNR, n - col0)
-                if cols <= 0 { break }
-                let bPanel = packedB + p * k * gemmNR + k0 * 16
-                let bHigh = bPanel + k * 16
-                let (nextP, nextK0) = nextBBlock(after: p, k0: k0, kc: kc, panel0: panel0, panelCount: panelCount, n: n)
-                let nextLow = packedB + nextP * k * gemmNR + nextK0 * 16
-                let hasNext = nextK0 < k
-                let nextLines = min(gemmKC, k - nextK0)
-                for mp in 0..<microPanels {
-                    let pf = hasNext ? PrefetchRun(low: nextLow, high: nextLow + k * 16, lines: nextLines,
-                                                   index: mp, shares: microPanels, kc: kc) : .none(bPanel)
-                    let row0 = m0 + mp * gemmMR
-                    let rows = min(gemmMR, m0 + mcEff - row0)
-                    let aPanel = aPanels + mp * panelStride
-                    let cTile = c + row0 * ldc + col0
-                    if last && mp + 1 < microPanels {
-                        prefetchResidual(epilogue, row0: row0 + gemmMR, rows: min(gemmMR, m0 + mcEff - row0 - gemmMR),
-                                         col0: col0, cols: cols)
-                    }
-                    if rows == gemmMR && cols == gemmNR {
-                        microKernel12x32(kc, aPanel, bPanel, bHigh, pf, cTile, ldc, accumulate)
-                        // The tile is still in L1: bias, activation and residual in one pass over it.
-                        if last && hasEpilogue { fullTileEpilogue(TileEpilogue(epilogue, row0: row0, col0: col0), cTile, ldc) }
-                    } else if rows <= 8 && cols == gemmNR {
-                        // A short last micro-panel (196 = 16·12 + 4 rows, 49 = 4·12 + 1): fewer rows of accumulators.
-                        if rows <= 4 {
-                            microKernel4x32(kc, aPanel, bPanel, bHigh, pf, cTile, ldc, accumulate, rows: rows)
-                        } else {
-                            microKernel8x32(kc, aPanel, bPanel, bHigh, pf, cTile, ldc, accumulate, rows: rows)
-                        }
-                        if last { applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols) }
+    var k0 = 0
+    while k0 < k {
+        let kc = min(gemmKC, k - k0)
+        let accumulate = k0 > 0
+        let last = k0 + kc >= k
+        let (aPanels, panelStride) = aBlock(input, m: m, k: k, m0: m0, mc: mcEff, k0: k0, kc: kc, scratch: scratch)
+        let microPanels = (mcEff + gemmMR - 1) / gemmMR
+        for p in panel0..<(panel0 + panelCount) {
+            let col0 = p * gemmNR
+            let cols = min(gemmNR, n - col0)
+            if cols <= 0 { break }
+            let bPanel = packedB + p * k * gemmNR + k0 * 16
+            let bHigh = bPanel + k * 16
+            let (nextP, nextK0) = nextBBlock(after: p, k0: k0, kc: kc, panel0: panel0, panelCount: panelCount, n: n)
+            let nextLow = packedB + nextP * k * gemmNR + nextK0 * 16
+            let hasNext = nextK0 < k
+            let nextLines = min(gemmKC, k - nextK0)
+            for mp in 0..<microPanels {
+                let pf = hasNext ? PrefetchRun(low: nextLow, high: nextLow + k * 16, lines: nextLines,
+                                               index: mp, shares: microPanels, kc: kc) : .none(bPanel)
+                let row0 = m0 + mp * gemmMR
+                let rows = min(gemmMR, m0 + mcEff - row0)
+                let aPanel = aPanels + mp * panelStride
+                let cTile = c + row0 * ldc + col0
+                if last && mp + 1 < microPanels {
+                    prefetchResidual(epilogue, row0: row0 + gemmMR, rows: min(gemmMR, m0 + mcEff - row0 - gemmMR),
+                                     col0: col0, cols: cols)
+                }
+                if rows == gemmMR && cols == gemmNR {
+                    microKernel12x32(kc, aPanel, bPanel, bHigh, pf, cTile, ldc, accumulate)
+                    // The tile is still in L1: bias, activation and residual in one pass over it.
+                    if last && hasEpilogue { fullTileEpilogue(TileEpilogue(epilogue, row0: row0, col0: col0), cTile, ldc) }
+                } else if rows <= 8 && cols == gemmNR {
+                    // A short last micro-panel (196 = 16·12 + 4 rows, 49 = 4·12 + 1): fewer rows of accumulators.
+                    if rows <= 4 {
+                        microKernel4x32(kc, aPanel, bPanel, bHigh, pf, cTile, ldc, accumulate, rows: rows)
                     } else {
-                        // Edge tile: compute the full 12×32 in a scratch tile, keep the valid part.
-                        if accumulate {
-                            for r in 0..<rows { for j in 0..<cols { tilePtr[r * gemmNR + j] = cTile[r * ldc + j] } }
-                        }
-                        microKernel12x32(kc, aPanel, bPanel, bHigh, pf, tilePtr, gemmNR, accumulate)
-                        for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j] = tilePtr[r * gemmNR + j] } }
-                        if last {
-                            applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
-                        }
+                        microKernel8x32(kc, aPanel, bPanel, bHigh, pf, cTile, ldc, accumulate, rows: rows)
+                    }
+                    if last { applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols) }
+                } else {
+                    // Edge tile: compute the full 12×32 in a scratch tile, keep the valid part.
+                    throughScratchTile(cTile, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate) { tile, ldt in
+                        microKernel12x32(kc, aPanel, bPanel, bHigh, pf, tile, ldt, accumulate)
+                    }
+                    if last {
+                        applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
                     }
                 }
             }
-            k0 += kc
         }
+        k0 += kc
     }
 }
 #endif

@@ -43,87 +43,80 @@ public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
     let microPanels = (mcEff + gemmMR - 1) / gemmMR
     let block = UnsafeMutableRawPointer(scratch).bindMemory(to: UInt32.self, capacity: roundUp(mc, gemmMR) * gemmKC / 2)
     let floatPanel = scratch + roundUp(mc, gemmMR) * gemmKC / 2
-    var tile = (V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(),
-                V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16(), V16())
-    withUnsafeMutableBytes(of: &tile) { tileRaw in
-        let tilePtr = tileRaw.baseAddress!.assumingMemoryBound(to: Float.self)
-        var k0 = 0
-        while k0 < k {
-            let kc = min(gemmKC, k - k0)
-            let kp0 = k0 / 2, kpc = bf16Pairs(kc)
-            let accumulate = k0 > 0
-            let last = k0 + kc >= k
-            // The A block: read in place when packed over the whole depth, else packed here.
-            let aPanels: UnsafePointer<UInt32>
-            let panelStride: Int
-            if case let .packed(p) = input {
-                let words = UnsafeRawPointer(p).assumingMemoryBound(to: UInt32.self)
-                aPanels = words + (m0 / gemmMR) * pairs * gemmMR + kp0 * gemmMR
-                panelStride = pairs * gemmMR
-            } else {
-                for mp in 0..<microPanels {
-                    let rows = min(gemmMR, mcEff - mp * gemmMR)
-                    if case let .rows(a, ld) = input {
-                        // A 1×1 conv or linear layer: rounded and laid out in one pass, no float32 panel.
-                        replk_bf16_pack_a_rows(a + (m0 + mp * gemmMR) * ld + k0, ld, rows, kc, block + mp * kpc * gemmMR)
-                    } else {
-                        packA(input, m: m, m0: m0 + mp * gemmMR, mc: rows, k0: k0, kc: kc, into: floatPanel)
-                        replk_bf16_pack_a_panel(floatPanel, kc, block + mp * kpc * gemmMR)
-                    }
+    var k0 = 0
+    while k0 < k {
+        let kc = min(gemmKC, k - k0)
+        let kp0 = k0 / 2, kpc = bf16Pairs(kc)
+        let accumulate = k0 > 0
+        let last = k0 + kc >= k
+        // The A block: read in place when packed over the whole depth, else packed here.
+        let aPanels: UnsafePointer<UInt32>
+        let panelStride: Int
+        if case let .packed(p) = input {
+            let words = UnsafeRawPointer(p).assumingMemoryBound(to: UInt32.self)
+            aPanels = words + (m0 / gemmMR) * pairs * gemmMR + kp0 * gemmMR
+            panelStride = pairs * gemmMR
+        } else {
+            for mp in 0..<microPanels {
+                let rows = min(gemmMR, mcEff - mp * gemmMR)
+                if case let .rows(a, ld) = input {
+                    // A 1×1 conv or linear layer: rounded and laid out in one pass, no float32 panel.
+                    replk_bf16_pack_a_rows(a + (m0 + mp * gemmMR) * ld + k0, ld, rows, kc, block + mp * kpc * gemmMR)
+                } else {
+                    packA(input, m: m, m0: m0 + mp * gemmMR, mc: rows, k0: k0, kc: kc, into: floatPanel)
+                    replk_bf16_pack_a_panel(floatPanel, kc, block + mp * kpc * gemmMR)
                 }
-                aPanels = UnsafePointer(block)
-                panelStride = kpc * gemmMR
             }
-            for p in panel0..<(panel0 + panelCount) {
-                let col0 = p * gemmNR
-                let cols = min(gemmNR, n - col0)
-                if cols <= 0 { break }
-                let bPanel = packedB + p * pairs * gemmNR + kp0 * 16
-                let bHigh = bPanel + pairs * 16
-                let (nextP, nextK0) = nextBBlock(after: p, k0: k0, kc: kc, panel0: panel0, panelCount: panelCount, n: n)
-                let nextLow = packedB + nextP * pairs * gemmNR + (nextK0 / 2) * 16
-                let hasNext = nextK0 < k
-                let nextLines = bf16Pairs(min(gemmKC, k - nextK0))
-                for mp in 0..<microPanels {
-                    let low = UnsafeRawPointer(nextLow).assumingMemoryBound(to: Float.self)
-                    let pf = hasNext ? PrefetchRun(low: low, high: low + pairs * 16, lines: nextLines,
-                                                   index: mp, shares: microPanels, kc: kpc)
-                                     : .none(UnsafeRawPointer(bPanel).assumingMemoryBound(to: Float.self))
-                    let row0 = m0 + mp * gemmMR
-                    let rows = min(gemmMR, m0 + mcEff - row0)
-                    let aPanel = aPanels + mp * panelStride
-                    let cTile = c + row0 * ldc + col0
-                    if last && mp + 1 < microPanels {
-                        prefetchResidual(epilogue, row0: row0 + gemmMR, rows: min(gemmMR, m0 + mcEff - row0 - gemmMR),
-                                         col0: col0, cols: cols)
-                    }
-                    if cols == gemmNR {
-                        replk_bf16_gemm_tile(kpc, aPanel, bPanel, bHigh, pf.start.assumingMemoryBound(to: CChar.self),
-                                             pf.step, cTile, ldc, accumulate ? 1 : 0, Int32(rows))
-                        if last && hasEpilogue {
-                            if rows == gemmMR {
-                                // The tile is still in L1: bias, activation and residual in one pass over it.
-                                fullTileEpilogue(TileEpilogue(epilogue, row0: row0, col0: col0), cTile, ldc)
-                            } else {
-                                applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
-                            }
-                        }
-                    } else {
-                        // Edge tile: compute all 32 columns in a scratch tile, keep the valid part.
-                        if accumulate {
-                            for r in 0..<rows { for j in 0..<cols { tilePtr[r * gemmNR + j] = cTile[r * ldc + j] } }
-                        }
-                        replk_bf16_gemm_tile(kpc, aPanel, bPanel, bHigh, pf.start.assumingMemoryBound(to: CChar.self),
-                                             pf.step, tilePtr, gemmNR, accumulate ? 1 : 0, Int32(rows))
-                        for r in 0..<rows { for j in 0..<cols { cTile[r * ldc + j] = tilePtr[r * gemmNR + j] } }
-                        if last {
+            aPanels = UnsafePointer(block)
+            panelStride = kpc * gemmMR
+        }
+        for p in panel0..<(panel0 + panelCount) {
+            let col0 = p * gemmNR
+            let cols = min(gemmNR, n - col0)
+            if cols <= 0 { break }
+            let bPanel = packedB + p * pairs * gemmNR + kp0 * 16
+            let bHigh = bPanel + pairs * 16
+            let (nextP, nextK0) = nextBBlock(after: p, k0: k0, kc: kc, panel0: panel0, panelCount: panelCount, n: n)
+            let nextLow = packedB + nextP * pairs * gemmNR + (nextK0 / 2) * 16
+            let hasNext = nextK0 < k
+            let nextLines = bf16Pairs(min(gemmKC, k - nextK0))
+            for mp in 0..<microPanels {
+                let low = UnsafeRawPointer(nextLow).assumingMemoryBound(to: Float.self)
+                let pf = hasNext ? PrefetchRun(low: low, high: low + pairs * 16, lines: nextLines,
+                                               index: mp, shares: microPanels, kc: kpc)
+                                 : .none(UnsafeRawPointer(bPanel).assumingMemoryBound(to: Float.self))
+                let row0 = m0 + mp * gemmMR
+                let rows = min(gemmMR, m0 + mcEff - row0)
+                let aPanel = aPanels + mp * panelStride
+                let cTile = c + row0 * ldc + col0
+                if last && mp + 1 < microPanels {
+                    prefetchResidual(epilogue, row0: row0 + gemmMR, rows: min(gemmMR, m0 + mcEff - row0 - gemmMR),
+                                     col0: col0, cols: cols)
+                }
+                if cols == gemmNR {
+                    replk_bf16_gemm_tile(kpc, aPanel, bPanel, bHigh, pf.start.assumingMemoryBound(to: CChar.self),
+                                         pf.step, cTile, ldc, accumulate ? 1 : 0, Int32(rows))
+                    if last && hasEpilogue {
+                        if rows == gemmMR {
+                            // The tile is still in L1: bias, activation and residual in one pass over it.
+                            fullTileEpilogue(TileEpilogue(epilogue, row0: row0, col0: col0), cTile, ldc)
+                        } else {
                             applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
                         }
                     }
+                } else {
+                    // Edge tile: compute all 32 columns in a scratch tile, keep the valid part.
+                    throughScratchTile(cTile, ldc: ldc, rows: rows, cols: cols, accumulate: accumulate) { tile, ldt in
+                        replk_bf16_gemm_tile(kpc, aPanel, bPanel, bHigh, pf.start.assumingMemoryBound(to: CChar.self),
+                                             pf.step, tile, ldt, accumulate ? 1 : 0, Int32(rows))
+                    }
+                    if last {
+                        applyEpilogue(epilogue, c, ldc: ldc, row0: row0, rows: rows, col0: col0, cols: cols)
+                    }
                 }
             }
-            k0 += kc
         }
+        k0 += kc
     }
 }
 
