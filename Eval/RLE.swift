@@ -59,12 +59,15 @@ public struct RLE: Equatable, Sendable {
         return a
     }
 
-    /// Tight box [x, y, w, h] (pycocotools ≥ 2.0.7 `toBbox`).
+    /// Tight box [x, y, w, h] (pycocotools ≥ 2.0.7 `toBbox`). A mask whose runs are all empty
+    /// (counts such as `[n, 0]`, which only a file can hold) keeps the start values, and its width
+    /// and height wrap as pycocotools' `uint` arithmetic does: `[w, h, 2³²+1−w, 2³²+1−h]`.
     public var boundingBox: [Double] {
         let m = counts.count & ~1
-        if m == 0 || height <= 0 { return [0, 0, 0, 0] }
-        let h = height
-        var xs = width, ys = h, xe = 0, ye = 0
+        if m == 0 { return [0, 0, 0, 0] }
+        // A zero-height mask has only empty runs (they add up to h·w = 0); none is divided by h.
+        let h = max(height, 1)
+        var xs = width, ys = height, xe = 0, ye = 0
         var cc = 0
         var j = 0
         while j < m {
@@ -84,7 +87,8 @@ public struct RLE: Equatable, Sendable {
             }
             j += 2
         }
-        return [Double(xs), Double(ys), Double(xe - xs + 1), Double(ye - ys + 1)]
+        return [Double(xs), Double(ys),
+                Double(UInt32(truncatingIfNeeded: xe - xs + 1)), Double(UInt32(truncatingIfNeeded: ye - ys + 1))]
     }
 
     // MARK: compressed strings

@@ -76,6 +76,26 @@ final class FuzzRegressionTests: XCTestCase {
         }
     }
 
+    /// Found by fuzz-rle in CI (crash-aaddbd32…, its own check that a box is non-negative): a mask
+    /// whose runs are all empty keeps toBbox's start values, and pycocotools ≥ 2.0.7 computes its
+    /// width and height in `uint`, so they wrap: 48×0 with counts [0, 0] gives [0, 48, 1, 2³²−47],
+    /// 4×3 with counts [12, 0] gives [3, 4, 2³²−2, 2³²−3].
+    func testBoxOfAMaskWithOnlyEmptyRunsWrapsAsPycocotoolsDoes() throws {
+        let inputs = try FuzzRegressions.inputs("fuzz-rle")
+        let cases: [(String, Int, Int, [Double])] = [
+            ("empty-runs-48x0-bbox", 48, 0, [0, 48, 1, 4294967249]),
+            ("empty-runs-4x3-bbox", 4, 3, [3, 4, 4294967294, 4294967293]),
+        ]
+        for (name, h, w, box) in cases {
+            let input = try XCTUnwrap(inputs.first { $0.name.hasPrefix(name) }, name)
+            let r = try XCTUnwrap(Array(input.bytes[5...]).withUnsafeBufferPointer { RLE(compressedCounts: $0, height: h, width: w) }, name)
+            XCTAssertEqual(r.area, 0, name)
+            XCTAssertEqual(r.boundingBox, box, name)
+        }
+        // A mask that pycocotools' own encoder wrote (one run) has the zero box.
+        XCTAssertEqual(RLE(height: 4, width: 3, counts: [12]).boundingBox, [0, 0, 0, 0])
+    }
+
     /// fuzz-rle's input: byte 0 the mode, then height and width (little-endian UInt16, modulo 1024
     /// unless mode bit 5 is set), then counts characters (mode bit 0 clear) or polygon coordinates
     /// (raw Doubles, or Int16 / 4 with bit 1), in 1–4 rings (bits 2–3).

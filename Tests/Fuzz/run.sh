@@ -11,6 +11,8 @@
 #   FUZZ_NO_BUILD  set to 1 to use the binaries already built
 #   FUZZ_BIN       folder of the binaries (default: this package's release build folder)
 #   FUZZ_SCRATCH   build folder (default Tests/Fuzz/.build)
+#   FUZZ_SEED      libFuzzer's -seed (default: a random one per run); .ci/run fixes it so that a CI
+#                  run's mutations, and so a failure it reports, can be repeated
 #   FUZZ_KEEP_GOING set to 1 for long runs: fork mode, going on past crashes, timeouts and OOMs
 #                  (each one is still saved and makes the run fail)
 # New inputs found go to $FUZZ_OUT/corpus/<target>, never into the committed seeds.
@@ -69,6 +71,7 @@ run_one() {
     # Journal lines that do not decode are reported on stderr, once per line: close the target's
     # stderr while fuzzing (a failing input is replayed with it by show()).
     [ "$t" = fuzz-journal ] && common+=(-close_fd_mask=2)
+    [ -z "${FUZZ_SEED:-}" ] || common+=(-seed="$FUZZ_SEED")
     local keep=()
     [ "${FUZZ_KEEP_GOING:-0}" = 1 ] && keep=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
     local regressions="$root/Tests/Fixtures/fuzz-regressions/$t"

@@ -25,7 +25,13 @@ func checkMask(_ r: RLE, _ origin: String) {
     let again = RLE(compressed: r.compressedString, height: r.height, width: r.width)
     check(again == r, "\(origin): compressedString does not decode back to the same runs")
     let box = r.boundingBox
-    check(box.count == 4 && box.allSatisfy { $0.isFinite && $0 >= 0 }, "\(origin): bounding box \(box)")
+    // pycocotools computes the box in `uint`: a mask whose runs are all empty keeps the start values
+    // and its width and height wrap (RLE.boundingBox does the same); any other box lies in the image.
+    check(box.count == 4 && box.allSatisfy { $0.isFinite && $0 >= 0 && $0 < 4294967296 }, "\(origin): bounding box \(box)")
+    if r.area > 0 {
+        check(box[0] + box[2] <= Double(r.width) && box[1] + box[3] <= Double(r.height) && box[2] >= 1 && box[3] >= 1,
+              "\(origin): bounding box \(box) of a non-empty mask leaves the \(r.width)×\(r.height) image")
+    }
     // pycocotools' rleMerge stops where both masks reach a zero-length run at once (its loop ends when
     // the remaining counts sum to 0), so a mask with an inner zero run merged with itself loses the
     // rest (RLE.merge does the same; EvalTests/FuzzRegressionTests pins one such case): check only
