@@ -21,6 +21,20 @@ public struct TopKAccuracy: Sendable {
         count += 1
     }
 
+    /// The indices of the `k` highest scores, highest first, ties to the lower index: the order
+    /// `add(scores:label:)` ranks by, so `add(ranked:label:)` on them counts the same.
+    public static func ranking(scores: [Float], k: Int) -> [Int] {
+        scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }.prefix(k).map { $0 }
+    }
+
+    /// Adds one sample by its top classes (`ranking(scores:k:)` with k at least the largest of
+    /// `ks`, or every class): the same count as `add(scores:label:)` on its scores.
+    public mutating func add(ranked: [Int], label: Int) {
+        let rank = ranked.firstIndex(of: label) ?? Int.max
+        for (j, k) in ks.enumerated() where rank < k { correct[j] += 1 }
+        count += 1
+    }
+
     /// Accuracy in percent for each k.
     public func summary() -> [(k: Int, percent: Double)] {
         ks.enumerated().map { ($1, count == 0 ? .nan : 100 * Double(correct[$0]) / Double(count)) }

@@ -24,6 +24,27 @@ public struct LogitsEntry: JournalEntry {
     }
 }
 
+/// One image of a `replk-cls eval` shard partial: its class and the model's top classes (highest
+/// first), all `merge` needs to count top-1 and top-5 as the unsharded run does.
+public struct RankedEntry: JournalEntry {
+    public var label: Int
+    public var top: [Int]
+    public var journalFields: [String: Any] { ["label": label, "top": top] }
+
+    public init(label: Int, top: [Int]) {
+        self.label = label
+        self.top = top
+    }
+
+    /// Reads a line back: a class and min(k, `classes`) distinct classes.
+    public init(_ line: JournalLine, classes: Int, k: Int) throws {
+        let label = try line.int("label", in: 0...max(0, classes - 1))
+        let top = try line.ints("top", count: min(k, classes), in: 0...max(0, classes - 1))
+        guard Set(top).count == top.count else { throw JournalLineError("\"top\" repeats a class") }
+        self.init(label: label, top: top)
+    }
+}
+
 /// One image of `replk-seg eval`'s resume journal: its per-class pixel counts, or why it was skipped
 /// (`--keep-going`).
 public enum SegmentationEntry: JournalEntry {

@@ -37,21 +37,19 @@ public struct ResultsRecord {
         self.throughput = throughput; self.latencyMs = latencyMs; self.threads = threads
     }
 
-    /// Writes `<dir>/<task>-<dataset>-<checkpoint stem>-<timestamp>.json` and returns its path.
-    @discardableResult
-    public func write(to dir: String) throws -> String {
-        try makeDirectory(dir)
+    /// The number of shards merged into this record (`merge`), and their summed prediction time.
+    public var shards: Int?
+    public var shardSeconds: Double?
+
+    /// The record's fields as written (without the date and the command, which `write` adds).
+    public func object() throws -> [String: Any] {
         let file = (checkpointPath as NSString).lastPathComponent
-        let stem = (file as NSString).deletingPathExtension
-        let now = Date()
-        let iso = ISO8601DateFormatter().string(from: now)
         var obj: [String: Any] = [
             "format": "replk-results/1",
             "task": task, "dataset": dataset, "split": split, "model": model,
             "checkpoint": ["file": file, "sha256": try checkpointSHA256 ?? sha256Hex(ofFile: checkpointPath)],
             "images": imageCount, "test_mode": testMode, "metrics": metrics,
-            "threads": threads, "engine_version": engineVersion, "date": iso,
-            "command": CommandLine.arguments.joined(separator: " "),
+            "threads": threads, "engine_version": engineVersion,
         ]
         if let parameters { obj["params"] = parameters; obj["params_convention"] = "deployed (merged) model" }
         if let flops {
@@ -63,8 +61,44 @@ public struct ResultsRecord {
         if let latencyMs { obj["latency_ms"] = latencyMs }
         if let depthwise { obj["depthwise"] = depthwise }
         if let precision { obj["precision"] = precision }
+        if let shards { obj["shards"] = shards }
+        if let shardSeconds { obj["shard_seconds"] = shardSeconds }
+        return obj
+    }
+
+    /// A record read back from `object()`'s fields (a shard partial keeps one for `merge`).
+    public init(object o: [String: Any]) throws {
+        func string(_ k: String) throws -> String {
+            guard let v = o[k] as? String else { throw ToolError.usage("results record template: no \"\(k)\"") }
+            return v
+        }
+        let ck = o["checkpoint"] as? [String: Any] ?? [:]
+        guard let file = ck["file"] as? String, let sha = ck["sha256"] as? String else {
+            throw ToolError.usage("results record template: no checkpoint file and sha256")
+        }
+        self.init(task: try string("task"), dataset: try string("dataset"), split: try string("split"), model: try string("model"),
+                  checkpointPath: file, imageCount: o["images"].flatMap(JournalLine.integer) ?? 0,
+                  testMode: o["test_mode"] as? [String: Any] ?? [:], metrics: o["metrics"] as? [String: Any] ?? [:],
+                  parameters: o["params"].flatMap(JournalLine.integer), flops: o["flops"].flatMap(JournalLine.number),
+                  throughput: o["throughput_img_per_s"].flatMap(JournalLine.number), latencyMs: o["latency_ms"].flatMap(JournalLine.number),
+                  threads: o["threads"].flatMap(JournalLine.integer) ?? 1)
+        checkpointSHA256 = sha
+        flopsInput = (o["flops_input_wh"] as? [Any])?.compactMap(JournalLine.integer)
+        depthwise = o["depthwise"] as? String
+        precision = o["precision"] as? String
+    }
+
+    /// Writes `<dir>/<task>-<dataset>-<checkpoint stem>-<timestamp>.json` and returns its path.
+    @discardableResult
+    public func write(to dir: String) throws -> String {
+        try makeDirectory(dir)
+        let stem = ((checkpointPath as NSString).lastPathComponent as NSString).deletingPathExtension
+        let iso = ISO8601DateFormatter().string(from: Date())
+        var obj = try object()
+        obj["date"] = iso
+        obj["command"] = CommandLine.arguments.joined(separator: " ")
         let stamp = iso.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
-        let path = "\(dir)/\(task)-\(dataset)-\(stem)-\(stamp).json"
+        let path = "\(dir)/\(task)-\(dataset)-\(stem)\(shards.map { "-merged\($0)" } ?? "")-\(stamp).json"
         try writeText(jsonText(obj) + "\n", to: path)
         return path
     }

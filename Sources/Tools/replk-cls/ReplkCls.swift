@@ -17,7 +17,7 @@ struct ReplkCls: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replk-cls",
         abstract: "RepLKNet image classification: predict, evaluate on an ImageNet-style folder, export merged weights.",
-        subcommands: [Infer.self, Evaluate.self, Reparam.self, Info.self])
+        subcommands: [Infer.self, Evaluate.self, Merge.self, Reparam.self, Info.self])
 }
 
 struct ModelOptions: ParsableArguments {
@@ -179,6 +179,8 @@ struct Evaluate: ParsableCommand {
         Example:
           replk-cls eval --data imagenet --root /data/imagenet/val --checkpoint RepLKNet-31B_ImageNet-1K_224.pth
         An interrupted run continues with --resume (progress is kept in <results>/<checkpoint>.cls-journal.jsonl).
+        With --shard I/N each of N processes evaluates every N-th image and writes a partial; replk-cls merge then
+        prints the unsharded table.
         """)
 
     @Option(help: "Dataset layout: imagenet (ImageNet-style class folders).")
@@ -192,31 +194,17 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Images per forward pass.")
     var batchSize = 8
 
-    @Option(parsing: .unconditional, help: "Evaluate only the first N images.")
-    var limit: Int?
-
-    @Option(help: "Folder for the results record and the resume journal.")
-    var results = "results"
-
-    @Flag(help: "Continue an interrupted evaluation.")
-    var resume = false
-
-    @Flag(help: "Skip unreadable images (reported at the end) instead of stopping.")
-    var keepGoing = false
-
-    @Flag(help: "Print one JSON object instead of the table.")
-    var json = false
+    @OptionGroup var evaluation: EvaluationOptions
 
     func validate() throws {
         try checkOption("--batch-size", batchSize, in: OptionLimits.positive)
-        try checkOption("--limit", limit, in: OptionLimits.positive)
     }
 
-    /// The settings a resume must share with the interrupted run (the journal adds the
-    /// checkpoint's path and sha256).
-    func journalSettings(_ clf: Classifier, images: Int) -> [String: Any] {
+    /// The settings a resume (or a merge) must share with the interrupted run (the journal adds
+    /// the checkpoint's path and sha256).
+    func journalSettings(_ clf: Classifier) -> [String: Any] {
         var settings: [String: Any] = ["root": root, "input_size": clf.preprocess.inputSize,
-                                       "reparam": !model.noReparam, "ema": model.ema, "images": images]
+                                       "reparam": !model.noReparam, "ema": model.ema]
         recordDepthwise(in: &settings)
         recordPrecision(model.precision, in: &settings)
         return settings
@@ -229,80 +217,132 @@ struct Evaluate: ParsableCommand {
             guard ds.classNames.count <= clf.numClasses else {
                 throw ToolError.usage("\(root) has \(ds.classNames.count) class folders but the model predicts \(clf.numClasses) classes")
             }
-            let samples = Array(ds.samples.prefix(limit ?? ds.samples.count))
-            try makeDirectory(results)
-            let stem = ((model.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
+            let samples = Array(ds.samples.prefix(evaluation.limit ?? ds.samples.count))
             let checkpointSHA256 = try sha256Hex(ofFile: model.checkpoint)
-            let labels = Dictionary(samples.map { ($0.path, $0.label) }, uniquingKeysWith: { a, _ in a })
-            let classes = clf.numClasses
-            let journal = try Journal<LogitsEntry>(
-                path: "\(results)/\(stem).cls-journal.jsonl", settings: journalSettings(clf, images: samples.count),
-                checkpoint: model.checkpoint, checkpointSHA256: checkpointSHA256, resume: resume, keys: Set(labels.keys),
-                tool: "replk-cls") { key, line in
-                    try LogitsEntry(line, classes: classes, expectedLabel: labels[key]!)
-                }
-            var acc = TopKAccuracy(ks: [1, 5])
-            for s in samples {
-                if let e = journal.entries[s.path] { acc.add(scores: e.logits, label: e.label) }
-            }
-            let todo = samples.filter { !journal.contains($0.path) }
-            let progress = Progress(total: samples.count, label: "eval", alreadyDone: samples.count - todo.count)
-            var skipped = [String]()
-            var i = 0
-            while i < todo.count {
-                let batch = Array(todo[i..<min(i + batchSize, todo.count)])
-                i += batch.count
-                var imgs = [Image](), ok = [ImageFolderDataset.Sample]()
-                for s in batch {
-                    do {
-                        imgs.append(try Image(contentsOf: s.path))
-                        ok.append(s)
-                    } catch {
-                        if !keepGoing { throw error }
-                        skipped.append("\(error)")
-                    }
-                }
-                if imgs.isEmpty { progress.step(batch.count); continue }
-                let logits = clf.logits(imgs)
-                let k = logits.shape[1]
-                let v = logits.scalars
-                for (j, s) in ok.enumerated() {
-                    let row = Array(v[(j * k)..<((j + 1) * k)])
-                    acc.add(scores: row, label: s.label)
-                    journal.append(key: s.path, LogitsEntry(label: s.label, logits: row))
-                }
-                let top1 = acc.summary()[0].percent
-                progress.step(batch.count, note: String(format: "top-1 %.2f", top1))
-            }
-            let summary = acc.summary()
-            let top1 = summary[0].percent, top5 = summary[1].percent
-            let record = ResultsRecord(
+            let task = ClassificationTask(classifier: clf, labels: Dictionary(samples.map { ($0.path, $0.label) }, uniquingKeysWith: { a, _ in a }),
+                                          batchSize: batchSize)
+            var record = ResultsRecord(
                 task: "classification", dataset: "imagenet", split: (root as NSString).lastPathComponent,
-                model: clf.model.config.name, checkpointPath: model.checkpoint, imageCount: acc.count,
+                model: clf.model.config.name, checkpointPath: model.checkpoint, imageCount: 0,
                 testMode: ["input_size": clf.preprocess.inputSize, "crop_pct": clf.preprocess.cropPct, "interpolation": "bicubic"],
-                metrics: ["top1": top1, "top5": top5],
-                parameters: clf.model.config.parameterCount(merged: true),
-                throughput: progress.elapsed > 0 ? Double(todo.count) / progress.elapsed : nil, threads: ThreadPool.shared.threadCount)
-            var rec = record
-            rec.checkpointSHA256 = checkpointSHA256
-            rec.flops = clf.macs
-            rec.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
-            rec.precision = model.precision.rawValue
-            rec.flopsInput = [clf.preprocess.inputSize, clf.preprocess.inputSize]
-            let recordPath = try rec.write(to: results)
-            if json {
-                print(jsonText(["top1": top1, "top5": top5, "images": acc.count, "record": recordPath, "skipped": skipped]))
-            } else {
-                print(markdownTable(header: ["model", "checkpoint", "images", "top-1 (%)", "top-5 (%)"],
-                                    rows: [[clf.model.config.name, (model.checkpoint as NSString).lastPathComponent, "\(acc.count)",
-                                            String(format: "%.2f", top1), String(format: "%.2f", top5)]],
-                                    rightAligned: [2, 3, 4]))
-                if !skipped.isEmpty {
-                    print("\nSkipped \(skipped.count) unreadable image(s):")
-                    for s in skipped { print("  \(s)") }
-                }
-                print("\nresults record: \(recordPath)")
+                metrics: [:], parameters: clf.model.config.parameterCount(merged: true), threads: ThreadPool.shared.threadCount)
+            record.checkpointSHA256 = checkpointSHA256
+            record.flops = clf.macs
+            record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
+            record.precision = model.precision.rawValue
+            record.flopsInput = [clf.preprocess.inputSize, clf.preprocess.inputSize]
+            let report: [String: Any] = ["record": try record.object(), "classes": clf.numClasses]
+            let identity = EvaluationIdentity(tool: "replk-cls", kind: "cls", checkpoint: model.checkpoint,
+                                              checkpointSHA256: checkpointSHA256, settings: journalSettings(clf))
+            let (outcomes, shard, partial) = try runEvaluation(task, samples: samples, identity: identity, options: evaluation, report: report)
+            if let shard, let partial {
+                printShardDone(shard, partial: partial, outcomes: outcomes, tool: "replk-cls", results: evaluation.results, json: evaluation.json)
+                return
             }
+            try finishClassification(report: report, outcomes: outcomes, results: evaluation.results, json: evaluation.json)
+        } catch {
+            exitWithError("replk-cls", error)
+        }
+    }
+}
+
+/// `replk-cls eval`'s work on one batch of images.
+struct ClassificationTask: EvaluationTask {
+    let classifier: Classifier
+    let labels: [String: Int]
+    let batchSize: Int
+
+    func key(of s: ImageFolderDataset.Sample) -> String { s.path }
+
+    func decodeEntry(key: String, line: JournalLine) throws -> LogitsEntry {
+        try LogitsEntry(line, classes: classifier.numClasses, expectedLabel: labels[key]!)
+    }
+
+    func evaluate(_ batch: [ImageFolderDataset.Sample]) throws -> [Result<LogitsEntry, Error>] {
+        var out = [Result<LogitsEntry, Error>?](repeating: nil, count: batch.count)
+        var imgs = [Image](), at = [Int]()
+        for (j, s) in batch.enumerated() {
+            do {
+                imgs.append(try Image(contentsOf: s.path))
+                at.append(j)
+            } catch {
+                out[j] = .failure(error)
+            }
+        }
+        if !imgs.isEmpty {
+            let logits = classifier.logits(imgs)
+            let k = logits.shape[1]
+            let v = logits.scalars
+            for (n, j) in at.enumerated() {
+                out[j] = .success(LogitsEntry(label: batch[j].label, logits: Array(v[(n * k)..<((n + 1) * k)])))
+            }
+        }
+        return out.map { $0! }
+    }
+
+    func skipEntry(_ reason: String) -> LogitsEntry? { nil }
+
+    func outcome(of e: LogitsEntry) -> RankedEntry {
+        RankedEntry(label: e.label, top: TopKAccuracy.ranking(scores: e.logits, k: 5))
+    }
+
+    static func skipReason(_ outcome: RankedEntry) -> String? { nil }
+}
+
+/// Top-1 / top-5 over the outcomes in dataset order: the table (or JSON) and the results record,
+/// the same for an unsharded run and for `merge`.
+func finishClassification(report: [String: Any], outcomes o: EvaluationOutcomes<RankedEntry>, results: String, json: Bool) throws {
+    var acc = TopKAccuracy(ks: [1, 5])
+    for (_, e) in o.outcomes { acc.add(ranked: e.top, label: e.label) }
+    let summary = acc.summary()
+    let top1 = summary[0].percent, top5 = summary[1].percent
+    var rec = try ResultsRecord(object: report["record"] as? [String: Any] ?? [:])
+    rec.imageCount = acc.count
+    rec.metrics = ["top1": top1, "top5": top5]
+    rec.throughput = o.seconds > 0 ? Double(o.computed) / o.seconds : nil
+    rec.shards = o.shards
+    rec.shardSeconds = o.shards != nil ? o.seconds : nil
+    let recordPath = try rec.write(to: results)
+    if json {
+        print(jsonText(["top1": top1, "top5": top5, "images": acc.count, "record": recordPath, "skipped": o.skipped]))
+        return
+    }
+    print(markdownTable(header: ["model", "checkpoint", "images", "top-1 (%)", "top-5 (%)"],
+                        rows: [[rec.model, rec.checkpointPath, "\(acc.count)",
+                                String(format: "%.2f", top1), String(format: "%.2f", top5)]],
+                        rightAligned: [2, 3, 4]))
+    if !o.skipped.isEmpty {
+        print("\nSkipped \(o.skipped.count) unreadable image(s):")
+        for s in o.skipped { print("  \(s)") }
+    }
+    print("\nresults record: \(recordPath)")
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put the partials of `eval --shard I/N` together: the unsharded run's table and results record.",
+        discussion: """
+        Example:
+          replk-cls merge --results results/
+        Refuses, naming the shard and what differs, partials of other settings or another sample list, a missing
+        or duplicate shard, and a truncated partial.
+        """)
+
+    @Option(help: "The shards' --results folder (the merged record is written there too).")
+    var results = "results"
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func run() throws {
+        do {
+            let (outcomes, report) = try mergePartials(ClassificationTask.self, kind: "cls", in: results) { report in
+                guard let classes = report["classes"].flatMap(JournalLine.integer), classes >= 1 else {
+                    throw MergeError("\(results): the partials' header has no class count")
+                }
+                return { _, line in try RankedEntry(line, classes: classes, k: 5) }
+            }
+            try finishClassification(report: report, outcomes: outcomes, results: results, json: json)
         } catch {
             exitWithError("replk-cls", error)
         }

@@ -15,7 +15,7 @@ struct ReplkDet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replk-det",
         abstract: "RepLKNet + Cascade Mask R-CNN detection (mmdetection checkpoints): detect objects, evaluate on COCO.",
-        subcommands: [Infer.self, Evaluate.self])
+        subcommands: [Infer.self, Evaluate.self, Merge.self])
 }
 
 struct DetOptions: ParsableArguments {
@@ -134,7 +134,8 @@ struct Evaluate: ParsableCommand {
           replk-det eval --data coco --root /data/coco --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth
         Detections are journalled per image in <results>/<checkpoint>.det-journal.jsonl as they are computed; an
         interrupted run continues with --resume. The COCO results files detections/<checkpoint>.bbox.json and
-        .segm.json are written at the end.
+        .segm.json are written at the end. With --shard I/N each of N processes evaluates every N-th image and writes a
+        partial; replk-det merge then writes the results files and prints the unsharded tables.
         """)
 
     @Option(help: "Dataset layout: coco.")
@@ -148,30 +149,13 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var options: DetOptions
 
-    @Option(parsing: .unconditional, help: "Evaluate only the first N images (by id).")
-    var limit: Int?
+    @OptionGroup var evaluation: EvaluationOptions
 
-    @Option(help: "Folder for results files, the journal and the results record.")
-    var results = "results"
-
-    @Flag(help: "Continue an interrupted evaluation.")
-    var resume = false
-
-    @Flag(help: "Skip unreadable images (reported at the end) instead of stopping.")
-    var keepGoing = false
-
-    @Flag(help: "Print one JSON object instead of the tables.")
-    var json = false
-
-    func validate() throws {
-        try checkOption("--limit", limit, in: OptionLimits.positive)
-    }
-
-    /// The settings a resume must share with the interrupted run (the journal adds the
-    /// checkpoint's path and sha256).
-    func journalSettings(images: Int) -> [String: Any] {
+    /// The settings a resume (or a merge) must share with the interrupted run (the journal adds
+    /// the checkpoint's path and sha256).
+    func journalSettings() -> [String: Any] {
         var settings: [String: Any] = ["root": root, "split": split, "scale": options.scale.defaultValueDescription,
-                                       "images": images, "reparam": !options.noReparam]
+                                       "reparam": !options.noReparam]
         recordDepthwise(in: &settings)
         recordPrecision(options.precision, in: &settings)
         return settings
@@ -182,7 +166,6 @@ struct Evaluate: ParsableCommand {
             let ds = try COCODataset(root: root, split: split)
             let pipeline = try options.load()
             let model = pipeline.model
-            let names = classNames(model)
             // Map model labels to the annotation file's categories: by name when the checkpoint names
             // its classes (mmdet's cat_ids), else in id order when the counts agree.
             let cats = ds.groundTruth.categories
@@ -194,120 +177,186 @@ struct Evaluate: ParsableCommand {
             } else {
                 throw ToolError.io(path: ds.annotationPath, detail: "has \(cats.count) categories but the checkpoint predicts \(model.numClasses) classes: annotation file and model do not belong together")
             }
-            let images = Array(ds.images.prefix(limit ?? ds.images.count))
-            try makeDirectory(results)
-            let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
+            let images = Array(ds.images.prefix(evaluation.limit ?? ds.images.count))
             let checkpointSHA256 = try sha256Hex(ofFile: options.checkpoint)
-            let byId = Dictionary(images.map { (String($0.id), $0) }, uniquingKeysWith: { a, _ in a })
-            let categoryIds = Set(ids)
-            let journal = try Journal<DetectionEntry>(
-                path: "\(results)/\(stem).det-journal.jsonl", settings: journalSettings(images: images.count),
-                checkpoint: options.checkpoint, checkpointSHA256: checkpointSHA256, resume: resume, keys: Set(byId.keys),
-                tool: "replk-det") { key, line in
-                    let image = byId[key]!
-                    return try DetectionEntry(line, imageId: image.id, height: image.height, width: image.width,
-                                              categoryIds: categoryIds)
-                }
-            let todo = images.filter { !journal.contains(String($0.id)) }
-            let progress = Progress(total: images.count, label: "eval", alreadyDone: images.count - todo.count)
-            var skipped = [String]()
-            var seconds = 0.0
-            for img in todo {
-                do {
-                    let path = ds.imagePath(img)
-                    let image = try Image(contentsOf: path)
-                    guard image.width == img.width && image.height == img.height else {
-                        throw ToolError.io(path: path, detail: "image is \(image.width)×\(image.height), the annotation file says \(img.width)×\(img.height)")
-                    }
-                    let t0 = Date()
-                    let (dets, _) = pipeline(image)
-                    seconds += Date().timeIntervalSince(t0)
-                    // Kept as JSON text: Foundation's parser does not round-trip every double exactly.
-                    journal.append(key: String(img.id), .results(jsonText(dets.map {
-                        $0.cocoResult(imageId: img.id, categoryIds: ids, imageWidth: image.width, imageHeight: image.height)
-                    }, pretty: false)))
-                } catch {
-                    if !keepGoing { throw error }
-                    skipped.append("\(error)")
-                    journal.append(key: String(img.id), .skipped("\(error)"))
-                }
-                progress.step()
-            }
-            // Results in image-id order, as pycocotools reads them.
-            var parts = [String]()
-            var evaluated = 0
-            for img in images {
-                switch journal.entries[String(img.id)] {
-                case let .results(r)?:
-                    let inner = r.dropFirst().dropLast()
-                    if !inner.isEmpty { parts.append(String(inner)) }
-                    evaluated += 1
-                case let .skipped(why)?:
-                    if !skipped.contains(why) { skipped.append(why) }
-                case nil:
-                    break
-                }
-            }
-            try makeDirectory(results + "/detections")
-            let bboxPath = "\(results)/detections/\(stem).bbox.json", segmPath = "\(results)/detections/\(stem).segm.json"
-            try writeText("[" + parts.joined(separator: ",") + "]\n", to: segmPath)
-            var summaries = [COCOSummary]()
-            // Evaluate the files just written: the journal's numbers round-trip exactly through them.
-            let dets = try COCOFile.results(path: segmPath)
-            try writeText(jsonText(dets.map { d -> [String: Any] in
-                ["image_id": d.imageId, "category_id": d.categoryId, "bbox": d.bbox ?? [], "score": d.score]
-            }, pretty: false) + "\n", to: bboxPath)
-            for type in [COCOIoUType.bbox, .segm] where !dets.isEmpty {
-                let ev = try COCOEvaluator(groundTruth: ds.groundTruth, iouType: type, maxDets: [100, 300, 1000])
-                // mmdetection drops "bbox" before evaluating masks, so areas (small/medium/large) come
-                // from the masks rather than the boxes.
-                try ev.add(type == .segm ? dets.map { var d = $0; d.bbox = nil; return d } : dets, source: segmPath)
-                summaries.append(ev.summary())
-            }
-            var metrics: [String: Any] = [:]
-            for s in summaries {
-                let keys = ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l", "AR@100", "AR@300", "AR@1000", "AR_s@1000", "AR_m@1000", "AR_l@1000"]
-                metrics[s.iouType.rawValue] = Dictionary(uniqueKeysWithValues: zip(keys, s.stats))
-                metrics[s.iouType.rawValue + "_per_category"] = s.perCategory.map { ["name": $0.name, "ap": $0.ap.isNaN ? NSNull() : $0.ap as Any] }
-                metrics[s.iouType.rawValue + "_stats"] = s.stats
-            }
             // The RepLKNet COCO table quotes FLOPs at 1280×800 for the (1333, 800) test scale.
             let flopsInput = pipeline.scale == (1333, 800) ? [1280, 800] : [pipeline.scale.0, pipeline.scale.1]
             var record = ResultsRecord(
                 task: "detection", dataset: "coco", split: split, model: "Cascade Mask R-CNN " + model.backbone.config.name,
-                checkpointPath: options.checkpoint, imageCount: evaluated,
-                testMode: ["scale": options.scale.defaultValueDescription, "max_dets": [100, 300, 1000], "score_thr": Double(model.config.scoreThreshold)],
-                metrics: metrics, parameters: model.mergedParameterCount,
-                flops: model.macs(height: flopsInput[1], width: flopsInput[0]),
-                throughput: seconds > 0 ? Double(todo.count - skipped.count) / seconds : nil,
-                latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
-                threads: ThreadPool.shared.threadCount)
+                checkpointPath: options.checkpoint, imageCount: 0,
+                testMode: ["scale": options.scale.defaultValueDescription, "max_dets": [100, 300, 1000], "score_thr": Double("\(model.config.scoreThreshold)")!],
+                metrics: [:], parameters: model.mergedParameterCount,
+                flops: model.macs(height: flopsInput[1], width: flopsInput[0]), threads: ThreadPool.shared.threadCount)
             record.flopsInput = flopsInput
             record.checkpointSHA256 = checkpointSHA256
             record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             record.precision = options.precision.rawValue
-            let recordPath = try record.write(to: results)
-            if json {
-                var obj: [String: Any] = ["images": evaluated, "detections": dets.count, "skipped": skipped, "record": recordPath,
-                                          "results": [bboxPath, segmPath]]
-                for s in summaries { obj[s.iouType.rawValue] = ["stats": s.stats] }
-                print(jsonText(obj))
+            let report: [String: Any] = ["record": try record.object(), "root": root, "split": split, "category_ids": ids]
+            let task = DetectionTask(dataset: ds, pipeline: pipeline, categoryIds: ids)
+            let identity = EvaluationIdentity(tool: "replk-det", kind: "det", checkpoint: options.checkpoint,
+                                              checkpointSHA256: checkpointSHA256, settings: journalSettings())
+            let (outcomes, shard, partial) = try runEvaluation(task, samples: images, identity: identity, options: evaluation, report: report)
+            if let shard, let partial {
+                printShardDone(shard, partial: partial, outcomes: outcomes, tool: "replk-det", results: evaluation.results, json: evaluation.json)
                 return
             }
-            if summaries.isEmpty { print("no detections: nothing to evaluate") }
-            for s in summaries {
-                print("\nEvaluate annotation type *\(s.iouType.rawValue)*")
-                for l in s.summaryLines { print(l) }
-                let table = s.perCategory.map { ($0.name, $0.ap.isNaN ? "nan" : String(format: "%.3f", $0.ap)) }
-                print("\n" + markdownTable(header: ["category", "AP"], rows: table.map { [$0.0, $0.1] }, rightAligned: [1]))
-                print("\n\(s.iouType.rawValue)_mAP_copypaste: " + (0..<6).map { formatPython3f(s.stats[$0]) }.joined(separator: " "))
+            try finishDetection(report: report, groundTruth: ds.groundTruth, outcomes: outcomes, results: evaluation.results, json: evaluation.json)
+        } catch {
+            exitWithError("replk-det", error)
+        }
+    }
+}
+
+/// `replk-det eval`'s work on one image: its detections as COCO results.
+struct DetectionTask: EvaluationTask {
+    let dataset: COCODataset
+    let pipeline: DetectionPipeline
+    let categoryIds: [Int]
+    let byId: [String: COCOImage]
+
+    init(dataset: COCODataset, pipeline: DetectionPipeline, categoryIds: [Int]) {
+        self.dataset = dataset; self.pipeline = pipeline; self.categoryIds = categoryIds
+        byId = Dictionary(dataset.images.map { (String($0.id), $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    func key(of img: COCOImage) -> String { String(img.id) }
+
+    func decodeEntry(key: String, line: JournalLine) throws -> DetectionEntry {
+        let image = byId[key]!
+        return try DetectionEntry(line, imageId: image.id, height: image.height, width: image.width, categoryIds: Set(categoryIds))
+    }
+
+    func evaluate(_ batch: [COCOImage]) throws -> [Result<DetectionEntry, Error>] {
+        batch.map { img in
+            Result {
+                let path = dataset.imagePath(img)
+                let image = try Image(contentsOf: path)
+                guard image.width == img.width && image.height == img.height else {
+                    throw ToolError.io(path: path, detail: "image is \(image.width)×\(image.height), the annotation file says \(img.width)×\(img.height)")
+                }
+                let (dets, _) = pipeline(image)
+                // Kept as JSON text: Foundation's parser does not round-trip every double exactly.
+                return .results(jsonText(dets.map {
+                    $0.cocoResult(imageId: img.id, categoryIds: categoryIds, imageWidth: image.width, imageHeight: image.height)
+                }, pretty: false))
             }
-            _ = names
-            if !skipped.isEmpty {
-                print("\nSkipped \(skipped.count) image(s):")
-                for s in skipped { print("  \(s)") }
+        }
+    }
+
+    func skipEntry(_ reason: String) -> DetectionEntry? { .skipped(reason) }
+    func outcome(of e: DetectionEntry) -> DetectionEntry { e }
+
+    static func skipReason(_ e: DetectionEntry) -> String? {
+        if case let .skipped(why) = e { return why }
+        return nil
+    }
+}
+
+/// The COCO results files (image-id order, as pycocotools reads them), their evaluation, the
+/// tables and the results record: the same for an unsharded run and for `merge`.
+func finishDetection(report: [String: Any], groundTruth: COCOGroundTruth, outcomes o: EvaluationOutcomes<DetectionEntry>,
+                     results: String, json: Bool) throws {
+    var parts = [String]()
+    var evaluated = 0
+    for (_, e) in o.outcomes {
+        if case let .results(r) = e {
+            let inner = r.dropFirst().dropLast()
+            if !inner.isEmpty { parts.append(String(inner)) }
+            evaluated += 1
+        }
+    }
+    var record = try ResultsRecord(object: report["record"] as? [String: Any] ?? [:])
+    let stem = (record.checkpointPath as NSString).deletingPathExtension
+    try makeDirectory(results + "/detections")
+    let bboxPath = "\(results)/detections/\(stem).bbox.json", segmPath = "\(results)/detections/\(stem).segm.json"
+    try writeText("[" + parts.joined(separator: ",") + "]\n", to: segmPath)
+    var summaries = [COCOSummary]()
+    // Evaluate the files just written: the journal's numbers round-trip exactly through them.
+    let dets = try COCOFile.results(path: segmPath)
+    try writeText(jsonText(dets.map { d -> [String: Any] in
+        ["image_id": d.imageId, "category_id": d.categoryId, "bbox": d.bbox ?? [], "score": d.score]
+    }, pretty: false) + "\n", to: bboxPath)
+    for type in [COCOIoUType.bbox, .segm] where !dets.isEmpty {
+        let ev = try COCOEvaluator(groundTruth: groundTruth, iouType: type, maxDets: [100, 300, 1000])
+        // mmdetection drops "bbox" before evaluating masks, so areas (small/medium/large) come
+        // from the masks rather than the boxes.
+        try ev.add(type == .segm ? dets.map { var d = $0; d.bbox = nil; return d } : dets, source: segmPath)
+        summaries.append(ev.summary())
+    }
+    var metrics: [String: Any] = [:]
+    for s in summaries {
+        let keys = ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l", "AR@100", "AR@300", "AR@1000", "AR_s@1000", "AR_m@1000", "AR_l@1000"]
+        metrics[s.iouType.rawValue] = Dictionary(uniqueKeysWithValues: zip(keys, s.stats))
+        metrics[s.iouType.rawValue + "_per_category"] = s.perCategory.map { ["name": $0.name, "ap": $0.ap.isNaN ? NSNull() : $0.ap as Any] }
+        metrics[s.iouType.rawValue + "_stats"] = s.stats
+    }
+    record.imageCount = evaluated
+    record.metrics = metrics
+    record.throughput = o.seconds > 0 ? Double(o.computed) / o.seconds : nil
+    record.latencyMs = o.computed > 0 ? 1000 * o.seconds / Double(o.computed) : nil
+    record.shards = o.shards
+    record.shardSeconds = o.shards != nil ? o.seconds : nil
+    let recordPath = try record.write(to: results)
+    if json {
+        var obj: [String: Any] = ["images": evaluated, "detections": dets.count, "skipped": o.skipped, "record": recordPath,
+                                  "results": [bboxPath, segmPath]]
+        for s in summaries { obj[s.iouType.rawValue] = ["stats": s.stats] }
+        print(jsonText(obj))
+        return
+    }
+    if summaries.isEmpty { print("no detections: nothing to evaluate") }
+    for s in summaries {
+        print("\nEvaluate annotation type *\(s.iouType.rawValue)*")
+        for l in s.summaryLines { print(l) }
+        let table = s.perCategory.map { ($0.name, $0.ap.isNaN ? "nan" : String(format: "%.3f", $0.ap)) }
+        print("\n" + markdownTable(header: ["category", "AP"], rows: table.map { [$0.0, $0.1] }, rightAligned: [1]))
+        print("\n\(s.iouType.rawValue)_mAP_copypaste: " + (0..<6).map { formatPython3f(s.stats[$0]) }.joined(separator: " "))
+    }
+    if !o.skipped.isEmpty {
+        print("\nSkipped \(o.skipped.count) image(s):")
+        for s in o.skipped { print("  \(s)") }
+    }
+    print("\nresults: \(bboxPath), \(segmPath)\nresults record: \(recordPath)")
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put the partials of `eval --shard I/N` together: the COCO results files, tables and record of the unsharded run.",
+        discussion: """
+        Example:
+          replk-det merge --results results/
+        Reads the annotations from the --root the shards were given (or --root here). Refuses, naming the shard and
+        what differs, partials of other settings or another image list, a missing or duplicate shard, and a
+        truncated partial.
+        """)
+
+    @Option(help: "The shards' --results folder (the results files and the merged record are written there too).")
+    var results = "results"
+
+    @Option(help: "COCO root, when not where the shards read it.")
+    var root: String?
+
+    @Flag(help: "Print one JSON object instead of the tables.")
+    var json = false
+
+    func run() throws {
+        do {
+            var dataset: COCODataset?
+            let (outcomes, report) = try mergePartials(DetectionTask.self, kind: "det", in: results) { report in
+                guard let root = root ?? report["root"] as? String, let split = report["split"] as? String,
+                      let ids = (report["category_ids"] as? [Any])?.compactMap(JournalLine.integer) else {
+                    throw MergeError("\(results): the partials' header has no dataset root, split or categories")
+                }
+                let ds = try COCODataset(root: root, split: split)
+                dataset = ds
+                let byId = Dictionary(ds.images.map { (String($0.id), $0) }, uniquingKeysWith: { a, _ in a })
+                let categoryIds = Set(ids)
+                return { key, line in
+                    guard let image = byId[key] else { throw JournalLineError("image \(key) is not in \(ds.annotationPath)") }
+                    return try DetectionEntry(line, imageId: image.id, height: image.height, width: image.width, categoryIds: categoryIds)
+                }
             }
-            print("\nresults: \(bboxPath), \(segmPath)\nresults record: \(recordPath)")
+            try finishDetection(report: report, groundTruth: dataset!.groundTruth, outcomes: outcomes, results: results, json: json)
         } catch {
             exitWithError("replk-det", error)
         }

@@ -15,7 +15,7 @@ struct ReplkSeg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replk-seg",
         abstract: "RepLKNet + UperNet semantic segmentation (mmsegmentation checkpoints): evaluate on ADE20K / Cityscapes, segment images.",
-        subcommands: [Evaluate.self, Infer.self])
+        subcommands: [Evaluate.self, Merge.self, Infer.self])
 }
 
 /// `--data`: the datasets whose test pipelines, class names and palettes the tool knows.
@@ -147,6 +147,8 @@ struct Evaluate: ParsableCommand {
           replk-seg eval --data ade20k --root /data/ADEChallengeData2016 --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth
         Progress is journalled in <results>/<checkpoint>.seg-journal.jsonl: an interrupted run continues with --resume and
         ends with the same numbers. With --keep-going, unreadable images or annotations are skipped and listed.
+        With --shard I/N each of N processes evaluates every N-th image and writes a partial; replk-seg merge then prints
+        the unsharded tables, to the digit.
         """)
 
     @OptionGroup var options: SegOptions
@@ -157,39 +159,28 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Split (default: validation for ADE20K, val for Cityscapes).")
     var split: String?
 
-    @Option(parsing: .unconditional, help: "Evaluate only the first N images.")
-    var limit: Int?
-
     @Option(help: "Write each predicted label map (class indices) here, named as replk-eval seg --pred expects.")
     var savePred: String?
 
-    @Option(help: "Folder for the results record and the resume journal.")
-    var results = "results"
+    @OptionGroup var evaluation: EvaluationOptions
 
-    @Flag(help: "Continue an interrupted evaluation.")
-    var resume = false
-
-    @Flag(help: "Skip images that cannot be read (reported at the end) instead of stopping.")
-    var keepGoing = false
-
-    @Flag(help: "Print one JSON object instead of the tables.")
-    var json = false
-
-    func validate() throws {
-        try checkOption("--limit", limit, in: OptionLimits.positive)
-    }
-
-    /// The settings a resume must share with the interrupted run (the journal adds the
-    /// checkpoint's path and sha256).
-    func journalSettings(_ config: SegmentationTestConfig, images: Int) -> [String: Any] {
+    /// The settings a resume (or a merge) must share with the interrupted run (the journal adds
+    /// the checkpoint's path and sha256).
+    func journalSettings(_ config: SegmentationTestConfig) -> [String: Any] {
         var settings = options.describe(config)
         settings["root"] = root
-        settings["images"] = images
         settings["reparam"] = !options.noReparam
+        if evaluation.shard != nil {
+            // Only shards are merged: an unsharded journal keeps the fields it always had.
+            settings["data"] = options.data.rawValue
+            settings["split"] = split ?? defaultSplit
+        }
         recordDepthwise(in: &settings)
         recordPrecision(options.precision, in: &settings)
         return settings
     }
+
+    var defaultSplit: String { options.data == .cityscapes ? "val" : "validation" }
 
     func run() throws {
         do {
@@ -198,103 +189,153 @@ struct Evaluate: ParsableCommand {
                 : try ADE20KDataset(root: root, split: split ?? "validation")
             let (model, pipeline) = try options.load()
             let (names, _) = options.classes(model)
-            let samples = Array(ds.samples.prefix(limit ?? ds.samples.count))
-            try makeDirectory(results)
+            let samples = Array(ds.samples.prefix(evaluation.limit ?? ds.samples.count))
             if let savePred {
                 // --save-pred in the dataset's own folders would replace its images or ground truth.
                 let inputs = InputFiles(ds.samples.flatMap { [$0.imagePath, $0.labelPath] } + [options.checkpoint])
                 for s in samples { try inputs.checkNotAnInput(ds.predictionPath(s, in: savePred)) }
                 try makeDirectory(savePred)
             }
-            let stem = ((options.checkpoint as NSString).lastPathComponent as NSString).deletingPathExtension
             let checkpointSHA256 = try sha256Hex(ofFile: options.checkpoint)
-            let classes = model.numClasses
-            let journal = try Journal<SegmentationEntry>(
-                path: "\(results)/\(stem).seg-journal.jsonl", settings: journalSettings(pipeline.config, images: samples.count),
-                checkpoint: options.checkpoint, checkpointSHA256: checkpointSHA256, resume: resume,
-                keys: Set(samples.map(\.relativePath)), tool: "replk-seg") { _, line in
-                    try SegmentationEntry(line, classes: classes)
-                }
-            let todo = samples.filter { !journal.contains($0.relativePath) }
-            let progress = Progress(total: samples.count, label: "eval", alreadyDone: samples.count - todo.count)
-            var skipped = [String]()
-            var seconds = 0.0
-            for s in todo {
-                do {
-                    let image = try Image(contentsOf: s.imagePath)
-                    let gt = try ds.label(s)
-                    guard gt.width == image.width && gt.height == image.height else {
-                        throw ToolError.io(path: s.labelPath, detail: "label map is \(gt.width)×\(gt.height) but its image is \(image.width)×\(image.height)")
-                    }
-                    let t0 = Date()
-                    let out = pipeline(image)
-                    seconds += Date().timeIntervalSince(t0)
-                    let pred = out.labels.map { UInt8(clamping: $0) }
-                    let c: (intersect: [Int], pred: [Int], label: [Int])
-                    do {
-                        c = try SegmentationMetric.counts(prediction: pred, label: gt.values, numClasses: model.numClasses)
-                    } catch {
-                        throw ToolError.io(path: s.labelPath, detail: "\(error)")
-                    }
-                    if let savePred {
-                        let path = ds.predictionPath(s, in: savePred)
-                        try makeDirectory((path as NSString).deletingLastPathComponent)
-                        try labelImage(out.labels, width: out.width, height: out.height).write(to: path)
-                    }
-                    journal.append(key: s.relativePath, .counts(intersect: c.intersect, pred: c.pred, label: c.label))
-                } catch {
-                    if !keepGoing { throw error }
-                    skipped.append("\(error)")
-                    journal.append(key: s.relativePath, .skipped("\(error)"))
-                }
-                progress.step()
-            }
-            // Add the per-image counts in dataset order, so a resumed run sums exactly as an uninterrupted one.
-            var metric = SegmentationMetric(classNames: names)
-            var evaluated = 0
-            for s in samples {
-                switch journal.entries[s.relativePath] {
-                case let .counts(i, p, l)?:
-                    metric.add(intersect: i, pred: p, label: l)
-                    evaluated += 1
-                case let .skipped(why)?:
-                    if !skipped.contains(why) { skipped.append(why) }
-                case nil:
-                    break
-                }
-            }
-            let r = metric.summary()
-            func num(_ v: Float) -> Any { v.isNaN ? NSNull() : Double("\(v)")! }
-            let record = ResultsRecord(
-                task: "segmentation", dataset: options.data.rawValue, split: split ?? (options.data == .cityscapes ? "val" : "validation"),
-                model: "UperNet " + model.backbone.config.name, checkpointPath: options.checkpoint, imageCount: evaluated,
-                testMode: options.describe(pipeline.config),
-                metrics: ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num), "Acc": r.acc.map(num),
-                          "classes": names],
+            var record = ResultsRecord(
+                task: "segmentation", dataset: options.data.rawValue, split: split ?? defaultSplit,
+                model: "UperNet " + model.backbone.config.name, checkpointPath: options.checkpoint, imageCount: 0,
+                testMode: options.describe(pipeline.config), metrics: [:],
                 parameters: model.mergedParameterCount,
                 flops: model.macs(height: pipeline.config.scale.1, width: pipeline.config.scale.0),
-                throughput: seconds > 0 ? Double(todo.count - skipped.count) / seconds : nil,
-                latencyMs: todo.count > skipped.count ? 1000 * seconds / Double(todo.count - skipped.count) : nil,
                 threads: ThreadPool.shared.threadCount)
-            var rec = record
-            rec.checkpointSHA256 = checkpointSHA256
-            rec.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
-            rec.precision = options.precision.rawValue
-            rec.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
-            let recordPath = try rec.write(to: results)
-            if json {
-                print(jsonText(["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num),
-                                "Acc": r.acc.map(num), "classes": names, "images": evaluated, "skipped": skipped, "record": recordPath]))
+            record.checkpointSHA256 = checkpointSHA256
+            record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
+            record.precision = options.precision.rawValue
+            record.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
+            let report: [String: Any] = ["record": try record.object(), "classes": names]
+            let task = SegmentationTask(dataset: ds, pipeline: pipeline, classes: model.numClasses, savePred: savePred)
+            let identity = EvaluationIdentity(tool: "replk-seg", kind: "seg", checkpoint: options.checkpoint,
+                                              checkpointSHA256: checkpointSHA256, settings: journalSettings(pipeline.config))
+            let (outcomes, shard, partial) = try runEvaluation(task, samples: samples, identity: identity, options: evaluation, report: report)
+            if let shard, let partial {
+                printShardDone(shard, partial: partial, outcomes: outcomes, tool: "replk-seg", results: evaluation.results, json: evaluation.json)
                 return
             }
-            print("per class results:\n" + r.classTable)
-            print("\nSummary:\n" + r.summaryTable)
-            print("\n" + r.logLine)
-            if !skipped.isEmpty {
-                print("\nSkipped \(skipped.count) image(s):")
-                for s in skipped { print("  \(s)") }
+            try finishSegmentation(report: report, outcomes: outcomes, results: evaluation.results, json: evaluation.json)
+        } catch {
+            exitWithError("replk-seg", error)
+        }
+    }
+}
+
+/// `replk-seg eval`'s work on one image: predict, count against the ground truth, save the map.
+struct SegmentationTask: EvaluationTask {
+    let dataset: SegmentationDataset
+    let pipeline: SegmentationPipeline
+    let classes: Int
+    let savePred: String?
+
+    func key(of s: SegmentationSample) -> String { s.relativePath }
+
+    func decodeEntry(key: String, line: JournalLine) throws -> SegmentationEntry {
+        try SegmentationEntry(line, classes: classes)
+    }
+
+    func evaluate(_ batch: [SegmentationSample]) throws -> [Result<SegmentationEntry, Error>] {
+        batch.map { s in Result { try evaluate(s) } }
+    }
+
+    private func evaluate(_ s: SegmentationSample) throws -> SegmentationEntry {
+        let image = try Image(contentsOf: s.imagePath)
+        let gt = try dataset.label(s)
+        guard gt.width == image.width && gt.height == image.height else {
+            throw ToolError.io(path: s.labelPath, detail: "label map is \(gt.width)×\(gt.height) but its image is \(image.width)×\(image.height)")
+        }
+        let out = pipeline(image)
+        let pred = out.labels.map { UInt8(clamping: $0) }
+        let c: (intersect: [Int], pred: [Int], label: [Int])
+        do {
+            c = try SegmentationMetric.counts(prediction: pred, label: gt.values, numClasses: classes)
+        } catch {
+            throw ToolError.io(path: s.labelPath, detail: "\(error)")
+        }
+        if let savePred {
+            let path = dataset.predictionPath(s, in: savePred)
+            try makeDirectory((path as NSString).deletingLastPathComponent)
+            try labelImage(out.labels, width: out.width, height: out.height).write(to: path)
+        }
+        return .counts(intersect: c.intersect, pred: c.pred, label: c.label)
+    }
+
+    func skipEntry(_ reason: String) -> SegmentationEntry? { .skipped(reason) }
+    func outcome(of e: SegmentationEntry) -> SegmentationEntry { e }
+
+    static func skipReason(_ e: SegmentationEntry) -> String? {
+        if case let .skipped(why) = e { return why }
+        return nil
+    }
+}
+
+/// mmseg's tables over the per-image counts, added in dataset order (so that a resumed or merged
+/// run sums exactly as an uninterrupted one), and the results record.
+func finishSegmentation(report: [String: Any], outcomes o: EvaluationOutcomes<SegmentationEntry>, results: String, json: Bool) throws {
+    let names = (report["classes"] as? [Any])?.compactMap { $0 as? String } ?? []
+    var metric = SegmentationMetric(classNames: names)
+    var evaluated = 0
+    for (_, e) in o.outcomes {
+        if case let .counts(i, p, l) = e {
+            metric.add(intersect: i, pred: p, label: l)
+            evaluated += 1
+        }
+    }
+    let r = metric.summary()
+    func num(_ v: Float) -> Any { v.isNaN ? NSNull() : Double("\(v)")! }
+    var rec = try ResultsRecord(object: report["record"] as? [String: Any] ?? [:])
+    rec.imageCount = evaluated
+    rec.metrics = ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num), "Acc": r.acc.map(num),
+                   "classes": names]
+    rec.throughput = o.seconds > 0 ? Double(o.computed) / o.seconds : nil
+    rec.latencyMs = o.computed > 0 ? 1000 * o.seconds / Double(o.computed) : nil
+    rec.shards = o.shards
+    rec.shardSeconds = o.shards != nil ? o.seconds : nil
+    let recordPath = try rec.write(to: results)
+    if json {
+        print(jsonText(["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num),
+                        "Acc": r.acc.map(num), "classes": names, "images": evaluated, "skipped": o.skipped, "record": recordPath]))
+        return
+    }
+    print("per class results:\n" + r.classTable)
+    print("\nSummary:\n" + r.summaryTable)
+    print("\n" + r.logLine)
+    if !o.skipped.isEmpty {
+        print("\nSkipped \(o.skipped.count) image(s):")
+        for s in o.skipped { print("  \(s)") }
+    }
+    print("\nresults record: \(recordPath)")
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put the partials of `eval --shard I/N` together: the unsharded run's tables and results record.",
+        discussion: """
+        Example:
+          replk-seg merge --results results/
+        The per-image counts are added in the unsharded order, so the tables print the same digits. Refuses, naming
+        the shard and what differs, partials of other settings or another sample list, a missing or duplicate
+        shard, and a truncated partial.
+        """)
+
+    @Option(help: "The shards' --results folder (the merged record is written there too).")
+    var results = "results"
+
+    @Flag(help: "Print one JSON object instead of the tables.")
+    var json = false
+
+    func run() throws {
+        do {
+            let (outcomes, report) = try mergePartials(SegmentationTask.self, kind: "seg", in: results) { report in
+                guard let classes = (report["classes"] as? [Any])?.count, classes >= 1 else {
+                    throw MergeError("\(results): the partials' header has no class list")
+                }
+                return { _, line in try SegmentationEntry(line, classes: classes) }
             }
-            print("\nresults record: \(recordPath)")
+            try finishSegmentation(report: report, outcomes: outcomes, results: results, json: json)
         } catch {
             exitWithError("replk-seg", error)
         }
