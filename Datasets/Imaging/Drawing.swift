@@ -18,11 +18,13 @@ public struct DrawingScale: Equatable, Sendable {
 /// A rectangle in pixels: `x`, `y` top-left, `width` × `height`.
 public struct PixelRect: Equatable, Sendable, CustomStringConvertible {
     public var x: Int, y: Int, width: Int, height: Int
+    /// The rectangle whose top-left pixel is (x, y).
     public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
     /// Whether the two rectangles share a pixel.
     public func intersects(_ o: PixelRect) -> Bool {
         x < o.x + o.width && o.x < x + width && y < o.y + o.height && o.y < y + height
     }
+    /// "(x, y, w×h)".
     public var description: String { "(\(x), \(y), \(width)×\(height))" }
 }
 

@@ -13,8 +13,11 @@ public enum FontSource: Equatable, Sendable {
 /// The extent of a line of text: `width` pixels from the pen's start, `height` = ascent + descent
 /// (the line box), `ascent` from the top of that box to the baseline.
 public struct TextExtent: Equatable, Sendable {
+    /// Advance from the pen's start to its end, pixels.
     public var width: Int
+    /// Ascent + descent, pixels.
     public var height: Int
+    /// Top of the line box to the baseline, pixels.
     public var ascent: Int
 }
 

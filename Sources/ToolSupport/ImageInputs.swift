@@ -94,8 +94,11 @@ func imagesUnder(folder: String) -> [String] {
 
 /// The files `infer --keep-going` skipped, each with its one-line reason.
 public struct SkippedInputs {
+    /// One line per skipped file, naming it and the problem.
     public private(set) var reasons = [String]()
+    /// None skipped yet.
     public init() {}
+    /// Whether nothing was skipped.
     public var isEmpty: Bool { reasons.isEmpty }
     /// Records an input that could not be processed.
     public mutating func add(_ error: Error) { reasons.append("\(error)".replacingOccurrences(of: "\n", with: " ")) }
@@ -118,6 +121,7 @@ public struct InferRunOptions: ParsableArguments {
     @Flag(help: "No progress and no line per image (errors and the list of skipped images are still printed).")
     public var quiet = false
 
+    /// The defaults (stop at the first bad image, show progress).
     public init() {}
 }
 

@@ -107,11 +107,15 @@ public func checkThreads(_ threads: Int?) throws {
 
 /// `info --shape H,W`: the input size to count FLOPs at (one number: a square).
 public struct InputShape: ExpressibleByArgument, Equatable, Sendable {
+    /// Pixels.
     public var height: Int
+    /// Pixels.
     public var width: Int
 
+    /// An input of `height × width` pixels.
     public init(height: Int, width: Int) { self.height = height; self.width = width }
 
+    /// "H,W" or "S" (a square), each side in `OptionLimits.imageSide`; nil otherwise.
     public init?(argument: String) {
         guard let list = IntList(argument: argument), (1...2).contains(list.values.count),
               list.values.allSatisfy({ OptionLimits.imageSide.contains($0) }) else { return nil }
@@ -119,6 +123,7 @@ public struct InputShape: ExpressibleByArgument, Equatable, Sendable {
         width = list.values.last!
     }
 
+    /// "H,W".
     public var defaultValueDescription: String { "\(height),\(width)" }
 }
 
@@ -146,9 +151,15 @@ public func modelCostReport(checkpoint: String, model: String, input: InputShape
         return out
     }
     var lines = ["\(checkpoint): \(model)",
-                 "  input \(input.height)×\(input.width) (H×W): \(String(format: "%.1f", macs / 1e9)) GFLOPs (multiply-accumulates, as the RepLKNet tables count them)",
+                 "  input \(input.height)×\(input.width) (H×W): \(formatGFLOPs(macs)) GFLOPs (multiply-accumulates, as the RepLKNet tables count them)",
                  "  parameters: \(grouped(parametersMerged)) deployed (merged), \(String(format: "%.1fM", Double(parametersMerged) / 1e6))"]
     if let p = parametersCheckpoint, p != parametersMerged { lines.append("  parameters: \(grouped(p)) as in the checkpoint (un-merged)") }
     if let note { lines.append("  " + note) }
     return lines.joined(separator: "\n")
+}
+
+/// Multiply-accumulates in G, with three significant digits below 10 G ("0.113", "5.72", "1174.3").
+public func formatGFLOPs(_ macs: Double) -> String {
+    let g = macs / 1e9
+    return g >= 10 ? String(format: "%.1f", g) : String(format: "%.3g", g)
 }

@@ -13,6 +13,7 @@ public struct MaskWindow: Equatable, Sendable {
     /// Row-major window pixels, 1 = object.
     public var bits: [UInt8]
 
+    /// A window of `width × height` pixels whose top-left corner is (x0, y0) in the image.
     public init(x0: Int, y0: Int, width: Int, height: Int, bits: [UInt8]) {
         precondition(bits.count == width * height, "mask window bits do not match its size")
         self.x0 = x0; self.y0 = y0; self.width = width; self.height = height; self.bits = bits
@@ -33,6 +34,7 @@ public struct Detection: Sendable {
     public var label: Int
     public var mask: MaskWindow?
 
+    /// A detection: box in original pixels, score, class index, and its mask when there is one.
     public init(box: Box, score: Float, label: Int, mask: MaskWindow? = nil) {
         self.box = box; self.score = score; self.label = label; self.mask = mask
     }

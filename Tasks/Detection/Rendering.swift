@@ -10,6 +10,7 @@ public struct DetectionDrawingStyle: Sendable {
     /// The text renderer (the process's shared one unless a test gives another).
     public var text: TextRenderer = .shared
 
+    /// A style; the defaults are what `replk-det infer` draws with.
     public init(maskOpacity: Float = 0.45, scale: DrawingScale? = nil, text: TextRenderer = .shared) {
         self.maskOpacity = maskOpacity
         self.scale = scale
@@ -20,15 +21,21 @@ public struct DetectionDrawingStyle: Sendable {
 /// One placed label of a drawing: the detection it belongs to (index into the list drawn), its
 /// text, the filled box behind the text and the text's own line box.
 public struct PlacedLabel: Equatable, Sendable {
+    /// Index of the detection in the list drawn.
     public var detection: Int
+    /// "name score".
     public var text: String
+    /// The filled box behind the text (no two labels' boxes share a pixel while the image has room).
     public var box: PixelRect
+    /// The text's line box inside `box`.
     public var textBox: PixelRect
 }
 
 /// A drawing of detections and where its labels went.
 public struct DetectionDrawing {
+    /// The photo with masks, boxes and labels.
     public var image: Image
+    /// The labels, in the order they were placed (highest score first).
     public var labels: [PlacedLabel]
 }
 

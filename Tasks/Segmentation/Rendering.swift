@@ -5,12 +5,18 @@ import Imaging
 /// have on average in the overlay (palette blended over the photo, as it appears) and the raw
 /// palette colour.
 public struct LegendEntry: Equatable, Sendable {
+    /// The class's index in the label map.
     public var classIndex: Int
+    /// Its name, as given.
     public var name: String
+    /// Its share of the image's pixels, in percent.
     public var percent: Double
+    /// The mean colour of its pixels in the overlay (palette blended over the photo).
     public var overlayColor: Image.RGB
+    /// Its palette colour.
     public var paletteColor: Image.RGB
 
+    /// Equal fields (colours compared channel by channel).
     public static func == (a: LegendEntry, b: LegendEntry) -> Bool {
         a.classIndex == b.classIndex && a.name == b.name && a.percent == b.percent
             && a.overlayColor == b.overlayColor && a.paletteColor == b.paletteColor
@@ -19,6 +25,7 @@ public struct LegendEntry: Equatable, Sendable {
 
 /// A segmentation overlay with its legend panel, and what the legend lists.
 public struct SegmentationDrawing {
+    /// The overlay with the legend panel on its right.
     public var image: Image
     public var legend: [LegendEntry]
     /// Classes present but not listed, for want of room.

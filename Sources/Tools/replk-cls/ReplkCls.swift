@@ -416,7 +416,7 @@ struct Info: ParsableCommand {
             print("  dw_ratio \(c.dwRatio), ffn_ratio \(c.ffnRatio), head: \(c.numClasses.map { "\($0) classes" } ?? "none (downstream backbone)")")
             if !c.checkpointMerged { print("  parameters: \(grouped(c.parameterCount(merged: false))) un-merged") }
             print("  parameters: \(grouped(c.parameterCount(merged: true))) merged (after structural re-parameterisation)")
-            print("  input \(input.height)×\(input.width) (H×W): \(String(format: "%.1f", macs / 1e9)) GFLOPs (multiply-accumulates, as the RepLKNet tables count them\(c.numClasses == nil ? "; backbone only" : ""))")
+            print("  input \(input.height)×\(input.width) (H×W): \(formatGFLOPs(macs)) GFLOPs (multiply-accumulates, as the RepLKNet tables count them\(c.numClasses == nil ? "; backbone only" : ""))")
         } catch {
             exitWithError("replk-cls", error)
         }
