@@ -107,6 +107,10 @@ final class ConventionsTests: XCTestCase {
         XCTAssertEqual(obj["classes"] as? [String], (0..<6).map { "class \($0)" })
         XCTAssertEqual(obj["mIoU"] as? Double, 40.77)
         XCTAssertEqual(obj["class_list"] as? String, "6 numbered (--num-classes)")
+        XCTAssertTrue(r.stderr.contains("eval 50/50"), r.stderr)
+        let quiet = try Tools.run("replk-eval", base + ["--classes", names, "--quiet"])
+        XCTAssertEqual(quiet.stderr, "")
+        XCTAssertEqual(quiet.stdout, r.stdout)
         let ade = try Tools.run("replk-eval", base)
         XCTAssertTrue(ade.stdout.hasPrefix("per class results (classes: 150 of ADE20K"), ade.stdout)
         // Disagreements are one-line errors naming the file.

@@ -145,6 +145,9 @@ struct Seg: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the tables.")
     var json = false
 
+    @Flag(help: "No progress on standard error.")
+    var quiet = false
+
     func validate() throws {
         try checkOption("--num-classes", numClasses, in: 1...255)
     }
@@ -174,7 +177,7 @@ struct Seg: ParsableCommand {
             var official: CityscapesMetric? = (ds as? CityscapesDataset).flatMap { cs in
                 cs.samples.allSatisfy { FileManager.default.fileExists(atPath: cs.labelIdsPath($0)) && FileManager.default.fileExists(atPath: cs.instanceIdsPath($0)) } ? CityscapesMetric() : nil
             }
-            let progress = Progress(total: ds.samples.count, label: "eval")
+            let progress = Progress(total: ds.samples.count, label: "eval", enabled: !quiet)
             for s in ds.samples {
                 let gt = try ds.label(s)
                 let predPath = ds.predictionPath(s, in: pred)
