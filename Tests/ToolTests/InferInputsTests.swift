@@ -103,4 +103,14 @@ final class InferInputsTests: XCTestCase {
         let drawn = try Image(contentsOf: out + "/wide.jpg")
         XCTAssertEqual([drawn.width, drawn.height], [1333, 800])
     }
+
+    /// Without a TrueType font the drawing is still made, with the bitmap font, and one note says why.
+    func testMissingFontIsOneNoteAndTheBitmapFont() throws {
+        let out = Fixtures.temporaryDirectory()
+        let r = try Tools.run("replk-det", det + ["--out", out, "--quiet", demo + "/coco/val2017/000000000001.jpg"],
+                              environment: ["REPLK_FONT": "/nonexistent/font.ttf"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr, "replk-det: note: no TrueType font at /nonexistent/font.ttf; text is drawn with the built-in bitmap font (install fonts-dejavu-core, or set REPLK_FONT=FILE.ttf)\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/000000000001.jpg"))
+    }
 }
