@@ -40,6 +40,9 @@ let package = Package(
         .systemLibrary(name: "CLibJPEG", path: "Sources/CLibJPEG"),
         .systemLibrary(name: "CLibPNG", path: "Sources/CLibPNG"),
         .systemLibrary(name: "CJSONC", path: "Sources/CJSONC"),
+        // FreeType, for text in drawings (labels, legends); -I/usr/include/freetype2 from pkg-config.
+        .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
+                       providers: [.apt(["libfreetype-dev"])]),
         // Header-only: CPU hints (cache prefetches for the GEMM and depth-wise kernels, spin-wait pause for the pool).
         .systemLibrary(name: "CHints", path: "Sources/CHints"),
         .target(name: "CCodecs", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CCodecs",
@@ -66,7 +69,7 @@ let package = Package(
         .target(name: "Backbone", dependencies: ["Engine", "Kernels", "Layers", "Weights"], path: "Sources/Backbone"),
 
         // Datasets: image codecs and resamplers (no model code)
-        .target(name: "Imaging", dependencies: ["CCodecs"], path: "Datasets/Imaging"),
+        .target(name: "Imaging", dependencies: ["CCodecs", "CFreeType"], path: "Datasets/Imaging"),
 
         .target(name: "Datasets", dependencies: ["Imaging", "CJSONC", "Eval"], path: "Datasets/Readers",
                 linkerSettings: [.linkedLibrary("json-c")]),

@@ -1,3 +1,33 @@
+/// Sizes of text and lines in drawings, in proportion to the image: labels readable on a
+/// 1333×800 photo as on a 256×256 thumbnail (about 1/50 of the image's geometric-mean side per em,
+/// 11 to 96 pixels; lines 1/400 of it, at least 1 pixel).
+public struct DrawingScale: Equatable, Sendable {
+    /// Font size, pixels per em.
+    public var textSize: Int
+    /// Width of box outlines, pixels.
+    public var lineWidth: Int
+
+    /// The scale for a `width` × `height` image.
+    public init(width: Int, height: Int) {
+        let side = (Double(max(1, width)) * Double(max(1, height))).squareRoot()
+        textSize = min(96, max(11, Int((side / 50).rounded())))
+        lineWidth = max(1, Int((side / 400).rounded()))
+    }
+}
+
+/// A rectangle in pixels: `x`, `y` top-left, `width` × `height`.
+public struct PixelRect: Equatable, Sendable, CustomStringConvertible {
+    public var x: Int, y: Int, width: Int, height: Int
+    /// The rectangle whose top-left pixel is (x, y).
+    public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
+    /// Whether the two rectangles share a pixel.
+    public func intersects(_ o: PixelRect) -> Bool {
+        x < o.x + o.width && o.x < x + width && y < o.y + o.height && o.y < y + height
+    }
+    /// "(x, y, w×h)".
+    public var description: String { "(\(x), \(y), \(width)×\(height))" }
+}
+
 /// Simple raster drawing on RGB images: filled and outlined rectangles, bitmap text, mask blending.
 extension Image {
     public typealias RGB = (UInt8, UInt8, UInt8)

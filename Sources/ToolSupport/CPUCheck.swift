@@ -35,6 +35,8 @@ extension ParsableCommand {
         }
         do {
             try command.run()
+        } catch let error as ToolError {
+            exitWithError(tool, error)
         } catch {
             exitWithUsageError(tool, error)
         }

@@ -6,11 +6,27 @@ public func printError(_ s: String) {
     FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
 }
 
-/// Prints `tool: error: message` (one line) and exits with status 1.
+/// The tools' exit statuses, one per kind of error.
+public enum ToolExitCode {
+    /// A bad command line: an unknown option, a value that does not parse or is out of range
+    /// (ArgumentParser's `EX_USAGE`).
+    public static let usage: Int32 = 64
+    /// A CPU or setting (environment variable) the tools cannot run with.
+    public static let setting: Int32 = 2
+    /// A file that cannot be read, parsed or written, and other failures of the run.
+    public static let failure: Int32 = 1
+}
+
+/// Prints `tool: error: message` (one line) and exits: 64 for a usage error (`ToolError.usage`),
+/// 2 for a setting the tools cannot run with (`ToolError.setting`), else 1.
 public func exitWithError(_ tool: String, _ error: Error) -> Never {
     let text = "\(error)".replacingOccurrences(of: "\n", with: " ")
     printError("\(tool): error: \(text)")
-    exit(1)
+    switch error {
+    case ToolError.usage: exit(ToolExitCode.usage)
+    case ToolError.setting: exit(ToolExitCode.setting)
+    default: exit(ToolExitCode.failure)
+    }
 }
 
 /// Applies `--threads`: replaces the shared pool (0 or nil keeps the default: all online CPUs).
@@ -30,15 +46,20 @@ public final class Progress {
     private var done: Int
     private let initial: Int
 
-    public init(total: Int, label: String, alreadyDone: Int = 0) {
+    /// Whether anything is printed (`--quiet` turns it off).
+    public let isEnabled: Bool
+
+    public init(total: Int, label: String, alreadyDone: Int = 0, enabled: Bool = true) {
         self.total = total
         self.label = label
+        isEnabled = enabled
         done = alreadyDone
         initial = alreadyDone
     }
 
     public func step(_ n: Int = 1, note: String = "") {
         done += n
+        guard isEnabled else { return }
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done - initial) / elapsed : 0
@@ -180,12 +201,17 @@ public func writeText(_ text: String, to path: String) throws {
 
 /// Errors raised by the tools themselves (arguments, output files).
 public enum ToolError: Error, CustomStringConvertible {
+    /// A command line the tool cannot run (exit 64).
     case usage(String)
+    /// A file that cannot be read or written (exit 1).
     case io(path: String, detail: String)
+    /// An environment setting the tool cannot run with (exit 2).
+    case setting(String)
 
     public var description: String {
         switch self {
         case let .usage(s): return s
+        case let .setting(s): return s
         case let .io(p, d): return "\(p): \(d)"
         }
     }

@@ -17,7 +17,7 @@ public func configureDepthwise(_ algorithm: DepthwiseAlgorithm?) throws {
     }
     if let env = DepthwiseAlgorithm.environmentValue, DepthwiseAlgorithm(rawValue: env) == nil {
         let names = DepthwiseAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
-        throw ToolError.usage("REPLK_DEPTHWISE=\(env) is not a depth-wise algorithm (\(names))")
+        throw ToolError.setting("REPLK_DEPTHWISE=\(env) is not a depth-wise algorithm (\(names))")
     }
 }
 

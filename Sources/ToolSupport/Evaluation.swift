@@ -124,6 +124,9 @@ public struct EvaluationOptions: ParsableArguments {
     @Flag(help: "Print one JSON object instead of the tables.")
     public var json = false
 
+    @Flag(help: "No progress line.")
+    public var quiet = false
+
     public init() {}
 
     public func validate() throws {
@@ -220,7 +223,8 @@ public func runEvaluation<T: EvaluationTask>(_ task: T, samples: [T.Sample], ide
         checkpointSHA256: identity.checkpointSHA256, resume: options.resume, keys: keys, tool: identity.tool,
         decode: task.decodeEntry)
     let todo = mine.filter { !journal.contains(task.key(of: $0)) }
-    let progress = Progress(total: mine.count, label: shard.map { "eval \($0)" } ?? "eval", alreadyDone: mine.count - todo.count)
+    let progress = Progress(total: mine.count, label: shard.map { "eval \($0)" } ?? "eval", alreadyDone: mine.count - todo.count,
+                            enabled: !options.quiet)
     var skipped = [String]()
     var skippedNow = [String: String]()     // key → why, for samples whose skip is not journalled
     var seconds = 0.0, computed = 0

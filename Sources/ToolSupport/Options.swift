@@ -104,3 +104,62 @@ public func checkOption(_ option: String, _ list: NumberList?, count: Int? = nil
 public func checkThreads(_ threads: Int?) throws {
     try checkOption("--threads", threads, in: OptionLimits.threads)
 }
+
+/// `info --shape H,W`: the input size to count FLOPs at (one number: a square).
+public struct InputShape: ExpressibleByArgument, Equatable, Sendable {
+    /// Pixels.
+    public var height: Int
+    /// Pixels.
+    public var width: Int
+
+    /// An input of `height × width` pixels.
+    public init(height: Int, width: Int) { self.height = height; self.width = width }
+
+    /// "H,W" or "S" (a square), each side in `OptionLimits.imageSide`; nil otherwise.
+    public init?(argument: String) {
+        guard let list = IntList(argument: argument), (1...2).contains(list.values.count),
+              list.values.allSatisfy({ OptionLimits.imageSide.contains($0) }) else { return nil }
+        height = list.values[0]
+        width = list.values.last!
+    }
+
+    /// "H,W".
+    public var defaultValueDescription: String { "\(height),\(width)" }
+}
+
+/// The help of `info --shape`.
+public let inputShapeHelp = ArgumentHelp("Input size H,W to count FLOPs at (one number for a square; each side 1 to 8192).", valueName: "H,W")
+
+/// What `info` prints about a model's cost: parameters and multiply-accumulates at an input size,
+/// as a few lines or (with `json`) one JSON object.
+public func modelCostReport(checkpoint: String, model: String, input: InputShape, macs: Double, parametersMerged: Int,
+                            parametersCheckpoint: Int?, note: String? = nil, json: Bool) -> String {
+    if json {
+        var obj: [String: Any] = ["checkpoint": checkpoint, "model": model, "input": [input.height, input.width],
+                                  "gmacs": macs / 1e9, "macs": macs, "params_merged": parametersMerged]
+        if let parametersCheckpoint { obj["params_checkpoint"] = parametersCheckpoint }
+        if let note { obj["note"] = note }
+        return jsonText(obj)
+    }
+    func grouped(_ n: Int) -> String {
+        let s = String(n)
+        var out = ""
+        for (i, ch) in s.enumerated() {
+            if i > 0 && (s.count - i) % 3 == 0 { out += "," }
+            out.append(ch)
+        }
+        return out
+    }
+    var lines = ["\(checkpoint): \(model)",
+                 "  input \(input.height)×\(input.width) (H×W): \(formatGFLOPs(macs)) GFLOPs (multiply-accumulates, as the RepLKNet tables count them)",
+                 "  parameters: \(grouped(parametersMerged)) deployed (merged), \(String(format: "%.1fM", Double(parametersMerged) / 1e6))"]
+    if let p = parametersCheckpoint, p != parametersMerged { lines.append("  parameters: \(grouped(p)) as in the checkpoint (un-merged)") }
+    if let note { lines.append("  " + note) }
+    return lines.joined(separator: "\n")
+}
+
+/// Multiply-accumulates in G, with three significant digits below 10 G ("0.113", "5.72", "1174.3").
+public func formatGFLOPs(_ macs: Double) -> String {
+    let g = macs / 1e9
+    return g >= 10 ? String(format: "%.1f", g) : String(format: "%.3g", g)
+}

@@ -13,6 +13,12 @@ public struct MaskWindow: Equatable, Sendable {
     /// Row-major window pixels, 1 = object.
     public var bits: [UInt8]
 
+    /// A window of `width × height` pixels whose top-left corner is (x0, y0) in the image.
+    public init(x0: Int, y0: Int, width: Int, height: Int, bits: [UInt8]) {
+        precondition(bits.count == width * height, "mask window bits do not match its size")
+        self.x0 = x0; self.y0 = y0; self.width = width; self.height = height; self.bits = bits
+    }
+
     /// The full-image mask (row-major, `imageHeight × imageWidth`).
     public func full(imageWidth w: Int, imageHeight h: Int) -> [UInt8] {
         var m = [UInt8](repeating: 0, count: w * h)
@@ -27,6 +33,11 @@ public struct Detection: Sendable {
     public var score: Float
     public var label: Int
     public var mask: MaskWindow?
+
+    /// A detection: box in original pixels, score, class index, and its mask when there is one.
+    public init(box: Box, score: Float, label: Int, mask: MaskWindow? = nil) {
+        self.box = box; self.score = score; self.label = label; self.mask = mask
+    }
 }
 
 /// mmdetection's COCO test pipeline: keep-ratio resize to (1333, 800) with cv2 bilinear, normalise,

@@ -66,7 +66,7 @@ struct MergeBench: ParsableCommand {
                                               checkpointSHA256: String(repeating: "0", count: 64), settings: ["scale": "1333,800"])
             let t0 = Date()
             for i in 0..<shards {
-                let options = try EvaluationOptions.parse(["--results", dir, "--shard", "\(i)/\(shards)"])
+                let options = try EvaluationOptions.parse(["--results", dir, "--shard", "\(i)/\(shards)", "--quiet"])
                 _ = try runEvaluation(task, samples: Array(1...images), identity: identity, options: options, report: [:])
             }
             let writeSeconds = Date().timeIntervalSince(t0)

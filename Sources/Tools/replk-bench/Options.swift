@@ -63,7 +63,7 @@ let benchMaxElements = 1 << 28
 extension CommonOptions {
     func validate() throws {
         requirePrecision(precision, tool: "replk-bench")
-        try checkThreads(threads)
+        try checkThreads(threadsOption)
         try checkOption("--repeat", repeats, in: 1...100_000)
         try checkOption("--rounds", rounds, in: 1...10_000)
     }

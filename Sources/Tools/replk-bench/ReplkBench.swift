@@ -19,6 +19,7 @@ struct ReplkBench: ParsableCommand {
         commandName: "replk-bench",
         abstract: "Speed and memory of the engine: FMA peak, depth-wise conv stacks, whole models, COCO evaluation.",
         discussion: "Speeds are medians over repeated runs; each figure is also given as a share of the peak measured in the same run.",
+        version: toolVersion("replk-bench"),
         subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self, Accuracy.self, MergeBench.self])
 }
 
@@ -159,9 +160,15 @@ func measurePeak(threads: Int, precision: Precision = .fp32) -> Double {
     return (0..<3).map { _ in probe.measure() }.max()!
 }
 
+/// The help of every bench command's `--threads` (the same default as the other tools).
+let benchThreadsHelp = ArgumentHelp("Threads (default: all CPUs, or REPLK_THREADS).")
+
+/// The options of the commands that time the engine against its peers (dwconv, table1, model).
 struct CommonOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Threads.")
-    var threads: Int = ThreadPool.defaultThreadCount
+    @Option(name: .customLong("threads"), parsing: .unconditional, help: benchThreadsHelp)
+    var threadsOption: Int?
+    /// `--threads`, else all CPUs (as the other tools).
+    var threads: Int { threadsOption ?? ThreadPool.defaultThreadCount }
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs (after one warm-up).")
     var repeats: Int = 10
@@ -188,9 +195,67 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// `peak`'s options: only those it uses (no peers, rounds, repeats or depth-wise algorithm).
+struct PeakOptions: ParsableArguments {
+    @Option(name: .customLong("threads"), parsing: .unconditional, help: benchThreadsHelp)
+    var threadsOption: Int?
+    var threads: Int { threadsOption ?? ThreadPool.defaultThreadCount }
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: "fp32: the FMA peak; bf16: the vdpbf16ps peak (AVX512_BF16 CPUs).")
+    var precision: Precision = .fp32
+
+    func validate() throws {
+        requirePrecision(precision, tool: "replk-bench")
+        try checkThreads(threadsOption)
+    }
+}
+
+/// The options of the single-kernel commands (gemm, conv3x3): no peers, rounds or depth-wise algorithm.
+struct KernelOptions: ParsableArguments {
+    @Option(name: .customLong("threads"), parsing: .unconditional, help: benchThreadsHelp)
+    var threadsOption: Int?
+    var threads: Int { threadsOption ?? ThreadPool.defaultThreadCount }
+
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs (after one warm-up).")
+    var repeats: Int = 10
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: precisionOptionHelp)
+    var precision: Precision = .fp32
+
+    func validate() throws {
+        requirePrecision(precision, tool: "replk-bench")
+        try checkThreads(threadsOption)
+        try checkOption("--repeat", repeats, in: 1...100_000)
+    }
+
+    func configure() throws { configureThreads(threads) }
+}
+
+/// `coco-eval`'s options: repeats, JSON and the peers it compares with (single-threaded, fp32).
+struct COCOEvalOptions: ParsableArguments {
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs.")
+    var repeats: Int = 10
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: "Python interpreter with faster-coco-eval / pycocotools: run the same evaluation through them in this run.")
+    var peers: String?
+
+    func validate() throws {
+        try checkOption("--repeat", repeats, in: 1...100_000)
+    }
+}
+
 struct Peak: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure this machine's float32 FMA peak (or with --precision bf16 its vdpbf16ps peak) on 1 and N threads.")
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var common: PeakOptions
 
     func run() throws {
         let one = measurePeak(threads: 1, precision: common.precision)
@@ -447,7 +512,7 @@ struct COCOEval: ParsableCommand {
     @Option var gt: String
     @Option var results: String
     @Option var iouType = IoUType.bbox
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var common: COCOEvalOptions
 
     func run() throws {
         do {
@@ -478,7 +543,7 @@ struct COCOEval: ParsableCommand {
 struct GEMMBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm", abstract: "1×1 conv (GEMM) shapes of RepLKNet-31B at 224: time and GFLOP/s each.")
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var common: KernelOptions
     @Option(help: "Activation fused in the epilogue: none, relu, gelu.") var activation = EpilogueActivation.none
     @Option(help: "Shapes to measure instead of 31B's, as SIDExCINxCOUT (a SIDE×SIDE map), comma-separated.")
     var shapes: ConvShapes?
@@ -513,6 +578,13 @@ struct GEMMBench: ParsableCommand {
             rows.append(["\(r * r)", "\(cin)", "\(cout)", String(format: "%.3f", t.median), String(format: "%.3f", t.min), String(format: "%.0f", gf),
                          String(format: "%.0f%%", 100 * gf / peak), String(format: "%.0f%%", 100 * gmin / peak)])
         }
+        if common.json {
+            let keys = ["m", "k", "n", "median_ms", "min_ms", "gflops_per_s", "percent_of_peak", "percent_of_peak_min"]
+            print(jsonText(["peak_gflops": peak, "threads": common.threads, "precision": common.precision.rawValue, "cold": cold,
+                            "activation": activation.rawValue,
+                            "shapes": rows.map { r in Dictionary(uniqueKeysWithValues: zip(keys, r.map { Double($0.replacingOccurrences(of: "%", with: ""))! as Any })) }]))
+            return
+        }
         print(String(format: "GEMM (1×1 conv, epilogue %@, weights %@, %@), %d thread(s), peak %.0f GFLOP/s", activation.rawValue,
                      cold ? "cold" : "in cache", common.precision.rawValue, common.threads, peak))
         print(markdownTable(header: ["M (pixels)", "K (in)", "N (out)", "ms", "min ms", "GFLOP/s", "% peak", "% peak (min)"], rows: rows, rightAligned: Set(0..<8)))
@@ -523,7 +595,7 @@ struct Conv3x3Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conv3x3",
         abstract: "Dense 3×3 convs of the UperNet and FPN heads: Winograd F(4×4, 3×3) against the direct conv, time and GFLOP/s.")
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var common: KernelOptions
     @Option(help: "Shapes as SIDExCINxCOUT (a SIDE×SIDE map), comma-separated.")
     var shapes = ConvShapes(argument: "128x2048x512,128x512x512,64x512x512,16x3072x512,200x256x256")!
 

@@ -20,7 +20,8 @@ struct ReplkBoard: ParsableCommand {
           replk-board                                  # Markdown from results/
           replk-board --results runs/ --format html --out board.html
         Records that cannot be read are reported on stderr and skipped.
-        """)
+        """,
+        version: toolVersion("replk-board"))
 
     @Option(help: "Folder of results records.")
     var results = "results"

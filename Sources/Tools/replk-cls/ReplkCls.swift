@@ -17,6 +17,7 @@ struct ReplkCls: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replk-cls",
         abstract: "RepLKNet image classification: predict, evaluate on an ImageNet-style folder, export merged weights.",
+        version: toolVersion("replk-cls"),
         subcommands: [Infer.self, Evaluate.self, Merge.self, Reparam.self, Info.self])
 }
 
@@ -119,7 +120,9 @@ struct Infer: ParsableCommand {
     @Flag(help: "Print one JSON object instead of tables.")
     var json = false
 
-    @Argument(help: "JPEG or PNG images.")
+    @OptionGroup var runOptions: InferRunOptions
+
+    @Argument(help: inferImagesHelp)
     var images: [String] = []
 
     func validate() throws {
@@ -129,42 +132,67 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         do {
+            let images = try expandImageInputs(self.images)
             if let saveLogits {
                 try InputFiles(images + [tensor, classNames, model.checkpoint].compactMap { $0 }).checkNotAnInput(saveLogits)
             }
             let clf = try model.load()
             let names = try loadClassNames(file: classNames, count: clf.numClasses)
-            var logits: Tensor
-            var labels: [String]
+            var rows = [Float]()
+            var labels = [String]()
+            var skipped = SkippedInputs()
+            let classes = clf.numClasses
+            var results = [[String: Any]]()
+            func report(_ v: [Float], _ batchLabels: [String]) {
+                for (i, label) in batchLabels.enumerated() {
+                    let p = softmaxRow(v[(i * classes)..<((i + 1) * classes)])
+                    let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }.prefix(topK)
+                    results.append(["input": label, "top": order.map { ["class": $0, "name": names[$0], "probability": Double(p[$0])] }])
+                    if !json {
+                        print("\(label):")
+                        print(markdownTable(header: ["rank", "class", "name", "probability"],
+                                            rows: order.enumerated().map { r, c in ["\(r + 1)", "\(c)", names[c], String(format: "%.4f", p[c])] },
+                                            rightAligned: [0, 1, 3]))
+                    }
+                }
+            }
             if let tensor {
                 let x = try NPY.read(path: tensor)
                 guard x.shape.count == 4, x.shape[1] == clf.model.config.inChannels else {
                     throw ToolError.io(path: tensor, detail: "expected an N×\(clf.model.config.inChannels)×H×W tensor, found shape \(x.shape)")
                 }
-                logits = clf.logits(nchw: x.values, shape: x.shape)
+                rows = clf.logits(nchw: x.values, shape: x.shape).scalars
                 labels = (0..<x.shape[0]).map { "\(tensor)[\($0)]" }
+                report(rows, labels)
             } else {
-                var decoded = [Image]()
-                for path in images { decoded.append(try Image(contentsOf: path)) }
-                logits = clf.logits(decoded)
-                labels = images
-            }
-            if let saveLogits { try NPY.write(path: saveLogits, shape: logits.shape, values: logits.scalars) }
-            let classes = logits.shape[1]
-            let v = logits.scalars
-            var results = [[String: Any]]()
-            for (i, label) in labels.enumerated() {
-                let p = softmaxRow(v[(i * classes)..<((i + 1) * classes)])
-                let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }.prefix(topK)
-                results.append(["input": label, "top": order.map { ["class": $0, "name": names[$0], "probability": Double(p[$0])] }])
-                if !json {
-                    print("\(label):")
-                    print(markdownTable(header: ["rank", "class", "name", "probability"],
-                                        rows: order.enumerated().map { r, c in ["\(r + 1)", "\(c)", names[c], String(format: "%.4f", p[c])] },
-                                        rightAligned: [0, 1, 3]))
+                // Batches of 8, so that a folder of any size runs in bounded memory, with progress.
+                let progress = Progress(total: images.count, label: "infer", enabled: !runOptions.quiet && images.count > 8)
+                var start = 0
+                while start < images.count {
+                    let batch = images[start..<min(start + 8, images.count)]
+                    start += batch.count
+                    var decoded = [Image](), ok = [String]()
+                    for path in batch {
+                        do {
+                            decoded.append(try Image(contentsOf: path))
+                            ok.append(path)
+                        } catch {
+                            if !runOptions.keepGoing { throw error }
+                            skipped.add(error)
+                        }
+                    }
+                    if !decoded.isEmpty {
+                        let v = clf.logits(decoded).scalars
+                        rows += v
+                        labels += ok
+                        report(v, ok)
+                    }
+                    progress.step(batch.count)
                 }
             }
+            if let saveLogits { try NPY.write(path: saveLogits, shape: [labels.count, classes], values: rows) }
             if json { print(jsonText(["model": clf.model.config.name, "results": results])) }
+            skipped.reportAndExitIfAny("replk-cls", total: images.count)
         } catch {
             exitWithError("replk-cls", error)
         }
@@ -384,10 +412,19 @@ struct Reparam: ParsableCommand {
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the configuration and parameter counts read from a checkpoint.")
+        abstract: "Show the configuration, parameter counts and FLOPs (at any input size) of a checkpoint.",
+        discussion: """
+        Example:
+          replk-cls info --checkpoint RepLKNet-31B_ImageNet-1K_224.pth --shape 384,384
+        FLOPs are multiply-accumulates counted by the engine, as replk-bench cost counts them; for an mmseg/mmdet
+        checkpoint, of its backbone alone (replk-seg info and replk-det info count the whole model).
+        """)
 
     @Option(help: "Checkpoint (classifier, or mmseg/mmdet: the backbone is shown).")
     var checkpoint: String
+
+    @Option(help: ArgumentHelp("Input size H,W to count FLOPs at (one number for a square; default: the released input size, 224, 384 for 31L, 320 for XL).", valueName: "H,W"))
+    var shape: InputShape?
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -398,7 +435,14 @@ struct Info: ParsableCommand {
             var sd = try ck.stateDict()
             if sd["stem.0.conv.weight"] == nil && sd["backbone.stem.0.conv.weight"] != nil { sd = sd.stripping(prefix: "backbone.") }
             let c = try RepLKNetConfig.infer(from: sd, file: checkpoint)
+            // The counted network: the checkpoint's own weights (the backbone's keys of a downstream one).
+            let net = try RepLKNet(stateDict: sd,
+                                   file: checkpoint, options: RepLKNetOptions(includeHead: c.numClasses != nil))
+            let side = ClassificationPreprocess.official(for: c).inputSize
+            let input = shape ?? InputShape(height: side, width: side)
+            let macs = net.macs(height: input.height, width: input.width)
             let info: [String: Any] = [
+                "input": [input.height, input.width], "gmacs": macs / 1e9, "macs": macs,
                 "model": c.name, "format": ck.format.rawValue, "channels": c.channels, "layers": c.layers,
                 "large_kernels": c.largeKernels, "small_kernel": c.smallKernel as Any? ?? NSNull(),
                 "dw_ratio": c.dwRatio, "ffn_ratio": c.ffnRatio, "num_classes": c.numClasses as Any? ?? NSNull(),
@@ -412,6 +456,7 @@ struct Info: ParsableCommand {
             print("  dw_ratio \(c.dwRatio), ffn_ratio \(c.ffnRatio), head: \(c.numClasses.map { "\($0) classes" } ?? "none (downstream backbone)")")
             if !c.checkpointMerged { print("  parameters: \(grouped(c.parameterCount(merged: false))) un-merged") }
             print("  parameters: \(grouped(c.parameterCount(merged: true))) merged (after structural re-parameterisation)")
+            print("  input \(input.height)×\(input.width) (H×W): \(formatGFLOPs(macs)) GFLOPs (multiply-accumulates, as the RepLKNet tables count them\(c.numClasses == nil ? "; backbone only" : ""))")
         } catch {
             exitWithError("replk-cls", error)
         }

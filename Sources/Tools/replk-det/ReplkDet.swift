@@ -15,7 +15,8 @@ struct ReplkDet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replk-det",
         abstract: "RepLKNet + Cascade Mask R-CNN detection (mmdetection checkpoints): detect objects, evaluate on COCO.",
-        subcommands: [Infer.self, Evaluate.self, Merge.self])
+        version: toolVersion("replk-det"),
+        subcommands: [Infer.self, Evaluate.self, Merge.self, Info.self])
 }
 
 struct DetOptions: ParsableArguments {
@@ -70,11 +71,13 @@ struct Infer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Detect objects: DIR/<name>.jpg (boxes, labels, scores, masks) and DIR/<name>.json (COCO results).",
         discussion: """
-        Example:
+        Examples:
           replk-det infer --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth street.jpg --out out/
+          replk-det infer --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth photos/ @more.txt --out out/ --keep-going
         The JSON lists every detection the model keeps (score > 0.05, at most 100), as mmdetection writes them:
         bbox as x, y, w, h in original pixels, score, category_id (official COCO ids for 80-class models, index + 1
-        otherwise), segmentation as compressed RLE. --score-thr only selects what is drawn.
+        otherwise), segmentation as compressed RLE. --score-thr only selects what is drawn. Labels are drawn in
+        DejaVu Sans (REPLK_FONT=FILE.ttf for another font), sized to the image, never over another label's text.
         """)
 
     @OptionGroup var options: DetOptions
@@ -82,19 +85,26 @@ struct Infer: ParsableCommand {
     @Option(parsing: .unconditional, help: "Lowest score drawn on the image (0 to 1).")
     var scoreThr: Float = 0.3
 
+    @Option(parsing: .unconditional, help: "Opacity of the drawn masks, 0 (none) to 1 (opaque).")
+    var opacity: Double = 0.45
+
     @Option(help: "Output folder (inputs from several folders keep the sub-folders that tell them apart).")
     var out: String
 
-    @Argument(help: "JPEG or PNG images.")
+    @OptionGroup var runOptions: InferRunOptions
+
+    @Argument(help: inferImagesHelp)
     var images: [String]
 
     func validate() throws {
         try checkOption("--score-thr", Double(scoreThr), in: 0...1)
+        try checkOption("--opacity", opacity, in: 0...1)
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
     }
 
     func run() throws {
         do {
+            let images = try expandImageInputs(self.images)
             // Planned before any work: an output that would replace an input (the drawing over
             // the photo), or two inputs sharing an output, stops the run before anything is written.
             let outputs = try inferOutputs(for: images, in: out, suffixes: [".jpg", ".json"], otherInputs: [options.checkpoint])
@@ -102,23 +112,35 @@ struct Infer: ParsableCommand {
             let names = classNames(pipeline.model)
             let ids = pipeline.model.numClasses == 80 ? cocoCategories.map(\.id) : Array(1...pipeline.model.numClasses)
             let palette = detectionPalette(names.count)
+            let style = DetectionDrawingStyle(maskOpacity: Float(opacity))
+            noteFontFallback("replk-det")
             try makeDirectory(out)
+            let progress = Progress(total: images.count, label: "infer", enabled: !runOptions.quiet && images.count > 1)
+            var skipped = SkippedInputs()
             for (n, (path, files)) in zip(images, outputs).enumerated() {
-                let image = try Image(contentsOf: path)
-                let t0 = Date()
-                let (dets, _) = pipeline(image)
-                let ms = 1000 * Date().timeIntervalSince(t0)
-                let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-                let imageId = Int(base) ?? (n + 1)
-                let (drawingPath, resultsPath) = (files[0], files[1])
-                try makeDirectory((drawingPath as NSString).deletingLastPathComponent)
-                let results = dets.map { $0.cocoResult(imageId: imageId, categoryIds: ids, imageWidth: image.width, imageHeight: image.height) }
-                try writeText(jsonText(results, pretty: false) + "\n", to: resultsPath)
-                try drawDetections(image, dets.filter { $0.score >= scoreThr }, classNames: names, palette: palette)
-                    .write(to: drawingPath)
-                let shown = dets.filter { $0.score >= scoreThr }
-                print("\(path): \(dets.count) detections (\(shown.count) ≥ \(scoreThr)), \(String(format: "%.0f", ms)) ms → \(drawingPath), \(resultsPath)")
+                do {
+                    let image = try Image(contentsOf: path)
+                    let t0 = Date()
+                    let (dets, _) = pipeline(image)
+                    let ms = 1000 * Date().timeIntervalSince(t0)
+                    let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+                    let imageId = Int(base) ?? (n + 1)
+                    let (drawingPath, resultsPath) = (files[0], files[1])
+                    try makeDirectory((drawingPath as NSString).deletingLastPathComponent)
+                    let results = dets.map { $0.cocoResult(imageId: imageId, categoryIds: ids, imageWidth: image.width, imageHeight: image.height) }
+                    try writeText(jsonText(results, pretty: false) + "\n", to: resultsPath)
+                    let shown = dets.filter { $0.score >= scoreThr }
+                    try drawDetections(image, shown, classNames: names, palette: palette, style: style).image.write(to: drawingPath)
+                    if !runOptions.quiet {
+                        print("\(path): \(dets.count) detections (\(shown.count) ≥ \(scoreThr)), \(String(format: "%.0f", ms)) ms → \(drawingPath), \(resultsPath)")
+                    }
+                } catch {
+                    if !runOptions.keepGoing { throw error }
+                    skipped.add(error)
+                }
+                progress.step()
             }
+            skipped.reportAndExitIfAny("replk-det", total: images.count)
         } catch {
             exitWithError("replk-det", error)
         }
@@ -357,6 +379,38 @@ struct Merge: ParsableCommand {
                 }
             }
             try finishDetection(report: report, groundTruth: dataset!.groundTruth, outcomes: outcomes, results: results, json: json)
+        } catch {
+            exitWithError("replk-det", error)
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "FLOPs and parameters of a Cascade Mask R-CNN checkpoint at any input size.",
+        discussion: """
+        Example (the RepLKNet COCO table's input):
+          replk-det info --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth --shape 800,1280
+        FLOPs are multiply-accumulates counted by the engine, as replk-bench cost counts them: backbone, FPN and RPN on
+        the input padded to 32, the RoI heads for 1000 proposals and 100 detections.
+        """)
+
+    @Option(help: "mmdetection Cascade Mask R-CNN checkpoint.")
+    var checkpoint: String
+
+    @Option(help: inputShapeHelp)
+    var shape = InputShape(height: 800, width: 1280)
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        do {
+            let model = try CascadeMaskRCNN(checkpoint: checkpoint)
+            let macs = model.macs(height: shape.height, width: shape.width)
+            print(modelCostReport(checkpoint: checkpoint, model: "Cascade Mask R-CNN " + model.backbone.config.name, input: shape, macs: macs,
+                                  parametersMerged: model.mergedParameterCount, parametersCheckpoint: model.parameterCount,
+                                  note: "\(model.numClasses) classes; RoI heads counted for 1000 proposals and 100 detections", json: json))
         } catch {
             exitWithError("replk-det", error)
         }

@@ -12,6 +12,7 @@ struct ReplkEval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replk-eval",
         abstract: "Evaluate existing predictions: COCO box/mask AP as pycocotools computes it, mIoU as mmsegmentation does.",
+        version: toolVersion("replk-eval"),
         subcommands: [COCO.self, Seg.self])
 }
 
@@ -119,6 +120,8 @@ struct Seg: ParsableCommand {
           replk-eval seg --data ade20k --root /data/ADEChallengeData2016 --pred preds/
         For Cityscapes the official cityscapesScripts scores (class and category IoU and iIoU) are printed too,
         when gtFine holds *_labelIds.png and *_instanceIds.png.
+        Predictions of a model with other classes (the demo's 6 shapes in the ADE20K layout):
+          replk-eval seg --data ade20k --root Datasets/Demo/ADEChallengeData2016 --pred Datasets/Demo/seg/val_pred --classes shapes.txt
         """)
 
     @Option(help: "ade20k or cityscapes.")
@@ -133,8 +136,34 @@ struct Seg: ParsableCommand {
     @Option(help: "Split (default: validation for ADE20K, val for Cityscapes).")
     var split: String?
 
+    @Option(help: "Class names, one a line (UTF-8; default: the dataset's, 150 for ADE20K, 19 for Cityscapes).")
+    var classes: String?
+
+    @Option(parsing: .unconditional, help: "Number of classes (named class 0, class 1, …, unless --classes names them).")
+    var numClasses: Int?
+
     @Flag(help: "Print one JSON object instead of the tables.")
     var json = false
+
+    @Flag(help: "No progress on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        try checkOption("--num-classes", numClasses, in: 1...255)
+    }
+
+    /// The class names and a description of where they came from, for the table's header.
+    func classList(_ ds: SegmentationDataset) throws -> (names: [String], source: String) {
+        if let classes {
+            let names = try readClassNames(classes)
+            if let numClasses, numClasses != names.count {
+                throw ToolError.io(path: classes, detail: "has \(names.count) class names, but --num-classes is \(numClasses)")
+            }
+            return (names, "\(names.count) from \(classes)")
+        }
+        if let numClasses { return ((0..<numClasses).map { "class \($0)" }, "\(numClasses) numbered (--num-classes)") }
+        return (ds.classNames, "\(ds.classNames.count) of \(data == .cityscapes ? "Cityscapes" : "ADE20K") (--data \(data.rawValue); --classes or --num-classes for others)")
+    }
 
     func run() throws {
         do {
@@ -143,11 +172,12 @@ struct Seg: ParsableCommand {
             case .ade20k: ds = try ADE20KDataset(root: root, split: split ?? "validation")
             case .cityscapes: ds = try CityscapesDataset(root: root, split: split ?? "val")
             }
-            var metric = SegmentationMetric(classNames: ds.classNames)
+            let (names, classSource) = try classList(ds)
+            var metric = SegmentationMetric(classNames: names)
             var official: CityscapesMetric? = (ds as? CityscapesDataset).flatMap { cs in
                 cs.samples.allSatisfy { FileManager.default.fileExists(atPath: cs.labelIdsPath($0)) && FileManager.default.fileExists(atPath: cs.instanceIdsPath($0)) } ? CityscapesMetric() : nil
             }
-            let progress = Progress(total: ds.samples.count, label: "eval")
+            let progress = Progress(total: ds.samples.count, label: "eval", enabled: !quiet)
             for s in ds.samples {
                 let gt = try ds.label(s)
                 let predPath = ds.predictionPath(s, in: pred)
@@ -173,8 +203,8 @@ struct Seg: ParsableCommand {
             func num(_ v: Float) -> Any { v.isNaN ? NSNull() : Double(String(describing: v))! }
             if json {
                 var obj: [String: Any] = ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc),
-                                          "IoU": r.iou.map(num), "Acc": r.acc.map(num), "classes": ds.classNames,
-                                          "images": ds.samples.count]
+                                          "IoU": r.iou.map(num), "Acc": r.acc.map(num), "classes": names,
+                                          "class_list": classSource, "images": ds.samples.count]
                 if let o = official?.summary() {
                     func d(_ v: Double) -> Any { v.isNaN ? NSNull() : v }
                     obj["cityscapes"] = ["averageScoreClasses": d(o.averageScoreClasses), "averageScoreInstClasses": d(o.averageScoreInstClasses),
@@ -183,7 +213,7 @@ struct Seg: ParsableCommand {
                 print(jsonText(obj))
                 return
             }
-            print("per class results:\n" + r.classTable)
+            print("per class results (classes: \(classSource)):\n" + r.classTable)
             print("\nSummary:\n" + r.summaryTable)
             print("\n" + r.logLine)
             if let o = official?.summary() { print("\ncityscapesScripts (label ids):\n" + o.report) }
@@ -191,4 +221,21 @@ struct Seg: ParsableCommand {
             exitWithError("replk-eval", error)
         }
     }
+}
+
+/// Class names from a text file, one a line (blank lines at the end ignored); a one-line error
+/// naming the file when it cannot be read or holds no names.
+func readClassNames(_ path: String) throws -> [String] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw ToolError.io(path: path, detail: FileManager.default.fileExists(atPath: path) ? "cannot read class names" : "no such file (class names expected, one a line)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else { throw ToolError.io(path: path, detail: "class names are not UTF-8 text") }
+    var names = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+    while names.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { names.removeLast() }
+    guard !names.isEmpty else { throw ToolError.io(path: path, detail: "holds no class names (one a line expected)") }
+    if let i = names.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+        throw ToolError.io(path: path, detail: "line \(i + 1) is empty (one class name a line expected)")
+    }
+    guard names.count <= 255 else { throw ToolError.io(path: path, detail: "has \(names.count) class names; label maps hold at most 255 classes (255 is ignored)") }
+    return names
 }

@@ -15,7 +15,8 @@ struct ReplkSeg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replk-seg",
         abstract: "RepLKNet + UperNet semantic segmentation (mmsegmentation checkpoints): evaluate on ADE20K / Cityscapes, segment images.",
-        subcommands: [Evaluate.self, Merge.self, Infer.self])
+        version: toolVersion("replk-seg"),
+        subcommands: [Evaluate.self, Merge.self, Infer.self, Info.self])
 }
 
 /// `--data`: the datasets whose test pipelines, class names and palettes the tool knows.
@@ -346,46 +347,98 @@ struct Infer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Segment images: DIR/<name>.png (class indices at the original size) and DIR/<name>_overlay.jpg.",
         discussion: """
-        Example:
+        Examples:
           replk-seg infer --data ade20k --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth photo.jpg --out out/
+          replk-seg infer --data ade20k --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth images/validation/ --out out/ --keep-going
+        The overlay's legend lists the classes present, largest first, each with its colour as it appears over the
+        photo and its palette colour.
         """)
 
     @OptionGroup var options: SegOptions
 
+    @Option(parsing: .unconditional, help: "Opacity of the class colours over the photo, 0 (none) to 1 (opaque).")
+    var opacity: Double = 0.5
+
     @Option(help: "Output folder (inputs from several folders keep the sub-folders that tell them apart).")
     var out: String
 
-    @Argument(help: "JPEG or PNG images.")
+    @OptionGroup var runOptions: InferRunOptions
+
+    @Argument(help: inferImagesHelp)
     var images: [String]
 
     func validate() throws {
+        try checkOption("--opacity", opacity, in: 0...1)
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
     }
 
     func run() throws {
         do {
+            let images = try expandImageInputs(self.images)
             // Planned before any work: an output that would replace an input, or two inputs
             // sharing an output, stops the run before anything is written.
             let outputs = try inferOutputs(for: images, in: out, suffixes: [".png", "_overlay.jpg"], otherInputs: [options.checkpoint])
             let (model, pipeline) = try options.load()
             let (names, palette) = options.classes(model)
+            noteFontFallback("replk-seg")
             try makeDirectory(out)
+            let progress = Progress(total: images.count, label: "infer", enabled: !runOptions.quiet && images.count > 1)
+            var skipped = SkippedInputs()
             for (path, files) in zip(images, outputs) {
-                let image = try Image(contentsOf: path)
-                let t0 = Date()
-                let r = pipeline(image)
-                let ms = 1000 * Date().timeIntervalSince(t0)
-                let (labelPath, overlayPath) = (files[0], files[1])
-                try makeDirectory((labelPath as NSString).deletingLastPathComponent)
-                try labelImage(r.labels, width: r.width, height: r.height).write(to: labelPath)
-                try segmentationOverlay(image: image, labels: r.labels, classNames: names, palette: palette)
-                    .write(to: overlayPath)
-                var counts = [Int](repeating: 0, count: names.count)
-                for l in r.labels { counts[Int(l)] += 1 }
-                let top = counts.indices.filter { counts[$0] > 0 }.sorted { counts[$0] > counts[$1] }.prefix(5)
-                    .map { "\(names[$0]) \(String(format: "%.1f", 100 * Double(counts[$0]) / Double(r.labels.count)))%" }
-                print("\(path): \(r.width)×\(r.height), \(String(format: "%.0f", ms)) ms → \(labelPath), \(overlayPath)  [\(top.joined(separator: ", "))]")
+                do {
+                    let image = try Image(contentsOf: path)
+                    let t0 = Date()
+                    let r = pipeline(image)
+                    let ms = 1000 * Date().timeIntervalSince(t0)
+                    let (labelPath, overlayPath) = (files[0], files[1])
+                    try makeDirectory((labelPath as NSString).deletingLastPathComponent)
+                    try labelImage(r.labels, width: r.width, height: r.height).write(to: labelPath)
+                    let drawing = segmentationDrawing(image: image, labels: r.labels, classNames: names, palette: palette,
+                                                      opacity: Float(opacity))
+                    try drawing.image.write(to: overlayPath)
+                    if !runOptions.quiet {
+                        let top = drawing.legend.prefix(5).map { "\($0.name) \(String(format: "%.1f", $0.percent))%" }
+                        print("\(path): \(r.width)×\(r.height), \(String(format: "%.0f", ms)) ms → \(labelPath), \(overlayPath)  [\(top.joined(separator: ", "))]")
+                    }
+                } catch {
+                    if !runOptions.keepGoing { throw error }
+                    skipped.add(error)
+                }
+                progress.step()
             }
+            skipped.reportAndExitIfAny("replk-seg", total: images.count)
+        } catch {
+            exitWithError("replk-seg", error)
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "FLOPs and parameters of a UperNet checkpoint at any input size.",
+        discussion: """
+        Example (the RepLKNet ADE20K table's input):
+          replk-seg info --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth --shape 512,2048
+        FLOPs are multiply-accumulates counted by the engine, as replk-bench cost counts them: one whole-image pass,
+        the FCN auxiliary head included, as the RepLKNet tables count it.
+        """)
+
+    @Option(help: "mmsegmentation UperNet checkpoint.")
+    var checkpoint: String
+
+    @Option(help: inputShapeHelp)
+    var shape = InputShape(height: 512, width: 2048)
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        do {
+            let model = try Segmenter(checkpoint: checkpoint, alignCorners: false)
+            let macs = model.macs(height: shape.height, width: shape.width)
+            print(modelCostReport(checkpoint: checkpoint, model: "UperNet " + model.backbone.config.name, input: shape, macs: macs,
+                                  parametersMerged: model.mergedParameterCount, parametersCheckpoint: model.parameterCount,
+                                  note: "\(model.numClasses) classes; the auxiliary head's FLOPs counted, as the RepLKNet tables do", json: json))
         } catch {
             exitWithError("replk-seg", error)
         }
