@@ -25,115 +25,126 @@ let package = Package(
         .executable(name: "replk-det", targets: ["replk-det"]),
         .executable(name: "replk-bench", targets: ["replk-bench"]),
         .executable(name: "replk-board", targets: ["replk-board"]),
-        // Libraries for the fuzz package in Tests/Fuzz (it depends on this package by path).
-        .library(name: "RepLKWeights", targets: ["Weights"]),
-        .library(name: "RepLKImaging", targets: ["Imaging"]),
-        .library(name: "RepLKDatasets", targets: ["Datasets"]),
-        .library(name: "RepLKEval", targets: ["Eval"]),
-        .library(name: "RepLKToolSupport", targets: ["ToolSupport"]),
+        // The library: `import RepLK` for the user-facing API; finer products for a smaller graph
+        // (the fuzz package in Tests/Fuzz uses them too).
+        .library(name: "RepLK", targets: ["RepLK"]),
+        .library(name: "RepLKEngine", targets: ["RepLKEngine"]),
+        .library(name: "RepLKWeights", targets: ["RepLKWeights"]),
+        .library(name: "RepLKImaging", targets: ["RepLKImaging"]),
+        .library(name: "RepLKDatasets", targets: ["RepLKDatasets"]),
+        .library(name: "RepLKEval", targets: ["RepLKEval"]),
+        .library(name: "RepLKFormats", targets: ["RepLKFormats"]),
+        .library(name: "RepLKToolSupport", targets: ["RepLKToolSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // C wrappers
-        .systemLibrary(name: "CLibJPEG", path: "Sources/CLibJPEG"),
-        .systemLibrary(name: "CLibPNG", path: "Sources/CLibPNG"),
-        .systemLibrary(name: "CJSONC", path: "Sources/CJSONC"),
+        .systemLibrary(name: "RepLKCLibJPEG", path: "Sources/CLibJPEG"),
+        .systemLibrary(name: "RepLKCLibPNG", path: "Sources/CLibPNG"),
+        .systemLibrary(name: "RepLKCJSONC", path: "Sources/CJSONC"),
         // FreeType, for text in drawings (labels, legends); -I/usr/include/freetype2 from pkg-config.
-        .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
+        .systemLibrary(name: "RepLKCFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
                        providers: [.apt(["libfreetype-dev"])]),
         // Header-only: CPU hints (cache prefetches for the GEMM and depth-wise kernels, spin-wait pause for the pool).
-        .systemLibrary(name: "CHints", path: "Sources/CHints"),
-        .target(name: "CCodecs", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CCodecs",
+        .systemLibrary(name: "RepLKCHints", path: "Sources/CHints"),
+        .target(name: "RepLKCCodecs", dependencies: ["RepLKCLibJPEG", "RepLKCLibPNG"], path: "Sources/CCodecs",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         // Engine: threads, kernels over unsafe buffers, tensors and ops (no file I/O)
-        .target(name: "Parallel", dependencies: ["CHints"], path: "Sources/Parallel"),
-        .target(name: "CPUInfo", path: "Sources/CPUInfo"),
-        .target(name: "KernelCore", path: "Sources/KernelCore", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "RepLKParallel", dependencies: ["RepLKCHints"], path: "Sources/Parallel"),
+        .target(name: "RepLKCPUInfo", path: "Sources/CPUInfo"),
+        .target(name: "RepLKKernelCore", path: "Sources/KernelCore", linkerSettings: [.linkedLibrary("m")]),
         // bf16 tile kernels in C: each function carries its own `target` attribute (AVX512_BF16), so
         // no global flags; reached only through KernelsV4 where CPUID reports the instructions.
-        .target(name: "CKernelsBF16", path: "Sources/CKernelsBF16"),
-        .target(name: "KernelsV4", dependencies: ["KernelCore", "CHints", "CKernelsBF16"], path: "Sources/KernelsV4", exclude: ["generate_depthwise_tiles.py"],
+        .target(name: "RepLKCKernelsBF16", path: "Sources/CKernelsBF16"),
+        .target(name: "RepLKKernelsV4", dependencies: ["RepLKKernelCore", "RepLKCHints", "RepLKCKernelsBF16"], path: "Sources/KernelsV4", exclude: ["generate_depthwise_tiles.py"],
                 swiftSettings: kernelFlags("x86-64-v4", "REPLK_V4")),
         // The same files as KernelsV4 (links), built for AVX2 + FMA.
-        .target(name: "KernelsV3", dependencies: ["KernelCore", "CHints"], path: "Sources/KernelsV3",
+        .target(name: "RepLKKernelsV3", dependencies: ["RepLKKernelCore", "RepLKCHints"], path: "Sources/KernelsV3",
                 swiftSettings: kernelFlags("x86-64-v3", "REPLK_V3")),
-        .target(name: "Kernels", dependencies: ["CPUInfo", "KernelCore", "KernelsV3", "KernelsV4"], path: "Sources/Kernels"),
-        .target(name: "Engine", dependencies: ["Kernels", "Parallel"], path: "Sources/Engine"),
+        .target(name: "RepLKKernels", dependencies: ["RepLKCPUInfo", "RepLKKernelCore", "RepLKKernelsV3", "RepLKKernelsV4"], path: "Sources/Kernels"),
+        .target(name: "RepLKEngine", dependencies: ["RepLKKernels", "RepLKParallel"], path: "Sources/Engine"),
 
         // Layers (BN folding, convs, linear) → weights (checkpoint formats, binding) → backbone
-        .target(name: "Layers", dependencies: ["Engine", "Kernels"], path: "Sources/Layers"),
-        .target(name: "Weights", dependencies: ["Layers"], path: "Sources/Weights"),
-        .target(name: "Backbone", dependencies: ["Engine", "Kernels", "Layers", "Weights"], path: "Sources/Backbone"),
+        .target(name: "RepLKLayers", dependencies: ["RepLKEngine", "RepLKKernels"], path: "Sources/Layers"),
+        .target(name: "RepLKWeights", dependencies: ["RepLKLayers"], path: "Sources/Weights"),
+        .target(name: "RepLKBackbone", dependencies: ["RepLKEngine", "RepLKKernels", "RepLKLayers", "RepLKWeights"], path: "Sources/Backbone"),
 
         // Datasets: image codecs and resamplers (no model code)
-        .target(name: "Imaging", dependencies: ["CCodecs", "CFreeType"], path: "Datasets/Imaging"),
+        .target(name: "RepLKImaging", dependencies: ["RepLKCCodecs", "RepLKCFreeType"], path: "Datasets/Imaging"),
 
-        .target(name: "Datasets", dependencies: ["Imaging", "CJSONC", "Eval"], path: "Datasets/Readers",
+        .target(name: "RepLKDatasets", dependencies: ["RepLKImaging", "RepLKCJSONC", "RepLKFormats"], path: "Datasets/Readers",
                 linkerSettings: [.linkedLibrary("json-c")]),
 
         // Evaluators: pure accumulators
-        .target(name: "Eval", path: "Eval"),
+        .target(name: "RepLKEval", dependencies: ["RepLKFormats"], path: "Eval"),
+        // Shared formats, a leaf: COCO types (images, annotations, results) and RLE masks.
+        .target(name: "RepLKFormats", path: "Sources/Formats"),
 
         // Task heads
-        .target(name: "Classification", dependencies: ["Backbone", "Engine", "Imaging", "Weights"],
+        .target(name: "RepLKClassification", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKWeights"],
                 path: "Tasks/Classification"),
 
-        .target(name: "Segmentation", dependencies: ["Backbone", "Engine", "Imaging", "Kernels", "Layers", "Weights"],
+        .target(name: "RepLKSegmentation", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKKernels", "RepLKLayers", "RepLKWeights"],
                 path: "Tasks/Segmentation"),
 
-        .target(name: "Detection", dependencies: ["Backbone", "Engine", "Eval", "Imaging", "Kernels", "Layers", "Weights"],
+        .target(name: "RepLKDetection", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKFormats", "RepLKImaging", "RepLKKernels", "RepLKLayers", "RepLKWeights"],
                 path: "Tasks/Detection"),
 
+        // The umbrella module of the RepLK product.
+        .target(name: "RepLK", dependencies: ["RepLKBackbone", "RepLKClassification", "RepLKDatasets", "RepLKDetection", "RepLKEngine",
+                                       "RepLKEval", "RepLKImaging", "RepLKSegmentation", "RepLKWeights"],
+                path: "Sources/RepLK"),
+
         // Command-line tools
-        .target(name: "Leaderboard", path: "Sources/Leaderboard"),
-        .target(name: "ToolSupport", dependencies: ["Engine", "Imaging", "Kernels", "Parallel",
+        .target(name: "RepLKLeaderboard", path: "Sources/Leaderboard"),
+        .target(name: "RepLKToolSupport", dependencies: ["RepLKEngine", "RepLKImaging", "RepLKKernels", "RepLKParallel",
                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [
-            "Backbone", "Classification", "Datasets", "Engine", "Eval", "Imaging", "Parallel", "ToolSupport", "Weights",
+            "RepLKBackbone", "RepLKClassification", "RepLKDatasets", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKToolSupport", "RepLKWeights",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-cls"),
 
         .executableTarget(name: "replk-eval", dependencies: [
-            "Datasets", "Eval", "Imaging", "ToolSupport",
+            "RepLKDatasets", "RepLKEval", "RepLKImaging", "RepLKToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-eval"),
 
         .executableTarget(name: "replk-seg", dependencies: [
-            "Datasets", "Engine", "Eval", "Imaging", "Parallel", "Segmentation", "ToolSupport",
+            "RepLKDatasets", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKSegmentation", "RepLKToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-seg"),
 
         .executableTarget(name: "replk-det", dependencies: [
-            "Datasets", "Detection", "Engine", "Eval", "Imaging", "Parallel", "ToolSupport",
+            "RepLKDatasets", "RepLKDetection", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-det"),
 
         .executableTarget(name: "replk-bench", dependencies: [
-            "Backbone", "Datasets", "Detection", "Engine", "Eval", "Imaging", "Kernels", "Parallel", "Segmentation", "ToolSupport", "Weights",
+            "RepLKBackbone", "RepLKDatasets", "RepLKDetection", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKKernels", "RepLKParallel", "RepLKSegmentation", "RepLKToolSupport", "RepLKWeights",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-bench", exclude: ["make_coco_bench_case.py"]),
 
         .executableTarget(name: "replk-board", dependencies: [
-            "Leaderboard", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "RepLKLeaderboard", "RepLKToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-board"),
 
         // Tests
-        .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
-        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "replk-det", "replk-board", "replk-bench", "TestSupport", "Weights"], path: "Tests/ToolTests"),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "KernelCore", "Kernels", "Parallel"], path: "Tests/EngineTests"),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Engine", "Eval", "Imaging", "TestSupport", "Weights"],
+        .target(name: "TestSupport", dependencies: ["RepLKWeights"], path: "Tests/TestSupport"),
+        .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "replk-det", "replk-board", "replk-bench", "TestSupport", "RepLKWeights"], path: "Tests/ToolTests"),
+        .testTarget(name: "EngineTests", dependencies: ["RepLKEngine", "RepLKKernelCore", "RepLKKernels", "RepLKParallel"], path: "Tests/EngineTests"),
+        .testTarget(name: "DetectionTests", dependencies: ["RepLKDetection", "RepLKEngine", "RepLKEval", "RepLKImaging", "TestSupport", "RepLKWeights"],
                     path: "Tests/DetectionTests"),
-        .testTarget(name: "EvalTests", dependencies: ["Eval", "Datasets", "TestSupport"], path: "Tests/EvalTests"),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport", "Weights"], path: "Tests/ImagingTests"),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Engine", "Imaging", "TestSupport", "ToolSupport", "Weights"],
+        .testTarget(name: "EvalTests", dependencies: ["RepLKEval", "RepLKDatasets", "TestSupport"], path: "Tests/EvalTests"),
+        .testTarget(name: "ImagingTests", dependencies: ["RepLKImaging", "TestSupport", "RepLKWeights"], path: "Tests/ImagingTests"),
+        .testTarget(name: "SegmentationTests", dependencies: ["RepLKSegmentation", "RepLKEngine", "RepLKImaging", "TestSupport", "RepLKToolSupport", "RepLKWeights"],
                     path: "Tests/SegmentationTests"),
-        .testTarget(name: "LeaderboardTests", dependencies: ["Leaderboard", "TestSupport", "ToolSupport"], path: "Tests/LeaderboardTests"),
-        .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),
-        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Weights", "Engine", "TestSupport"],
+        .testTarget(name: "LeaderboardTests", dependencies: ["RepLKLeaderboard", "TestSupport", "RepLKToolSupport"], path: "Tests/LeaderboardTests"),
+        .testTarget(name: "WeightsTests", dependencies: ["RepLKWeights", "TestSupport"], path: "Tests/WeightsTests"),
+        .testTarget(name: "BackboneTests", dependencies: ["RepLKBackbone", "RepLKWeights", "RepLKEngine", "TestSupport"],
                     path: "Tests/BackboneTests"),
     ],
     swiftLanguageModes: [.v5]

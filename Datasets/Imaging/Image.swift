@@ -1,4 +1,4 @@
-import CCodecs
+import RepLKCCodecs
 import Foundation
 
 /// Errors from decoding, encoding and reading image files. Each names the file.

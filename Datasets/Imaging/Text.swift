@@ -1,4 +1,4 @@
-import CFreeType
+import RepLKCFreeType
 import Foundation
 
 /// Where the text of drawings (detection labels, segmentation legends) comes from.

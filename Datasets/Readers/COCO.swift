@@ -1,5 +1,5 @@
-import CJSONC
-import Eval
+import RepLKCJSONC
+import RepLKFormats
 import Foundation
 
 /// COCO annotation and result files (coco-eval.md §1–2), parsed with json-c one element at a time.

@@ -1,4 +1,4 @@
-import Eval
+import RepLKFormats
 
 /// A COCO split on disk: `<root>/<split>/<file_name>` images and `<root>/annotations/instances_<split>.json`.
 public struct COCODataset {

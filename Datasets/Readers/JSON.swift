@@ -1,4 +1,4 @@
-import CJSONC
+import RepLKCJSONC
 import Foundation
 
 /// A JSON file read element by element: a small scanner finds the extent of each element of the

@@ -1,4 +1,4 @@
-import Imaging
+import RepLKImaging
 
 /// A label map: one class index per pixel, row-major.
 public struct LabelMap: Equatable, Sendable {

@@ -1,4 +1,4 @@
-import Weights
+import RepLKWeights
 
 /// RepLKNet hyper-parameters, all read off a checkpoint's tensor shapes (replknet.md §7).
 public struct RepLKNetConfig: Equatable, Sendable {

@@ -1,4 +1,4 @@
-import Engine
+import RepLKEngine
 
 extension RepLKNet {
     /// Multiply-accumulates of one `height × width` image through this network (the classification

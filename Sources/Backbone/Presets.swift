@@ -1,4 +1,4 @@
-import Weights
+import RepLKWeights
 
 extension RepLKNetConfig {
     /// The released configurations (replknet.md §2).

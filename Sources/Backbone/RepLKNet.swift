@@ -1,7 +1,7 @@
-import Engine
-import Kernels
-import Layers
-import Weights
+import RepLKEngine
+import RepLKKernels
+import RepLKLayers
+import RepLKWeights
 
 /// How to build the network from a checkpoint.
 public struct RepLKNetOptions: Sendable {

@@ -1,5 +1,5 @@
-import Layers
-import Weights
+import RepLKLayers
+import RepLKWeights
 
 /// The official `structural_reparam()` on a state dict: each large-kernel block's `lkb_origin`
 /// (conv + BN) and `small_conv` (conv + BN) become one `lkb_reparam` conv with bias; every other

@@ -3,10 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Kernels
+import RepLKKernels
 // The heads and tools name the precision through Engine.
-@_exported import enum KernelCore.Precision
-import Parallel
+@_exported import enum RepLKKernelCore.Precision
+import RepLKParallel
 
 /// Most rows of A per GEMM task (20 micro-panels): the packed A block (240 × KC floats) stays in L2
 /// while every B panel of the task meets it.

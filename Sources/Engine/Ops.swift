@@ -3,8 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Kernels
-import Parallel
+import RepLKKernels
+import RepLKParallel
 
 /// Splits `count` items into about `4·threads` contiguous chunks and runs them on the pool.
 @inline(__always)
@@ -22,7 +22,7 @@ public func activate(_ x: Tensor, _ act: Activation) -> Tensor {
     var y = x
     y.withUnsafeMutableBufferPointer { buf in
         let p = buf.baseAddress!
-        parallelChunks(buf.count, minChunk: 4096) { s, e in Kernels.activate(p + s, count: e - s, act) }
+        parallelChunks(buf.count, minChunk: 4096) { s, e in RepLKKernels.activate(p + s, count: e - s, act) }
     }
     return y
 }
@@ -47,7 +47,7 @@ public func channelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> Tensor
         shift.withUnsafeBufferPointer { b in
             let sp = s.baseAddress!, bp = b.baseAddress!
             parallelChunks(pixels, minChunk: 64) { p0, p1 in
-                Kernels.channelAffine(xp + p0 * c, yp + p0 * c, pixels: p1 - p0, channels: c, scale: sp, shift: bp)
+                RepLKKernels.channelAffine(xp + p0 * c, yp + p0 * c, pixels: p1 - p0, channels: c, scale: sp, shift: bp)
             }
         }
     }
@@ -106,7 +106,7 @@ public func resizeNearest(_ x: Tensor, height: Int, width: Int) -> Tensor {
 /// Adaptive average pooling to `height × width` (PyTorch `AdaptiveAvgPool2d`).
 public func adaptiveAvgPool(_ x: Tensor, height: Int, width: Int) -> Tensor {
     let y = Tensor(uninitializedShape: [x.batch, height, width, x.channels])
-    Kernels.adaptiveAvgPool(x.storage.pointer, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
+    RepLKKernels.adaptiveAvgPool(x.storage.pointer, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
                             y.storage.pointer, outHeight: height, outWidth: width)
     return y
 }
@@ -133,7 +133,7 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int, padding: Int = 0) -
     let oh = (x.height + 2 * padding - kernel) / stride + 1
     let ow = (x.width + 2 * padding - kernel) / stride + 1
     let y = Tensor(uninitializedShape: [x.batch, oh, ow, x.channels])
-    Kernels.maxPool(x.storage.pointer, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
+    RepLKKernels.maxPool(x.storage.pointer, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
                     kernel: kernel, stride: stride, padding: padding, y.storage.pointer, outHeight: oh, outWidth: ow)
     return y
 }

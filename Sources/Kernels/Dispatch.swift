@@ -4,10 +4,10 @@
 // speed on AVX-512 machines and correctly (never SIGILL) on AVX2 ones. Elsewhere (arm64) both builds
 // are native and the V4 one is used.
 
-@_exported import KernelCore
-import CPUInfo
-import KernelsV3
-import KernelsV4
+@_exported import RepLKKernelCore
+import RepLKCPUInfo
+import RepLKKernelsV3
+import RepLKKernelsV4
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -78,10 +78,10 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                       epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
                       scratch: UnsafeMutablePointer<Float>) {
     if useV4 {
-        KernelsV4.gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+        RepLKKernelsV4.gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
                             m0: m0, mc: mc, panel0: panel0, panelCount: panelCount, scratch: scratch)
     } else {
-        KernelsV3.gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+        RepLKKernelsV3.gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
                             m0: m0, mc: mc, panel0: panel0, panelCount: panelCount, scratch: scratch)
     }
 }
@@ -93,9 +93,9 @@ public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
                               activation: Activation,
                               _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
     if useV4 {
-        KernelsV4.depthwiseConvRows(x, g, weights: weights, bias: bias, activation: activation, y, row0: row0, row1: row1)
+        RepLKKernelsV4.depthwiseConvRows(x, g, weights: weights, bias: bias, activation: activation, y, row0: row0, row1: row1)
     } else {
-        KernelsV3.depthwiseConvRows(x, g, weights: weights, bias: bias, activation: activation, y, row0: row0, row1: row1)
+        RepLKKernelsV3.depthwiseConvRows(x, g, weights: weights, bias: bias, activation: activation, y, row0: row0, row1: row1)
     }
 }
 
@@ -106,10 +106,10 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
                               scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     if useV4 {
-        KernelsV4.depthwiseConvBand(x, g, bands, task: task, scratch: scratch, blockedWeights: blockedWeights,
+        RepLKKernelsV4.depthwiseConvBand(x, g, bands, task: task, scratch: scratch, blockedWeights: blockedWeights,
                                     bias: bias, activation: activation, y)
     } else {
-        KernelsV3.depthwiseConvBand(x, g, bands, task: task, scratch: scratch, blockedWeights: blockedWeights,
+        RepLKKernelsV3.depthwiseConvBand(x, g, bands, task: task, scratch: scratch, blockedWeights: blockedWeights,
                                     bias: bias, activation: activation, y)
     }
 }
@@ -120,10 +120,10 @@ public func depthwiseConvFFT(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, 
                              scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                              bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     if useV4 {
-        KernelsV4.depthwiseConvFFT(x, g, plan, task: task, scratch: scratch, blockedWeights: blockedWeights,
+        RepLKKernelsV4.depthwiseConvFFT(x, g, plan, task: task, scratch: scratch, blockedWeights: blockedWeights,
                                    bias: bias, activation: activation, y)
     } else {
-        KernelsV3.depthwiseConvFFT(x, g, plan, task: task, scratch: scratch, blockedWeights: blockedWeights,
+        RepLKKernelsV3.depthwiseConvFFT(x, g, plan, task: task, scratch: scratch, blockedWeights: blockedWeights,
                                    bias: bias, activation: activation, y)
     }
 }
@@ -152,13 +152,13 @@ public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
                                scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     precondition(useV4, "depth-wise strips need the AVX-512 kernels")
-    KernelsV4.depthwiseConvStrip(x, g, strips, task: task, scratch: scratch, blockedWeights: blockedWeights,
+    RepLKKernelsV4.depthwiseConvStrip(x, g, strips, task: task, scratch: scratch, blockedWeights: blockedWeights,
                                  bias: bias, activation: activation, y)
 }
 
 /// y[i] = act(x[i]) in place, for `count` values.
 public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {
-    if useV4 { KernelsV4.activate(p, count: count, act) } else { KernelsV3.activate(p, count: count, act) }
+    if useV4 { RepLKKernelsV4.activate(p, count: count, act) } else { RepLKKernelsV3.activate(p, count: count, act) }
 }
 
 /// Per-channel affine map over `pixels` rows of `channels` values: y = x·scale[c] + shift[c]
@@ -166,26 +166,26 @@ public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activa
 public func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int, channels: Int,
                           scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
     if useV4 {
-        KernelsV4.channelAffine(x, y, pixels: pixels, channels: channels, scale: scale, shift: shift)
+        RepLKKernelsV4.channelAffine(x, y, pixels: pixels, channels: channels, scale: scale, shift: shift)
     } else {
-        KernelsV3.channelAffine(x, y, pixels: pixels, channels: channels, scale: scale, shift: shift)
+        RepLKKernelsV3.channelAffine(x, y, pixels: pixels, channels: channels, scale: scale, shift: shift)
     }
 }
 
 /// z = x + y for `count` values.
 public func addArrays(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count: Int) {
-    if useV4 { KernelsV4.addArrays(x, y, z, count: count) } else { KernelsV3.addArrays(x, y, z, count: count) }
+    if useV4 { RepLKKernelsV4.addArrays(x, y, z, count: count) } else { RepLKKernelsV3.addArrays(x, y, z, count: count) }
 }
 
 /// A loop of independent FMAs sized for the variant's register file, for measuring the machine's
 /// float32 peak; `fmaPeakFlopsPerIteration` FLOPs per iteration.
 public func fmaPeakLoop(iterations: Int, seed: Float) -> Float {
-    useV4 ? KernelsV4.fmaPeakLoop(iterations: iterations, seed: seed) : KernelsV3.fmaPeakLoop(iterations: iterations, seed: seed)
+    useV4 ? RepLKKernelsV4.fmaPeakLoop(iterations: iterations, seed: seed) : RepLKKernelsV3.fmaPeakLoop(iterations: iterations, seed: seed)
 }
 
 /// FLOPs one iteration of `fmaPeakLoop` performs.
 public var fmaPeakFlopsPerIteration: Int {
-    useV4 ? KernelsV4.fmaPeakFlopsPerIteration : KernelsV3.fmaPeakFlopsPerIteration
+    useV4 ? RepLKKernelsV4.fmaPeakFlopsPerIteration : RepLKKernelsV3.fmaPeakFlopsPerIteration
 }
 
 /// RoIAlign (torchvision / mmcv `roi_align`) over one NHWC feature map, writing `[out, out, C]`.
@@ -193,10 +193,10 @@ public func roiAlignNHWC(_ x: UnsafePointer<Float>, height: Int, width: Int, cha
                          box: (Float, Float, Float, Float), spatialScale: Float, outputSize P: Int, aligned: Bool,
                          samplingRatio: Int, into out: UnsafeMutablePointer<Float>) {
     if useV4 {
-        KernelsV4.roiAlignNHWC(x, height: height, width: width, channels: C, box: box, spatialScale: spatialScale,
+        RepLKKernelsV4.roiAlignNHWC(x, height: height, width: width, channels: C, box: box, spatialScale: spatialScale,
                                outputSize: P, aligned: aligned, samplingRatio: samplingRatio, into: out)
     } else {
-        KernelsV3.roiAlignNHWC(x, height: height, width: width, channels: C, box: box, spatialScale: spatialScale,
+        RepLKKernelsV3.roiAlignNHWC(x, height: height, width: width, channels: C, box: box, spatialScale: spatialScale,
                                outputSize: P, aligned: aligned, samplingRatio: samplingRatio, into: out)
     }
 }
@@ -206,10 +206,10 @@ public func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: In
                                _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int,
                                yTaps: [LinearTap], xTaps: [LinearTap], row0: Int, row1: Int) {
     if useV4 {
-        KernelsV4.resizeBilinearRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
+        RepLKKernelsV4.resizeBilinearRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
                                      outWidth: outWidth, yTaps: yTaps, xTaps: xTaps, row0: row0, row1: row1)
     } else {
-        KernelsV3.resizeBilinearRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
+        RepLKKernelsV3.resizeBilinearRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
                                      outWidth: outWidth, yTaps: yTaps, xTaps: xTaps, row0: row0, row1: row1)
     }
 }
@@ -218,10 +218,10 @@ public func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: In
 public func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                               _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, row0: Int, row1: Int) {
     if useV4 {
-        KernelsV4.resizeNearestRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
+        RepLKKernelsV4.resizeNearestRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
                                     outWidth: outWidth, row0: row0, row1: row1)
     } else {
-        KernelsV3.resizeNearestRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
+        RepLKKernelsV3.resizeNearestRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
                                     outWidth: outWidth, row0: row0, row1: row1)
     }
 }
@@ -230,9 +230,9 @@ public func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int
 public func adaptiveAvgPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                             _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
     if useV4 {
-        KernelsV4.adaptiveAvgPool(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight, outWidth: outWidth)
+        RepLKKernelsV4.adaptiveAvgPool(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight, outWidth: outWidth)
     } else {
-        KernelsV3.adaptiveAvgPool(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight, outWidth: outWidth)
+        RepLKKernelsV3.adaptiveAvgPool(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight, outWidth: outWidth)
     }
 }
 
@@ -241,10 +241,10 @@ public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: I
                     kernel: Int, stride: Int, padding: Int,
                     _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
     if useV4 {
-        KernelsV4.maxPool(x, batch: batch, height: height, width: width, channels: C, kernel: kernel, stride: stride,
+        RepLKKernelsV4.maxPool(x, batch: batch, height: height, width: width, channels: C, kernel: kernel, stride: stride,
                           padding: padding, y, outHeight: outHeight, outWidth: outWidth)
     } else {
-        KernelsV3.maxPool(x, batch: batch, height: height, width: width, channels: C, kernel: kernel, stride: stride,
+        RepLKKernelsV3.maxPool(x, batch: batch, height: height, width: width, channels: C, kernel: kernel, stride: stride,
                           padding: padding, y, outHeight: outHeight, outWidth: outWidth)
     }
 }
@@ -255,9 +255,9 @@ public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: I
 public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                    batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
     if useV4 {
-        KernelsV4.winogradInputTransform(x, t, tiles: t0, t1, batchFirst: first, batchCount: count, into: v)
+        RepLKKernelsV4.winogradInputTransform(x, t, tiles: t0, t1, batchFirst: first, batchCount: count, into: v)
     } else {
-        KernelsV3.winogradInputTransform(x, t, tiles: t0, t1, batchFirst: first, batchCount: count, into: v)
+        RepLKKernelsV3.winogradInputTransform(x, t, tiles: t0, t1, batchFirst: first, batchCount: count, into: v)
     }
 }
 
@@ -268,10 +268,10 @@ public func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTili
                                     activation: Activation, residual: UnsafePointer<Float>?,
                                     _ y: UnsafeMutablePointer<Float>) {
     if useV4 {
-        KernelsV4.winogradOutputTransform(m, t, tiles: t0, t1, batchFirst: first, batchCount: count, bias: bias,
+        RepLKKernelsV4.winogradOutputTransform(m, t, tiles: t0, t1, batchFirst: first, batchCount: count, bias: bias,
                                           activation: activation, residual: residual, y)
     } else {
-        KernelsV3.winogradOutputTransform(m, t, tiles: t0, t1, batchFirst: first, batchCount: count, bias: bias,
+        RepLKKernelsV3.winogradOutputTransform(m, t, tiles: t0, t1, batchFirst: first, batchCount: count, bias: bias,
                                           activation: activation, residual: residual, y)
     }
 }
@@ -281,9 +281,9 @@ public func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTili
 public func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
                         into dst: UnsafeMutablePointer<Float>) {
     if useV4 {
-        KernelsV4.packAPanels(input, m: m, k: k, panels: panel0, count: count, into: dst)
+        RepLKKernelsV4.packAPanels(input, m: m, k: k, panels: panel0, count: count, into: dst)
     } else {
-        KernelsV3.packAPanels(input, m: m, k: k, panels: panel0, count: count, into: dst)
+        RepLKKernelsV3.packAPanels(input, m: m, k: k, panels: panel0, count: count, into: dst)
     }
 }
 
@@ -327,7 +327,7 @@ public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
                           scratch: UnsafeMutablePointer<Float>) {
     #if arch(x86_64)
     requireBF16()
-    KernelsV4.gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+    RepLKKernelsV4.gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
                             m0: m0, mc: mc, panel0: panel0, panelCount: panelCount, scratch: scratch)
     #else
     preconditionFailure(Precision.bf16.unsupportedReason ?? "")
@@ -341,7 +341,7 @@ public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: I
                             into dst: UnsafeMutablePointer<UInt32>, panel: UnsafeMutablePointer<Float>) {
     #if arch(x86_64)
     requireBF16()
-    KernelsV4.packAPanelsBF16(input, m: m, k: k, panels: panel0, count: count, into: dst, panel: panel)
+    RepLKKernelsV4.packAPanelsBF16(input, m: m, k: k, panels: panel0, count: count, into: dst, panel: panel)
     #else
     preconditionFailure(Precision.bf16.unsupportedReason ?? "")
     #endif
@@ -352,7 +352,7 @@ public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: I
 public func bf16PeakLoop(iterations: Int, seed: Float) -> Float {
     #if arch(x86_64)
     requireBF16()
-    return KernelsV4.bf16PeakLoop(iterations: iterations, seed: seed)
+    return RepLKKernelsV4.bf16PeakLoop(iterations: iterations, seed: seed)
     #else
     preconditionFailure(Precision.bf16.unsupportedReason ?? "")
     #endif
@@ -366,7 +366,7 @@ public let bf16PeakFlopsPerIteration = 2 * 2 * 16 * 24
 public func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
     #if arch(x86_64)
     requireBF16()
-    KernelsV4.bf16RoundHardware(src, count: count, into: dst)
+    RepLKKernelsV4.bf16RoundHardware(src, count: count, into: dst)
     #else
     preconditionFailure(Precision.bf16.unsupportedReason ?? "")
     #endif
@@ -385,7 +385,7 @@ public func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeome
     requireBF16()
     precondition(g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1,
                  "the bf16 depth-wise bands run stride 1 and dilation 1 only")
-    KernelsV4.depthwiseConvBandBF16(x, g, bands, task: task, scratch: scratch, pairWeights: pairWeights, bias: bias,
+    RepLKKernelsV4.depthwiseConvBandBF16(x, g, bands, task: task, scratch: scratch, pairWeights: pairWeights, bias: bias,
                                     activation: activation, y)
     #else
     preconditionFailure(Precision.bf16.unsupportedReason ?? "")

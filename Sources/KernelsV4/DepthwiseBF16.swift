@@ -3,9 +3,9 @@
 // float32. Only in the AVX-512 build (this file has no link in Sources/KernelsV3); the tiles are C
 // with function-level `target` attributes (Sources/CKernelsBF16/depthwise_bf16.c).
 #if REPLK_V4 && arch(x86_64)
-import CHints
-import CKernelsBF16
-import KernelCore
+import RepLKCHints
+import RepLKCKernelsBF16
+import RepLKKernelCore
 
 /// Stride-1 depth-wise conv of task `task` of `bands` (one band of output rows of one 16-channel
 /// block of one image) with bf16 operands: each input row the band reads is rounded to bf16 once,

@@ -1,5 +1,5 @@
-import CHints
-import KernelCore
+import RepLKCHints
+import RepLKKernelCore
 
 /// Depth-wise convolution for output rows `row0 ..< row1` (row = n·outHeight + oy).
 /// `weights` are tap-major: weight of channel c at (ky, kx) is `weights[(ky·kW + kx)·C + c]`.

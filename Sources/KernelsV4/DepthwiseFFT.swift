@@ -1,4 +1,4 @@
-import KernelCore
+import RepLKKernelCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import KernelCore
+import RepLKKernelCore
 
 // erf on [-4, 4] as x·P(x²)/Q(x²), a rational minimax fit (|error| < 5e-7). Beyond ±4 erf is ±1
 // in float32. GELU built on it stays within 2 ulp of torch's exact-erf GELU.

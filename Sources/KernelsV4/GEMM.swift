@@ -1,5 +1,5 @@
-import CHints
-import KernelCore
+import RepLKCHints
+import RepLKKernelCore
 
 // Packed single-precision GEMM: C[M×N] (+)= A[M×K] · B[K×N], with a fused epilogue.
 //

@@ -1,5 +1,5 @@
-import CHints
-import KernelCore
+import RepLKCHints
+import RepLKKernelCore
 
 // The AVX2 build of the GEMM's inner loops. AVX2 has 16 ymm registers of 8 lanes, so the 12×32 tile
 // of the AVX-512 build (24 zmm accumulators) would spill. The packed layouts stay the same (A in

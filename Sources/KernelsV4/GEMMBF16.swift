@@ -3,8 +3,8 @@
 // AVX-512 build (this file has no link in Sources/KernelsV3); the tile kernels are C with
 // function-level `target` attributes (Sources/CKernelsBF16), one call per 12×32 tile and K block.
 #if REPLK_V4 && arch(x86_64)
-import CKernelsBF16
-import KernelCore
+import RepLKCKernelsBF16
+import RepLKKernelCore
 
 /// Packs micro-panels `panel0 ..< panel0 + count` of the M × K operand `input` over its whole
 /// depth into bf16 pairs (`dst[(row / MR)·P·MR + kp·MR + row % MR]`, P = ⌈K/2⌉), the layout

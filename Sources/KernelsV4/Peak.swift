@@ -1,4 +1,4 @@
-import KernelCore
+import RepLKKernelCore
 
 #if REPLK_V4 || !arch(x86_64)
 /// One native vector: 16 lanes in a zmm register.

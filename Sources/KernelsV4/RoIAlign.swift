@@ -1,4 +1,4 @@
-import KernelCore
+import RepLKKernelCore
 
 /// RoIAlign (torchvision / mmcv `roi_align`, aligned, average, adaptive sampling grid) over one NHWC
 /// feature map (batch 1), writing `[out, out, C]` per RoI. Arithmetic in float32 in the order of

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import KernelCore
+import RepLKKernelCore
 
 /// Bilinear resize of NHWC rows `row0 ..< row1` (row = n·outH + oy).
 public func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,

@@ -1,4 +1,4 @@
-import KernelCore
+import RepLKKernelCore
 
 // The input and output transforms of Winograd F(4×4, 3×3) (see KernelCore/WinogradTypes.swift),
 // eight channels per vector. The 36 GEMMs between them are the engine's.

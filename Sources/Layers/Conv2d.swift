@@ -1,5 +1,5 @@
-import Engine
-import Kernels
+import RepLKEngine
+import RepLKKernels
 
 /// A PyTorch `Conv2d` with an optional BatchNorm, either folded into the weights (the fast
 /// inference form) or applied as a separate per-channel affine op (the verification form).

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CHints
+import RepLKCHints
 import Synchronization
 
 /// A persistent pool of worker threads for data-parallel loops.

@@ -1,6 +1,6 @@
 import Foundation
-import Imaging
-import Kernels
+import RepLKImaging
+import RepLKKernels
 
 /// Refuses to run, with a message, when this CPU runs neither kernel build (AVX-512 or AVX2 + FMA).
 /// Every tool calls this before any engine code runs, so an unsupported CPU gets an error instead of

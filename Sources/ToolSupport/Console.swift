@@ -1,5 +1,5 @@
 import Foundation
-import Parallel
+import RepLKParallel
 
 /// Standard error, unbuffered.
 public func printError(_ s: String) {

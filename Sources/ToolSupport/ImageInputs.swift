@@ -1,6 +1,6 @@
 import Foundation
 import ArgumentParser
-import Imaging
+import RepLKImaging
 
 /// The extensions `infer` looks for in folders (case-insensitive).
 public let imageFileExtensions: Set<String> = [".jpg", ".jpeg", ".png"]

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Engine
-import Kernels
+import RepLKEngine
+import RepLKKernels
 
 extension Precision: ExpressibleByArgument {}
 

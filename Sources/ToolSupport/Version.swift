@@ -1,5 +1,5 @@
-import Engine
-import Kernels
+import RepLKEngine
+import RepLKKernels
 
 /// What `--version` prints for `tool`: the engine version, the kernel build chosen on this CPU
 /// (or forced by `REPLK_KERNELS`) and whether `--precision bf16` runs here.

@@ -1,4 +1,4 @@
-import Layers
+import RepLKLayers
 
 /// Binds tensors to a model by key path. Every lookup checks the shape; keys that are never taken
 /// are reported by `finish`, so a checkpoint for another architecture fails loudly instead of

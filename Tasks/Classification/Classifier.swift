@@ -1,8 +1,8 @@
-import Backbone
-import Engine
-import Imaging
-import Weights
-import Engine
+import RepLKBackbone
+import RepLKEngine
+import RepLKImaging
+import RepLKWeights
+import RepLKEngine
 
 /// A RepLKNet classifier loaded from a checkpoint, with its evaluation transform.
 public final class Classifier {

@@ -1,5 +1,5 @@
-import Backbone
-import Imaging
+import RepLKBackbone
+import RepLKImaging
 
 /// The official RepLKNet ImageNet evaluation transform (`datasets.build_transform(is_train=False)`):
 /// below 384 px, resize the short side to int(size / 0.875) with bicubic and centre-crop; at 384 and

@@ -3,11 +3,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Backbone
-import Engine
-import Kernels
-import Layers
-import Weights
+import RepLKBackbone
+import RepLKEngine
+import RepLKKernels
+import RepLKLayers
+import RepLKWeights
 
 /// Test-time settings of the official config (`test_cfg`), none of which the checkpoint stores.
 public struct DetectionTestConfig: Sendable {

@@ -1,7 +1,7 @@
-import Engine
-import Kernels
-import Layers
-import Weights
+import RepLKEngine
+import RepLKKernels
+import RepLKLayers
+import RepLKWeights
 
 /// mmdet `FPN` (no extra convs): 1×1 laterals, nearest top-down, 3×3 outputs, and a stride-2
 /// max-pool (kernel 1) of the top output as an extra level.

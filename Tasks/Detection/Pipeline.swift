@@ -3,9 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Engine
-import Eval
-import Imaging
+import RepLKEngine
+import RepLKFormats
+import RepLKImaging
 
 /// A binary mask inside a window of the original image.
 public struct MaskWindow: Equatable, Sendable {

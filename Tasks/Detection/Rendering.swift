@@ -1,5 +1,5 @@
 import Foundation
-import Imaging
+import RepLKImaging
 
 /// How detections are drawn.
 public struct DetectionDrawingStyle: Sendable {

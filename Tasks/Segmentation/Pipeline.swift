@@ -1,5 +1,5 @@
-import Engine
-import Imaging
+import RepLKEngine
+import RepLKImaging
 
 /// How a segmentation model is run over an image: mmsegmentation's test pipeline and test_cfg.
 public struct SegmentationTestConfig: Sendable {
@@ -97,7 +97,7 @@ public struct SegmentationPipeline {
                     let y2 = min(y1 + crop.0, H), x2 = min(x1 + crop.1, W)
                     y1 = max(y2 - crop.0, 0)
                     x1 = max(x2 - crop.1, 0)
-                    let part = model.logits(Engine.crop(x, y0: y1, y1: y2, x0: x1, x1: x2))
+                    let part = model.logits(RepLKEngine.crop(x, y0: y1, y1: y2, x0: x1, x1: x2))
                     let pp = part.storage.pointer
                     let w = x2 - x1
                     sum.withUnsafeMutableBufferPointer { s in

@@ -1,5 +1,5 @@
 import Foundation
-import Imaging
+import RepLKImaging
 
 /// One row of a segmentation legend: the class, its share of the pixels, the colour its pixels
 /// have on average in the overlay (palette blended over the photo, as it appears) and the raw

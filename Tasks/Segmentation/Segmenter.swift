@@ -1,7 +1,7 @@
-import Backbone
-import Engine
-import Kernels
-import Weights
+import RepLKBackbone
+import RepLKEngine
+import RepLKKernels
+import RepLKWeights
 
 /// UperNet on a RepLKNet backbone, loaded from an mmsegmentation checkpoint
 /// (`{'meta', 'state_dict'}` with `backbone.` / `decode_head.` / `auxiliary_head.` keys).

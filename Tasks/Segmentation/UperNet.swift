@@ -1,7 +1,7 @@
-import Engine
-import Kernels
-import Layers
-import Weights
+import RepLKEngine
+import RepLKKernels
+import RepLKLayers
+import RepLKWeights
 
 /// mmsegmentation's `UPerHead`: a pyramid pooling module on the last feature map, an FPN-style
 /// top-down path, fusion of all levels, and a 1×1 classifier at stride 4 (upernet.md §2.1).

@@ -1,8 +1,8 @@
 import XCTest
-import Backbone
-import Engine
+import RepLKBackbone
+import RepLKEngine
 import TestSupport
-import Weights
+import RepLKWeights
 
 /// bf16 against the official float32 outputs of dev-cls-a / dev-cls-b (issue bounds: logits within
 /// 2e-2 · max|logit| and the same top-1 for every image). Skipped, saying why, on CPUs without

@@ -1,8 +1,8 @@
 import XCTest
-import Backbone
+import RepLKBackbone
 import TestSupport
-import Weights
-import Engine
+import RepLKWeights
+import RepLKEngine
 
 final class BindingErrorTests: XCTestCase {
     let path = Fixtures.path("dev-cls-a/model.pth")

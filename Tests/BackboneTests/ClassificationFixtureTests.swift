@@ -1,8 +1,8 @@
 import XCTest
-import Backbone
-import Engine
+import RepLKBackbone
+import RepLKEngine
 import TestSupport
-import Weights
+import RepLKWeights
 
 /// dev-cls-a / dev-cls-b: outputs of the official replknet.py (see Tests/Fixtures/dev-cls-*/manifest.json).
 final class ClassificationFixtureTests: XCTestCase {

@@ -1,9 +1,9 @@
 import Foundation
 import XCTest
-import Backbone
-import Engine
+import RepLKBackbone
+import RepLKEngine
 import TestSupport
-import Weights
+import RepLKWeights
 
 /// RepLKNet-31B at full size with random weights: the key set and shapes of the official model
 /// (Tests/Fixtures/keys-31B.txt), its parameter counts, and one 224×224 forward pass.

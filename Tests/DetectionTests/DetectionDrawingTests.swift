@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
-import Detection
-import Imaging
+import RepLKDetection
+import RepLKImaging
 import TestSupport
 
 /// Drawings that hold up on real photos (issue 28): the demo model's detections drawn on the demo

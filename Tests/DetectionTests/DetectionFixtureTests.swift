@@ -1,11 +1,11 @@
 import Foundation
 import XCTest
-import Detection
-import Engine
-import Eval
-import Imaging
+import RepLKDetection
+import RepLKEngine
+import RepLKEval
+import RepLKImaging
 import TestSupport
-import Weights
+import RepLKWeights
 
 /// dev-det-a: mmdetection 3.3.0 inference of Cascade Mask R-CNN on the dev-cls-a backbone
 /// (Tests/Fixtures/dev-det-a/manifest.json).

@@ -1,7 +1,7 @@
 import XCTest
-import Engine
-import KernelCore
-import Kernels
+import RepLKEngine
+import RepLKKernelCore
+import RepLKKernels
 
 /// The bf16 kernels against references that round the same operands to bf16 (round to nearest
 /// even, as the hardware does) and sum in float64: they may differ by the float32 accumulation

@@ -1,8 +1,8 @@
 import XCTest
-import Engine
-import KernelCore
-import Kernels
-import Parallel
+import RepLKEngine
+import RepLKKernelCore
+import RepLKKernels
+import RepLKParallel
 
 final class ConvKernelTests: XCTestCase {
     struct Case {

@@ -1,7 +1,7 @@
 import XCTest
-import Engine
-import KernelCore
-import Kernels
+import RepLKEngine
+import RepLKKernelCore
+import RepLKKernels
 
 /// The bf16 depth-wise conv (stride 1, taps in pairs along each kernel row through `vdpbf16ps`)
 /// against a float64 reference on the same bf16-rounded inputs and weights: they may differ by the

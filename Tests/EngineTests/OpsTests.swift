@@ -1,8 +1,8 @@
 import XCTest
 import Foundation
-import Engine
-import Kernels
-import Parallel
+import RepLKEngine
+import RepLKKernels
+import RepLKParallel
 import Synchronization
 
 final class OpsTests: XCTestCase {

@@ -1,5 +1,5 @@
 import Foundation
-import Engine
+import RepLKEngine
 
 /// Deterministic test data (SplitMix64).
 struct SeededRandom {
@@ -73,7 +73,7 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
     return m
 }
 
-import Kernels
+import RepLKKernels
 import XCTest
 
 /// Runs `body` once with every kernel build this CPU supports (AVX-512 and AVX2 on an AVX-512

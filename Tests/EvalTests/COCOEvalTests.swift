@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
-import Datasets
-import Eval
+import RepLKDatasets
+import RepLKEval
 import TestSupport
 
 /// pycocotools 2.0.11 on randomised cases (Tests/Fixtures/coco/make_coco_cases.py).

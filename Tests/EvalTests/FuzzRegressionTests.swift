@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
-import Datasets
-import Eval
+import RepLKDatasets
+import RepLKEval
 import TestSupport
 
 /// Replays Tests/Fixtures/fuzz-regressions/fuzz-{coco-gt,coco-results,rle} as the fuzz targets

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
-import Datasets
-import Eval
+import RepLKDatasets
+import RepLKEval
 import TestSupport
 
 /// The COCO annotation and results readers on bytes in memory (the entry points fuzzers use) and on

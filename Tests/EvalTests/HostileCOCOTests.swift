@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Eval
+import RepLKEval
 
 /// COCO evaluation on hostile input: NaN scores, shapes pycocotools cannot rasterise, and ground
 /// truth whose images × categories is huge while its annotations are few.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Eval
+import RepLKEval
 
 /// Polygons, boxes and RLEs with huge or non-finite numbers: pycocotools' number where its C code
 /// gives one, a clear error where that code is undefined, and bounded memory either way.

@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
-import Datasets
-import Eval
-import Imaging
+import RepLKDatasets
+import RepLKEval
+import RepLKImaging
 import TestSupport
 
 /// mmsegmentation 1.2.2 IoUMetric and cityscapesScripts on generated label maps

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Imaging
+import RepLKImaging
 import TestSupport
 
 /// Replays Tests/Fixtures/fuzz-regressions/fuzz-{png,jpeg} through the decoders the fuzz targets

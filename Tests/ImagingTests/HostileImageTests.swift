@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Imaging
+import RepLKImaging
 
 /// Decompression bombs and files whose data ends early, crafted from small encoded images by
 /// rewriting the size their headers declare.

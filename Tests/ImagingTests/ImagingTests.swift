@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Imaging
+import RepLKImaging
 import TestSupport
 
 /// Decoders and resamplers against Pillow / OpenCV outputs (Tests/Fixtures/imaging).

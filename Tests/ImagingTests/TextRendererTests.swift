@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Imaging
+import RepLKImaging
 
 /// Text in drawings through FreeType (issue 28): DejaVu Sans where installed, sizes in
 /// proportion, UTF-8 glyphs, and the bitmap font with a reason when no font is found.

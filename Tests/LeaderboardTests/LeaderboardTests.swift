@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
-import Leaderboard
+import RepLKLeaderboard
 import TestSupport
-import ToolSupport
+import RepLKToolSupport
 
 final class LeaderboardTests: XCTestCase {
     /// Records written by the tools' writer, for one run per task (the released 31B ADE20K

@@ -1,7 +1,7 @@
 import XCTest
-import Engine
-import Imaging
-import Segmentation
+import RepLKEngine
+import RepLKImaging
+import RepLKSegmentation
 import TestSupport
 
 /// bf16 UperNet on the dev-seg fixtures: the label maps stay within 1 % of the float32 ones (issue

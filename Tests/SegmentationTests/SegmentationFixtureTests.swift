@@ -1,11 +1,11 @@
 import Foundation
 import XCTest
-import Engine
-import Imaging
-import Segmentation
+import RepLKEngine
+import RepLKImaging
+import RepLKSegmentation
 import TestSupport
-import ToolSupport
-import Weights
+import RepLKToolSupport
+import RepLKWeights
 
 /// dev-seg-ade-whole / dev-seg-ade-slide: mmsegmentation 1.2.2 inference on UperNet + the dev-cls-a
 /// backbone (Tests/Fixtures/dev-seg-ade-*/manifest.json).

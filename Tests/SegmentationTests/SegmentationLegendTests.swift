@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
-import Imaging
-import Segmentation
+import RepLKImaging
+import RepLKSegmentation
 import TestSupport
 
 /// The segmentation legend (issue 28): it scales with the image, shows each class's colour as it

@@ -1,5 +1,5 @@
 import Foundation
-import Weights
+import RepLKWeights
 
 /// Paths and arrays of the project's test fixtures (Tests/Fixtures).
 public enum Fixtures {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Imaging
+import RepLKImaging
 import TestSupport
 
 /// `infer` takes inputs as users give them (issue 28): folders (their images found recursively,

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TestSupport
-import Weights
+import RepLKWeights
 
 final class ReplkClsTests: XCTestCase {
     func testTensorInSaveLogitsOutMatchesFixtureMergedAndUnmerged() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Imaging
+import RepLKImaging
 import TestSupport
 
 final class ReplkDetTests: XCTestCase {

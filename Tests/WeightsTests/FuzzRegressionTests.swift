@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TestSupport
-import Weights
+import RepLKWeights
 
 /// Replays Tests/Fixtures/fuzz-regressions/fuzz-{pth,legacy-pth,safetensors,npy} through the entry
 /// points of the fuzz targets (Tests/Fuzz/Sources/...): a crash here is a crash the fuzzers found;

@@ -1,5 +1,5 @@
 import Foundation
-import Weights
+import RepLKWeights
 
 /// Builders for small checkpoint files, valid or deliberately broken, made in memory so the
 /// hostile-input tests need no fixture files.

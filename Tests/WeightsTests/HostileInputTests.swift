@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TestSupport
-import Weights
+import RepLKWeights
 
 /// Crafted checkpoints that crashed the parsers, or made them allocate far more than the file's
 /// size, before the checks they exercise. Each must give a one-line WeightsError naming the file.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Weights
+import RepLKWeights
 
 /// Found by fuzz-pth and fuzz-legacy-pth (LeakSanitizer): a pickle may put a container inside itself,
 /// as Python allows (`pickle.loads(b"\x80\x02]2a.")` is `[[...]]`: EMPTY_LIST, DUP, APPEND). The

@@ -1,11 +1,11 @@
 import ArgumentParser
-import Backbone
-import Engine
+import RepLKBackbone
+import RepLKEngine
 import Foundation
-import Imaging
-import Segmentation
-import ToolSupport
-import Weights
+import RepLKImaging
+import RepLKSegmentation
+import RepLKToolSupport
+import RepLKWeights
 
 /// What bf16 costs in accuracy, against float32 in the same run: the demo evaluations through the
 /// tools at both precisions, and the official fixtures' outputs.

@@ -1,11 +1,11 @@
 import ArgumentParser
-import Backbone
-import Detection
-import Engine
+import RepLKBackbone
+import RepLKDetection
+import RepLKEngine
 import Foundation
-import Segmentation
-import ToolSupport
-import Weights
+import RepLKSegmentation
+import RepLKToolSupport
+import RepLKWeights
 
 /// Full-size models with random weights for cost accounting and timing.
 enum FullSize {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import ToolSupport
+import RepLKToolSupport
 
 /// A detection run's per-image outcome, for timing `merge` without a model: the partials are
 /// written by the same `runEvaluation` as `replk-det eval --shard` writes them, from synthetic

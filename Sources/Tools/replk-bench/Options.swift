@@ -1,9 +1,9 @@
 import ArgumentParser
-import Engine
-import Eval
-import Kernels
+import RepLKEngine
+import RepLKEval
+import RepLKKernels
 import Foundation
-import ToolSupport
+import RepLKToolSupport
 
 // The bench commands' typed option values and their range checks: every number is checked at
 // parse time, so that none traps, loops, or asks for more memory than a machine has.

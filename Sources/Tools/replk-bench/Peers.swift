@@ -1,5 +1,5 @@
 import Foundation
-import ToolSupport
+import RepLKToolSupport
 
 /// The peer harness run with the user's Python: the same workloads through PyTorch (eager,
 /// channels_last), onnxruntime and OpenVINO (fp32 forced), each timed like ours (median after a

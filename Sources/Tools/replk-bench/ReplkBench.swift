@@ -1,15 +1,15 @@
 import ArgumentParser
-import Backbone
-import Datasets
-import Detection
-import Engine
-import Eval
+import RepLKBackbone
+import RepLKDatasets
+import RepLKDetection
+import RepLKEngine
+import RepLKEval
 import Foundation
-import Kernels
-import Parallel
-import Segmentation
-import ToolSupport
-import Weights
+import RepLKKernels
+import RepLKParallel
+import RepLKSegmentation
+import RepLKToolSupport
+import RepLKWeights
 
 @main
 struct ReplkBench: ParsableCommand {

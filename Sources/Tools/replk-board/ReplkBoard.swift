@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Leaderboard
-import ToolSupport
+import RepLKLeaderboard
+import RepLKToolSupport
 
 /// `--format`: the table formats.
 enum BoardFormat: String, ExpressibleByArgument, CaseIterable {

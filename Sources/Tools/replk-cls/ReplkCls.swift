@@ -1,14 +1,14 @@
 import ArgumentParser
-import Backbone
-import Classification
-import Datasets
-import Engine
-import Eval
+import RepLKBackbone
+import RepLKClassification
+import RepLKDatasets
+import RepLKEngine
+import RepLKEval
 import Foundation
-import Imaging
-import Parallel
-import ToolSupport
-import Weights
+import RepLKImaging
+import RepLKParallel
+import RepLKToolSupport
+import RepLKWeights
 
 @main
 struct ReplkCls: ParsableCommand {

@@ -1,12 +1,12 @@
 import ArgumentParser
-import Datasets
-import Detection
-import Engine
-import Eval
+import RepLKDatasets
+import RepLKDetection
+import RepLKEngine
+import RepLKEval
 import Foundation
-import Imaging
-import Parallel
-import ToolSupport
+import RepLKImaging
+import RepLKParallel
+import RepLKToolSupport
 
 @main
 struct ReplkDet: ParsableCommand {

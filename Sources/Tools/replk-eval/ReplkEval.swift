@@ -1,9 +1,9 @@
 import ArgumentParser
-import Datasets
-import Eval
+import RepLKDatasets
+import RepLKEval
 import Foundation
-import Imaging
-import ToolSupport
+import RepLKImaging
+import RepLKToolSupport
 
 @main
 struct ReplkEval: ParsableCommand {

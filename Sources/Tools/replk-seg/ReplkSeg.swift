@@ -1,12 +1,12 @@
 import ArgumentParser
-import Datasets
-import Engine
-import Eval
+import RepLKDatasets
+import RepLKEngine
+import RepLKEval
 import Foundation
-import Imaging
-import Parallel
-import Segmentation
-import ToolSupport
+import RepLKImaging
+import RepLKParallel
+import RepLKSegmentation
+import RepLKToolSupport
 
 @main
 struct ReplkSeg: ParsableCommand {

@@ -2,8 +2,8 @@
 // COCOFile.groundTruth(data:name:); a file that reads is then evaluated, bbox and segm, against
 // detections made from its own annotations, so that its images, boxes, polygons and RLE masks go
 // through the evaluator (mask rasterisation, IoU, accumulate, summary) too.
-import Datasets
-import Eval
+import RepLKDatasets
+import RepLKEval
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

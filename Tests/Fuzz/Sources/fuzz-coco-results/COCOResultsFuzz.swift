@@ -2,8 +2,8 @@
 // through COCOFile.results(data:name:), then evaluated, bbox and segm, against a fixed ground truth
 // (GroundTruth.swift). Image ids that the ground truth lacks are mapped onto its images (the
 // evaluator would stop at the first one), so that mutated files still reach the evaluation.
-import Datasets
-import Eval
+import RepLKDatasets
+import RepLKEval
 
 let groundTruthBytes = Array(groundTruthJSON.utf8)
 let imageIds = [1, 2, 3, 4, 5]

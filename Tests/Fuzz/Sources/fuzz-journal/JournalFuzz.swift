@@ -8,7 +8,7 @@
 import Glibc
 #endif
 import Foundation
-import ToolSupport
+import RepLKToolSupport
 
 let classes = 5
 let clsLabels = ["cls/a.jpg": 0, "cls/b.jpg": 3]

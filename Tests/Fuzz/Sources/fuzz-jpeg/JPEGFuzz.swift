@@ -1,7 +1,7 @@
 // libFuzzer target: JPEG decoding (libjpeg through the CCodecs wrapper) by Image(data:name:limits:),
 // with the pixel limit lowered to 2^24 so that a big declared size is refused quickly (the check
 // itself is the same at Pillow's limit); a decoded image must have the size it claims.
-import Imaging
+import RepLKImaging
 
 let limits = ImageLimits(maxPixels: 1 << 24)
 

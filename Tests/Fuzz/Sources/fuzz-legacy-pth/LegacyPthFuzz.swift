@@ -1,7 +1,7 @@
 // libFuzzer target: pre-1.6 torch.save checkpoints (magic number, protocol, sys_info, the object,
 // storage keys, then each storage's element count and raw bytes), through Checkpoint(bytes:name:)
 // like the .pth target, seeded with legacy files so that mutations stay in that format.
-import Weights
+import RepLKWeights
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

@@ -1,5 +1,5 @@
 // libFuzzer target: numpy .npy files (v1–v3 headers, dtypes, C and Fortran order) through NPY.read(bytes:name:).
-import Weights
+import RepLKWeights
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

@@ -5,7 +5,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Imaging
+import RepLKImaging
 
 let limits = ImageLimits(maxPixels: 1 << 24)
 let scratch = "/tmp/replk-fuzz-png-\(getpid()).png"

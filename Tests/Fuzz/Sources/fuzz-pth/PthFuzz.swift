@@ -3,7 +3,7 @@
 // data.pkl), then both state dicts are built and every tensor is read as floats, as the tools do.
 // An input that is not a ZIP is also unpickled directly (Pickle.load), so raw pickles are fuzzed too.
 // A thrown error is a pass; a trap, a crash, a leak, a timeout or an allocation past -rss_limit_mb fails.
-import Weights
+import RepLKWeights
 
 func readAllTensors(_ checkpoint: Checkpoint) {
     for variant in [StateDictVariant.model, .ema] {

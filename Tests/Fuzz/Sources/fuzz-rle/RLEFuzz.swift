@@ -11,7 +11,7 @@
 //                   its first four as a box by RLE.box, and both compared with a box detection.
 // Checks that fail call fatalError (its message is kept in release builds), which libFuzzer reports
 // as a crash.
-import Eval
+import RepLKEval
 
 func check(_ ok: Bool, _ what: @autoclosure () -> String) {
     if !ok { fatalError(what()) }

@@ -1,6 +1,6 @@
 // libFuzzer target: safetensors files, through SafeTensors.read(bytes:name:) and Checkpoint(bytes:name:)
 // (the tools' path), reading every tensor as floats.
-import Weights
+import RepLKWeights
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
