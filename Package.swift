@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "replk-det", targets: ["replk-det"]),
         .executable(name: "replk-bench", targets: ["replk-bench"]),
         .executable(name: "replk-board", targets: ["replk-board"]),
+        .executable(name: "replk-erf", targets: ["replk-erf"]),
         // Libraries for the fuzz package in Tests/Fuzz (it depends on this package by path).
         .library(name: "RepLKWeights", targets: ["Weights"]),
         .library(name: "RepLKImaging", targets: ["Imaging"]),
@@ -84,6 +85,10 @@ let package = Package(
         .target(name: "Detection", dependencies: ["Backbone", "Engine", "Eval", "Imaging", "Kernels", "Layers", "Weights"],
                 path: "Tasks/Detection"),
 
+        // Effective receptive field: input gradients through the backbone, the official analysis, heatmaps
+        .target(name: "ERF", dependencies: ["Backbone", "Engine", "Imaging", "Kernels", "Layers", "Parallel", "Weights"],
+                path: "Tasks/ERF"),
+
         // Command-line tools
         .target(name: "Leaderboard", path: "Sources/Leaderboard"),
         .target(name: "ToolSupport", dependencies: ["Engine", "Imaging", "Kernels", "Parallel",
@@ -118,6 +123,11 @@ let package = Package(
             "Leaderboard", "ToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-board"),
 
+        .executableTarget(name: "replk-erf", dependencies: [
+            "Datasets", "Engine", "ERF", "Imaging", "ToolSupport", "Weights",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/Tools/replk-erf"),
+
         // Tests
         .target(name: "TestSupport", dependencies: ["Weights"], path: "Tests/TestSupport"),
         .testTarget(name: "ToolTests", dependencies: ["replk-cls", "replk-eval", "replk-seg", "replk-det", "replk-board", "replk-bench", "TestSupport", "Weights"], path: "Tests/ToolTests"),
@@ -132,6 +142,8 @@ let package = Package(
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Weights", "Engine", "TestSupport"],
                     path: "Tests/BackboneTests"),
+        .testTarget(name: "ERFTests", dependencies: ["ERF", "Backbone", "Engine", "Imaging", "TestSupport", "Weights", "replk-erf"],
+                    path: "Tests/ERFTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,270 @@
+import Backbone
+import Engine
+import Kernels
+import Layers
+import Parallel
+import Weights
+
+/// The activation after a conv (and its norm) on the gradient path.
+public enum GradActivation: Sendable { case none, relu, gelu }
+
+/// A conv (padding k/2), its BatchNorm (folded into the weights or kept as a per-channel affine),
+/// and an activation, with what its input gradient needs: the engine's forward kernel, and a backward one
+/// built from the same effective weights.
+public final class GradConv {
+    enum Backward {
+        /// 1×1 conv: a 1×1 conv with the transposed weight (the packed GEMM).
+        case pointwise(ConvKernel)
+        /// Stride-1 depth-wise "same" conv: the depth-wise conv with the flipped kernel.
+        case depthwiseFlipped(ConvKernel)
+        /// Strided depth-wise conv: `depthwiseConvBackwardInput` on the (C, k, k) weight.
+        case depthwiseStrided(weight: [Float], channels: Int, kernel: Int, stride: Int, padding: Int)
+        /// Dense k×k conv: a GEMM to per-pixel columns, then `col2imBackwardInput`.
+        case dense(columns: ConvKernel, inChannels: Int, kernel: Int, stride: Int, padding: Int)
+    }
+
+    let kernel: ConvKernel
+    let norm: (scale: [Float], shift: [Float])?
+    let activation: GradActivation
+    let backwardOp: Backward
+
+    /// - Parameters:
+    ///   - weight: (out, in/groups, k, k), before any BN folding.
+    ///   - bn: the conv's BatchNorm: folded into the weight when `fold`, else kept as an affine op.
+    ///   - inputAffine: a pre-norm folded into this 1×1 conv (only with `fold`).
+    public init(weight: [Float], out: Int, in cin: Int, k: Int, stride: Int = 1, groups: Int = 1, bias: [Float]? = nil,
+         bn: BatchNorm?, fold: Bool, inputAffine: BatchNorm? = nil, activation: GradActivation) {
+        var w = weight, b = bias
+        if let pre = inputAffine {
+            (w, b) = foldInputAffine(weight: w, bias: b, outChannels: out, inChannels: cin, scale: pre.scale, shift: pre.shift)
+        }
+        var separate: (scale: [Float], shift: [Float])?
+        if let bn {
+            if fold { (w, b) = foldBatchNorm(weight: w, bias: b, into: bn) } else { separate = (bn.scale, bn.shift) }
+        }
+        let p = k / 2
+        kernel = w.withUnsafeBufferPointer {
+            ConvKernel(weightOIHW: $0, bias: b, outChannels: out, inChannels: cin, kernelH: k, kernelW: k,
+                       stride: (stride, stride), padding: (p, p), groups: groups)
+        }
+        norm = separate
+        self.activation = activation
+        if groups == 1 && k == 1 && stride == 1 {
+            let t = transposedWeight(w, out: out, in: cin)
+            backwardOp = .pointwise(t.withUnsafeBufferPointer {
+                ConvKernel(weightOIHW: $0, bias: nil, outChannels: cin, inChannels: out, kernelH: 1, kernelW: 1)
+            })
+        } else if groups == 1 {
+            let cols = columnsWeight(w, out: out, in: cin, kernel: k)
+            backwardOp = .dense(columns: cols.withUnsafeBufferPointer {
+                ConvKernel(weightOIHW: $0, bias: nil, outChannels: cin * k * k, inChannels: out, kernelH: 1, kernelW: 1)
+            }, inChannels: cin, kernel: k, stride: stride, padding: p)
+        } else {
+            precondition(groups == out && groups == cin, "only dense and depth-wise convs are on the backbone's path")
+            if stride == 1 {
+                let f = flippedDepthwiseWeight(w, channels: out, kernel: k)
+                backwardOp = .depthwiseFlipped(f.withUnsafeBufferPointer {
+                    ConvKernel(weightOIHW: $0, bias: nil, outChannels: out, inChannels: out, kernelH: k, kernelW: k,
+                               padding: (p, p), groups: out)
+                })
+            } else {
+                backwardOp = .depthwiseStrided(weight: w, channels: out, kernel: k, stride: stride, padding: p)
+            }
+        }
+    }
+
+    /// What the backward needs of one forward call.
+    public struct Saved {
+        let inputShape: [Int]
+        /// ReLU: its output; GELU: its input (the pre-activation); none: nil.
+        let activation: Tensor?
+    }
+
+    /// act(norm(conv(x))) + residual, and what the backward needs.
+    public func forward(_ x: Tensor, residual: Tensor? = nil) -> (Tensor, Saved) {
+        var y: Tensor
+        var saved: Tensor?
+        switch (activation, norm) {
+        case (.relu, nil):
+            y = kernel(x, activation: .relu)
+            saved = y
+        case (.gelu, nil):
+            let pre = kernel(x)
+            y = activate(pre, .gelu)
+            saved = pre
+        case (.none, nil):
+            y = kernel(x, residual: residual)
+            return (y, Saved(inputShape: x.shape, activation: nil))
+        case let (act, n?):
+            let pre = channelAffine(kernel(x), scale: n.scale, shift: n.shift)
+            switch act {
+            case .relu: y = activate(pre, .relu); saved = y
+            case .gelu: y = activate(pre, .gelu); saved = pre
+            case .none: y = pre
+            }
+        }
+        if let residual { y = add(y, residual) }
+        return (y, Saved(inputShape: x.shape, activation: saved))
+    }
+
+    /// ∂L/∂x from ∂L/∂y (the residual's share is the caller's).
+    public func backward(_ gradOut: Tensor, _ saved: Saved) -> Tensor {
+        var g = gradOut
+        if let a = saved.activation, activation != .none {
+            precondition(a.shape == g.shape, "saved activation \(a.shape) does not match gradient \(g.shape)")
+            let ap = a.storage.pointer
+            let relu = activation == .relu
+            g.withUnsafeMutableBufferPointer { buf in
+                let gp = buf.baseAddress!
+                parallelRanges(buf.count, minChunk: 16384) { s, e in
+                    if relu { reluBackward(gp + s, output: ap + s, count: e - s) }
+                    else { geluBackward(gp + s, input: ap + s, count: e - s) }
+                }
+            }
+        }
+        if let n = norm {
+            let c = g.channels
+            g.withUnsafeMutableBufferPointer { buf in
+                let gp = buf.baseAddress!
+                n.scale.withUnsafeBufferPointer { sp in
+                    let s = sp.baseAddress!
+                    parallelRanges(buf.count / c, minChunk: 256) { p0, p1 in
+                        channelScaleBackward(gp + p0 * c, pixels: p1 - p0, channels: c, scale: s)
+                    }
+                }
+            }
+        }
+        let inShape = saved.inputShape
+        switch backwardOp {
+        case let .pointwise(k), let .depthwiseFlipped(k):
+            let dx = k(g)
+            precondition(dx.shape == inShape, "backward produced \(dx.shape), input was \(inShape)")
+            return dx
+        case let .depthwiseStrided(w, c, k, s, p):
+            let geo = ConvGeometry(height: inShape[1], width: inShape[2], kernel: k, stride: s, padding: p)
+            precondition(g.shape == [inShape[0], geo.outHeight, geo.outWidth, c], "gradient \(g.shape) does not match the conv's output")
+            let dx = Tensor(uninitializedShape: inShape)
+            let gp = g.storage.pointer, dp = dx.storage.pointer
+            w.withUnsafeBufferPointer { wp in
+                let wb = wp.baseAddress!
+                for n in 0..<inShape[0] {
+                    let src = gp + n * geo.outHeight * geo.outWidth * c, dst = dp + n * geo.height * geo.width * c
+                    parallelRanges(geo.height, minChunk: 1) { r0, r1 in
+                        depthwiseConvBackwardInput(src, geo, channels: c, weight: wb, dst, rows: r0, r1)
+                    }
+                }
+            }
+            return dx
+        case let .dense(columns, cin, k, s, p):
+            let geo = ConvGeometry(height: inShape[1], width: inShape[2], kernel: k, stride: s, padding: p)
+            precondition(g.height == geo.outHeight && g.width == geo.outWidth, "gradient \(g.shape) does not match the conv's output")
+            let cols = columns(g)
+            let dx = Tensor(uninitializedShape: inShape)
+            let cp = cols.storage.pointer, dp = dx.storage.pointer
+            let per = cin * k * k
+            for n in 0..<inShape[0] {
+                let src = cp + n * geo.outHeight * geo.outWidth * per, dst = dp + n * geo.height * geo.width * cin
+                parallelRanges(geo.height, minChunk: 1) { r0, r1 in
+                    col2imBackwardInput(src, geo, inChannels: cin, dst, rows: r0, r1)
+                }
+            }
+            return dx
+        }
+    }
+}
+
+/// Splits `count` items into chunks over the shared pool.
+func parallelRanges(_ count: Int, minChunk: Int, _ body: (Int, Int) -> Void) {
+    if count <= 0 { return }
+    let pool = ThreadPool.shared
+    let chunk = max(minChunk, (count + 4 * pool.threadCount - 1) / (4 * pool.threadCount))
+    let tasks = (count + chunk - 1) / chunk
+    pool.parallelFor(tasks) { t in body(t * chunk, min(count, (t + 1) * chunk)) }
+}
+
+/// A per-channel affine op (an un-folded pre-norm or stage norm); its backward is a scale.
+struct GradAffine {
+    let scale: [Float], shift: [Float]
+    init(_ bn: BatchNorm) { scale = bn.scale; shift = bn.shift }
+    func forward(_ x: Tensor) -> Tensor { channelAffine(x, scale: scale, shift: shift) }
+    func backward(_ g: Tensor) -> Tensor {
+        var g = g
+        let c = g.channels
+        g.withUnsafeMutableBufferPointer { buf in
+            scale.withUnsafeBufferPointer { channelScaleBackward(buf.baseAddress!, pixels: buf.count / c, channels: c, scale: $0.baseAddress!) }
+        }
+        return g
+    }
+}
+
+/// The RepLK block: x + pw2(ReLU(Σ branches(pw1(prenorm(x))))).
+struct GradLKBlock {
+    let prenorm: GradAffine?
+    let pw1: GradConv
+    /// One merged kernel (ReLU inside), or the large and small branches (no activation) summed before the ReLU.
+    let branches: [GradConv]
+    let pw2: GradConv
+
+    struct Saved { let pw1: GradConv.Saved; let branches: [GradConv.Saved]; let relu: Tensor?; let pw2: GradConv.Saved }
+
+    func forward(_ x: Tensor) -> (Tensor, Saved) {
+        let t = prenorm.map { $0.forward(x) } ?? x
+        let (a, s1) = pw1.forward(t)
+        var b: Tensor
+        var sb = [GradConv.Saved]()
+        var relu: Tensor?
+        if branches.count == 1 {
+            let (o, s) = branches[0].forward(a)
+            b = o; sb = [s]
+        } else {
+            var sum: Tensor?
+            for br in branches {
+                let (o, s) = br.forward(a)
+                sb.append(s)
+                sum = sum.map { add($0, o) } ?? o
+            }
+            b = activate(sum!, .relu)
+            relu = b
+        }
+        let (y, s2) = pw2.forward(b, residual: x)
+        return (y, Saved(pw1: s1, branches: sb, relu: relu, pw2: s2))
+    }
+
+    func backward(_ g: Tensor, _ s: Saved) -> Tensor {
+        var gb = pw2.backward(g, s.pw2)
+        if let r = s.relu {
+            let rp = r.storage.pointer
+            gb.withUnsafeMutableBufferPointer { buf in
+                let gp = buf.baseAddress!
+                parallelRanges(buf.count, minChunk: 16384) { a, e in reluBackward(gp + a, output: rp + a, count: e - a) }
+            }
+        }
+        var ga: Tensor?
+        for (br, sv) in zip(branches, s.branches) {
+            let d = br.backward(gb, sv)
+            ga = ga.map { add($0, d) } ?? d
+        }
+        var gt = pw1.backward(ga!, s.pw1)
+        if let prenorm { gt = prenorm.backward(gt) }
+        return add(g, gt)
+    }
+}
+
+/// The ConvFFN block: x + pw2(GELU(pw1(prenorm(x)))).
+struct GradFFNBlock {
+    let prenorm: GradAffine?
+    let pw1: GradConv
+    let pw2: GradConv
+
+    func forward(_ x: Tensor) -> (Tensor, (GradConv.Saved, GradConv.Saved)) {
+        let (h, s1) = pw1.forward(prenorm.map { $0.forward(x) } ?? x)
+        let (y, s2) = pw2.forward(h, residual: x)
+        return (y, (s1, s2))
+    }
+
+    func backward(_ g: Tensor, _ s: (GradConv.Saved, GradConv.Saved)) -> Tensor {
+        var gt = pw1.backward(pw2.backward(g, s.1), s.0)
+        if let prenorm { gt = prenorm.backward(gt) }
+        return add(g, gt)
+    }
+}
