@@ -115,7 +115,7 @@ let package = Package(
         ], path: "Sources/Tools/replk-det"),
 
         .executableTarget(name: "replk-bench", dependencies: [
-            "Backbone", "Datasets", "Detection", "Engine", "Eval", "Imaging", "Kernels", "Parallel", "Segmentation", "ToolSupport", "Weights",
+            "Backbone", "Datasets", "Detection", "Engine", "ERF", "Eval", "Imaging", "Kernels", "Parallel", "Segmentation", "ToolSupport", "Weights",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-bench", exclude: ["make_coco_bench_case.py"]),
 

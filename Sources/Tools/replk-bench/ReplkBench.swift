@@ -19,7 +19,7 @@ struct ReplkBench: ParsableCommand {
         commandName: "replk-bench",
         abstract: "Speed and memory of the engine: FMA peak, depth-wise conv stacks, whole models, COCO evaluation.",
         discussion: "Speeds are medians over repeated runs; each figure is also given as a share of the peak measured in the same run.",
-        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self, Accuracy.self])
+        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self, Accuracy.self, ERFBench.self])
 }
 
 func medianOf(_ v: [Double]) -> Double {
