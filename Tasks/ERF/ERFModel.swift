@@ -187,15 +187,14 @@ public final class ERFModel {
     }
 
     /// ∂L/∂input from ∂L/∂output through the tape (consumed: each activation is freed once used).
-    func backward(_ gradOut: Tensor, _ tape: Tape) -> Tensor {
-        var tape = tape
+    func backward(_ gradOut: Tensor, _ tape: consuming Tape) -> Tensor {
         var g = gradOut
         if let outputNorm { g = outputNorm.backward(g) }
         for i in stride(from: stages.count - 1, through: 0, by: -1) {
             if i < transitions.count {
                 let (s1, s2) = tape.transitions.removeLast()
-                g = transitions[i].1.backward(g, s2)
-                g = transitions[i].0.backward(g, s1)
+                g = transitions[i].1.backward(consume g, s2)
+                g = transitions[i].0.backward(consume g, s1)
             }
             var saved = tape.blocks.removeLast()
             for (lk, ffn) in stages[i].reversed() {
@@ -204,7 +203,7 @@ public final class ERFModel {
                 g = lk.backward(g, s1)
             }
         }
-        for s in stem.reversed() { g = s.backward(g, tape.stem.removeLast()) }
+        for s in stem.reversed() { g = s.backward(consume g, tape.stem.removeLast()) }
         return g
     }
 
@@ -223,6 +222,6 @@ public final class ERFModel {
             let base = ((n * ho + ho / 2) * wo + wo / 2) * c
             for ch in 0..<c where op[base + ch] > 0 { sp[base + ch] = 1 }
         }
-        return backward(seed, tape)
+        return backward(seed, consume tape)
     }
 }

@@ -13,19 +13,79 @@ import Darwin
 /// ReLU backward in place: g[i] = 0 where the forward output y[i] is not positive (PyTorch's
 /// `threshold_backward(g, y, 0)`).
 public func reluBackward(_ grad: UnsafeMutablePointer<Float>, output: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count where !(output[i] > 0) { grad[i] = 0 }
+    var i = 0
+    while i + 16 <= count {
+        let y = UnsafeRawPointer(output + i).loadUnaligned(as: SIMD16<Float>.self)
+        var g = UnsafeRawPointer(grad + i).loadUnaligned(as: SIMD16<Float>.self)
+        g.replace(with: 0, where: .!(y .> 0))
+        UnsafeMutableRawPointer(grad + i).storeBytes(of: g, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < count {
+        if !(output[i] > 0) { grad[i] = 0 }
+        i += 1
+    }
+}
+
+/// e^x for x ≤ 0 on 16 lanes (Cephes expf: x = n·ln2 + r, a degree-5 polynomial in r, 2^n from
+/// the exponent bits; n rounded with the 1.5·2²³ trick, so no lane converts to an integer and a
+/// NaN lane cannot trap); within 2 ulp of expf, clamped at −87.
+@inline(__always)
+func expNonPositive16(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
+    let x = xIn.replacing(with: -87, where: xIn .< -87)
+    let magic: Float = 12582912                                   // 1.5·2²³
+    let shifted = x * 1.44269504088896341 + magic
+    let n = shifted - magic                                        // round(x·log2 e)
+    var r = x - n * 0.693359375
+    r = r - n * -2.12194440e-4
+    var p = SIMD16<Float>(repeating: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    let e = p * (r * r) + r + 1
+    let nBits = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: Int32.self)
+    let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: SIMD16<Float>.self)
+    return e * scale
 }
 
 /// Exact-erf GELU backward in place: g[i] ·= Φ(x) + x·φ(x), x the forward input (pre-activation),
-/// as PyTorch's `gelu_backward(approximate='none')`.
+/// as PyTorch's `gelu_backward(approximate='none')`. Vectorised: erf by Abramowitz–Stegun 7.1.26
+/// (absolute error ≤ 1.5e-7), which shares its e^(−x²/2) with φ; the tail as libm.
 public func geluBackward(_ grad: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
     let invSqrt2: Float = 0.70710678118654752
     let invSqrt2Pi: Float = 0.39894228040143268
-    for i in 0..<count {
+    var i = 0
+    while i + 16 <= count {
+        let x = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD16<Float>.self)
+        var g = UnsafeRawPointer(grad + i).loadUnaligned(as: SIMD16<Float>.self)
+        let z = x * invSqrt2
+        var a = z
+        a.replace(with: -z, where: z .< 0)                   // |z|
+        let e = expNonPositive16(-(a * a))                   // e^(−z²) = e^(−x²/2)
+        let t = 1 / (1 + 0.3275911 * a)
+        var poly = SIMD16<Float>(repeating: 1.061405429)
+        poly = poly * t - 1.453152027
+        poly = poly * t + 1.421413741
+        poly = poly * t - 0.284496736
+        poly = poly * t + 0.254829592
+        var erfAbs = 1 - poly * t * e
+        erfAbs.replace(with: 0, where: a .== 0)
+        var erfZ = erfAbs
+        erfZ.replace(with: -erfAbs, where: z .< 0)
+        let cdf = 0.5 * (1 + erfZ)
+        let pdf = e * invSqrt2Pi
+        g *= cdf + x * pdf
+        UnsafeMutableRawPointer(grad + i).storeBytes(of: g, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < count {
         let x = input[i]
         let cdf = 0.5 * (1 + erff(x * invSqrt2))
         let pdf = expf(-0.5 * x * x) * invSqrt2Pi
         grad[i] *= cdf + x * pdf
+        i += 1
     }
 }
 

@@ -108,8 +108,9 @@ public final class GradConv {
     }
 
     /// ∂L/∂x from ∂L/∂y (the residual's share is the caller's).
-    public func backward(_ gradOut: Tensor, _ saved: Saved) -> Tensor {
-        var g = gradOut
+    /// `gradOut` is consumed: passed with `consume`, it is scaled in place instead of copied.
+    public func backward(_ gradOut: consuming Tensor, _ saved: Saved) -> Tensor {
+        var g = consume gradOut
         if let a = saved.activation, activation != .none {
             precondition(a.shape == g.shape, "saved activation \(a.shape) does not match gradient \(g.shape)")
             let ap = a.storage.pointer
@@ -239,12 +240,14 @@ struct GradLKBlock {
                 parallelRanges(buf.count, minChunk: 16384) { a, e in reluBackward(gp + a, output: rp + a, count: e - a) }
             }
         }
-        var ga: Tensor?
-        for (br, sv) in zip(branches, s.branches) {
-            let d = br.backward(gb, sv)
-            ga = ga.map { add($0, d) } ?? d
+        var ga: Tensor
+        if branches.count == 1 {
+            ga = branches[0].backward(consume gb, s.branches[0])
+        } else {
+            ga = branches[0].backward(gb, s.branches[0])
+            for (br, sv) in zip(branches, s.branches).dropFirst() { ga = add(ga, br.backward(gb, sv)) }
         }
-        var gt = pw1.backward(ga!, s.pw1)
+        var gt = pw1.backward(consume ga, s.pw1)
         if let prenorm { gt = prenorm.backward(gt) }
         return add(g, gt)
     }

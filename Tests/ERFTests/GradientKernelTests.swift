@@ -145,6 +145,14 @@ final class GradientKernelTests: XCTestCase {
             let numeric = (f(Double(xi) + 1e-6) - f(Double(xi) - 1e-6)) / 2e-6
             XCTAssertEqual(Double(gi), numeric, accuracy: 2e-6, "x = \(xi)")
         }
+        // Far tails, zero and NaN inside a vector: 0, 1, ½ and NaN, no trap.
+        var edge: [Float] = [-100, 100, 0, .nan] + [Float](repeating: 1, count: 12)
+        var ge = [Float](repeating: 1, count: 16)
+        geluBackward(&ge, input: edge, count: 16)
+        XCTAssertEqual(ge[0], 0, accuracy: 1e-30)
+        XCTAssertEqual(Array(ge[1..<3]), [1, 0.5])
+        XCTAssertTrue(ge[3].isNaN)
+        edge[3] = 1
         let y = x.map { max($0, 0) }
         var gr = [Float](repeating: 2, count: x.count)
         reluBackward(&gr, output: y, count: x.count)

@@ -135,7 +135,7 @@ def main():
     onnx_path = None if args.cmd == 'erf' else os.path.join(tempfile.mkdtemp(), 'model.onnx')
     try:
         with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            torch.onnx.export(net, (x,), onnx_path, opset_version=17, dynamo=False)
+            if onnx_path: torch.onnx.export(net, (x,), onnx_path, opset_version=17, dynamo=False)
     except Exception as e:
         onnx_path = None
         out['onnx_export_error'] = repr(e)
