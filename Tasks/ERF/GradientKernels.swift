@@ -27,6 +27,17 @@ public func reluBackward(_ grad: UnsafeMutablePointer<Float>, output: UnsafePoin
     }
 }
 
+/// The ReLU mask of a forward output, one byte per value: 1 where y[i] > 0, else 0 (what the
+/// backward keeps instead of the float output: a quarter of the memory).
+public func reluMask(_ output: UnsafePointer<Float>, into mask: UnsafeMutablePointer<UInt8>, count: Int) {
+    for i in 0..<count { mask[i] = output[i] > 0 ? 1 : 0 }
+}
+
+/// ReLU backward in place from a `reluMask`: g[i] = 0 where mask[i] is 0.
+public func reluBackward(_ grad: UnsafeMutablePointer<Float>, mask: UnsafePointer<UInt8>, count: Int) {
+    for i in 0..<count { grad[i] = mask[i] != 0 ? grad[i] : 0 }
+}
+
 /// e^x for x ≤ 0 on 16 lanes (Cephes expf: x = n·ln2 + r, a degree-5 polynomial in r, 2^n from
 /// the exponent bits; n rounded with the 1.5·2²³ trick, so no lane converts to an integer and a
 /// NaN lane cannot trap); within 2 ulp of expf, clamped at −87.

@@ -76,51 +76,48 @@ public final class GradConv {
     /// What the backward needs of one forward call.
     public struct Saved {
         let inputShape: [Int]
-        /// ReLU: its output; GELU: its input (the pre-activation); none: nil.
-        let activation: Tensor?
+        /// GELU: its input (the pre-activation).
+        let preActivation: Tensor?
+        /// ReLU: where its output is positive.
+        let mask: ReLUMask?
     }
 
     /// act(norm(conv(x))) + residual, and what the backward needs.
     public func forward(_ x: Tensor, residual: Tensor? = nil) -> (Tensor, Saved) {
         var y: Tensor
-        var saved: Tensor?
+        var pre: Tensor?
         switch (activation, norm) {
         case (.relu, nil):
             y = kernel(x, activation: .relu)
-            saved = y
         case (.gelu, nil):
-            let pre = kernel(x)
-            y = activate(pre, .gelu)
-            saved = pre
+            pre = kernel(x)
+            y = activate(pre!, .gelu)
         case (.none, nil):
             y = kernel(x, residual: residual)
-            return (y, Saved(inputShape: x.shape, activation: nil))
+            return (y, Saved(inputShape: x.shape, preActivation: nil, mask: nil))
         case let (act, n?):
-            let pre = channelAffine(kernel(x), scale: n.scale, shift: n.shift)
+            let z = channelAffine(kernel(x), scale: n.scale, shift: n.shift)
             switch act {
-            case .relu: y = activate(pre, .relu); saved = y
-            case .gelu: y = activate(pre, .gelu); saved = pre
-            case .none: y = pre
+            case .relu: y = activate(z, .relu)
+            case .gelu: y = activate(z, .gelu); pre = z
+            case .none: y = z
             }
         }
         if let residual { y = add(y, residual) }
-        return (y, Saved(inputShape: x.shape, activation: saved))
+        return (y, Saved(inputShape: x.shape, preActivation: pre, mask: activation == .relu ? ReLUMask(y) : nil))
     }
 
     /// ∂L/∂x from ∂L/∂y (the residual's share is the caller's).
     /// `gradOut` is consumed: passed with `consume`, it is scaled in place instead of copied.
     public func backward(_ gradOut: consuming Tensor, _ saved: Saved) -> Tensor {
         var g = consume gradOut
-        if let a = saved.activation, activation != .none {
+        if let m = saved.mask { m.backward(&g) }
+        if let a = saved.preActivation {
             precondition(a.shape == g.shape, "saved activation \(a.shape) does not match gradient \(g.shape)")
             let ap = a.storage.pointer
-            let relu = activation == .relu
             g.withUnsafeMutableBufferPointer { buf in
                 let gp = buf.baseAddress!
-                parallelRanges(buf.count, minChunk: 16384) { s, e in
-                    if relu { reluBackward(gp + s, output: ap + s, count: e - s) }
-                    else { geluBackward(gp + s, input: ap + s, count: e - s) }
-                }
+                parallelRanges(buf.count, minChunk: 16384) { s, e in geluBackward(gp + s, input: ap + s, count: e - s) }
             }
         }
         if let n = norm {
@@ -174,6 +171,34 @@ public final class GradConv {
     }
 }
 
+/// A ReLU's output reduced to where it is positive (one byte per value), for its backward.
+public struct ReLUMask {
+    let shape: [Int]
+    let bytes: [UInt8]
+
+    init(_ y: Tensor) {
+        shape = y.shape
+        let yp = y.storage.pointer
+        bytes = [UInt8](unsafeUninitializedCapacity: y.count) { buf, n in
+            let mp = buf.baseAddress!
+            parallelRanges(y.count, minChunk: 16384) { s, e in reluMask(yp + s, into: mp + s, count: e - s) }
+            n = y.count
+        }
+    }
+
+    /// Zeroes the gradient where the output was not positive.
+    func backward(_ g: inout Tensor) {
+        precondition(g.shape == shape, "ReLU mask \(shape) does not match gradient \(g.shape)")
+        bytes.withUnsafeBufferPointer { m in
+            let mp = m.baseAddress!
+            g.withUnsafeMutableBufferPointer { buf in
+                let gp = buf.baseAddress!
+                parallelRanges(buf.count, minChunk: 16384) { s, e in reluBackward(gp + s, mask: mp + s, count: e - s) }
+            }
+        }
+    }
+}
+
 /// Splits `count` items into chunks over the shared pool.
 func parallelRanges(_ count: Int, minChunk: Int, _ body: (Int, Int) -> Void) {
     if count <= 0 { return }
@@ -206,14 +231,14 @@ struct GradLKBlock {
     let branches: [GradConv]
     let pw2: GradConv
 
-    struct Saved { let pw1: GradConv.Saved; let branches: [GradConv.Saved]; let relu: Tensor?; let pw2: GradConv.Saved }
+    struct Saved { let pw1: GradConv.Saved; let branches: [GradConv.Saved]; let relu: ReLUMask?; let pw2: GradConv.Saved }
 
     func forward(_ x: Tensor) -> (Tensor, Saved) {
         let t = prenorm.map { $0.forward(x) } ?? x
         let (a, s1) = pw1.forward(t)
         var b: Tensor
         var sb = [GradConv.Saved]()
-        var relu: Tensor?
+        var relu: ReLUMask?
         if branches.count == 1 {
             let (o, s) = branches[0].forward(a)
             b = o; sb = [s]
@@ -225,7 +250,7 @@ struct GradLKBlock {
                 sum = sum.map { add($0, o) } ?? o
             }
             b = activate(sum!, .relu)
-            relu = b
+            relu = ReLUMask(b)
         }
         let (y, s2) = pw2.forward(b, residual: x)
         return (y, Saved(pw1: s1, branches: sb, relu: relu, pw2: s2))
@@ -233,13 +258,7 @@ struct GradLKBlock {
 
     func backward(_ g: Tensor, _ s: Saved) -> Tensor {
         var gb = pw2.backward(g, s.pw2)
-        if let r = s.relu {
-            let rp = r.storage.pointer
-            gb.withUnsafeMutableBufferPointer { buf in
-                let gp = buf.baseAddress!
-                parallelRanges(buf.count, minChunk: 16384) { a, e in reluBackward(gp + a, output: rp + a, count: e - a) }
-            }
-        }
+        if let r = s.relu { r.backward(&gb) }
         var ga: Tensor
         if branches.count == 1 {
             ga = branches[0].backward(consume gb, s.branches[0])

@@ -157,6 +157,17 @@ final class GradientKernelTests: XCTestCase {
         var gr = [Float](repeating: 2, count: x.count)
         reluBackward(&gr, output: y, count: x.count)
         for (xi, gi) in zip(x, gr) { XCTAssertEqual(gi, xi > 0 ? 2 : 0) }
+        // The byte mask the tape keeps gives the same gradient (NaN outputs mask to 0, as PyTorch's y > 0).
+        var yn = y
+        yn[5] = .nan
+        var mask = [UInt8](repeating: 7, count: x.count)
+        reluMask(yn, into: &mask, count: x.count)
+        var gm = [Float](repeating: 2, count: x.count)
+        reluBackward(&gm, mask: mask, count: x.count)
+        var go = [Float](repeating: 2, count: x.count)
+        reluBackward(&go, output: yn, count: x.count)
+        XCTAssertEqual(gm, go)
+        XCTAssertEqual(gm[5], 0)
         var s = [Float](repeating: 1, count: 3 * 5)
         channelScaleBackward(&s, pixels: 3, channels: 5, scale: [1, 2, 3, 4, 5])
         XCTAssertEqual(Array(s[5..<10]), [1, 2, 3, 4, 5])
