@@ -115,6 +115,31 @@ final class ERFFixtureTests: XCTestCase {
         XCTAssertEqual(acc.mean, [1.5, 2])
     }
 
+    func testStageNormOfAnMMSegBackboneScalesTheGradient() throws {
+        // dev-cls-a's backbone under `backbone.` with norm_intermediate_features' stage norms: BN with
+        // weight 2, bias 0, mean 0 and var 1 − eps doubles the output, the same channels stay
+        // positive at the centre, so --stage-norm doubles the input gradient.
+        let sd = try Checkpoint(path: Self.unmerged).stateDict()
+        var mm = StateDict()
+        for k in sd.keys where !k.hasPrefix("head.") && !k.hasPrefix("norm.") { mm.insert("backbone." + k, sd[k]!) }
+        for (i, c) in [32, 64, 128, 256].enumerated() {
+            let p = "backbone.stages.\(i).norm."
+            mm.insert(p + "weight", WeightTensor(shape: [c], values: [Float](repeating: 2, count: c)))
+            mm.insert(p + "bias", WeightTensor(shape: [c], values: [Float](repeating: 0, count: c)))
+            mm.insert(p + "running_mean", WeightTensor(shape: [c], values: [Float](repeating: 0, count: c)))
+            mm.insert(p + "running_var", WeightTensor(shape: [c], values: [Float](repeating: 1 - 1e-5, count: c)))
+        }
+        let x = try inputs()[2]
+        let plain = try ERFModel(stateDict: mm, file: "mmseg").inputGradient(x).scalars
+        let normed = try ERFModel(stateDict: mm, file: "mmseg", options: ERFModelOptions(stageNorm: true)).inputGradient(x).scalars
+        XCTAssertLessThanOrEqual(maxAbsDifference(normed, plain.map { 2 * $0 }), 1e-5 * maxAbs(normed))
+        XCTAssertGreaterThan(maxAbs(plain), 0)
+        // Without stage norms in the checkpoint, --stage-norm is an error naming the key.
+        XCTAssertThrowsError(try ERFModel(stateDict: sd, file: "cls", options: ERFModelOptions(stageNorm: true))) {
+            XCTAssertTrue("\($0)".contains("stages.3.norm"), "\($0)")
+        }
+    }
+
     func testDownstreamCheckpointsUseTheirBackbone() throws {
         let demo = Fixtures.path("../../Datasets/Demo")
         let x = Tensor(shape: [1, 64, 64, 3], repeating: 0.1)
