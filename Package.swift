@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "TestSupport"], path: "Tests/WeightsTests"),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Weights", "Engine", "TestSupport"],
                     path: "Tests/BackboneTests"),
-        .testTarget(name: "ERFTests", dependencies: ["ERF", "Backbone", "Engine", "Imaging", "Layers", "TestSupport", "Weights", "replk-erf"],
+        .testTarget(name: "ERFTests", dependencies: ["ERF", "Backbone", "Engine", "Imaging", "Layers", "TestSupport", "Weights", "replk-erf", "replk-bench"],
                     path: "Tests/ERFTests"),
     ],
     swiftLanguageModes: [.v5]

@@ -96,3 +96,19 @@ final class ReplkERFToolTests: XCTestCase {
         XCTAssertEqual(try NPY.read(path: inputCopy).shape, [4, 3, 256, 256])
     }
 }
+
+/// replk-bench erf: the same-run report of the model command (median, every run, peak memory).
+final class ERFBenchTests: XCTestCase {
+    func testBenchERFReportsMedianRunsAndPeakMemory() throws {
+        let r = try Tools.run("replk-bench", ["erf", "replknet-31b", "--size", "64", "--repeat", "2", "--threads", "1", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual((obj["samples_ms"] as? [Double])?.count, 2)
+        XCTAssertGreaterThan(obj["median_ms"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(obj["peak_rss_mb"] as? Double ?? 0, 0)
+        XCTAssertEqual(obj["input"] as? [Int], [64, 64])
+        let bad = try Tools.run("replk-bench", ["erf", "replknet-31b", "--size", "0"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+    }
+}
