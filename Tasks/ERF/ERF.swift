@@ -9,10 +9,13 @@ import Imaging
 /// The official `erf/visualize_erf.py` transform: `Resize((S, S), bicubic)` (Pillow's), ToTensor,
 /// Normalize with the ImageNet mean and std.
 public struct ERFPreprocess: Sendable {
+    /// S: the side of the square the image is resized to.
     public var inputSize: Int
+    /// ImageNet mean and std (on the 0–1 scale).
     public var mean: [Float] = [0.485, 0.456, 0.406]
     public var std: [Float] = [0.229, 0.224, 0.225]
 
+    /// The transform at side `inputSize` (1024 in the official script).
     public init(inputSize: Int) { self.inputSize = inputSize }
 
     /// The network input [1, S, S, 3] (NHWC) of an RGB image.
@@ -46,10 +49,14 @@ extension ERFModel {
 /// The official loop's `AverageMeter` over the per-image maps: a float32 running sum in image
 /// order, divided by the count; a map holding NaN is skipped (`got NAN, next image`).
 public struct ERFAccumulator {
+    /// The maps' size.
     public let height: Int, width: Int
+    /// The float32 running sum of the maps added so far.
     public private(set) var sum: [Float]
+    /// Maps added (NaN maps are not counted).
     public private(set) var count = 0
 
+    /// An empty meter for H × W maps.
     public init(height: Int, width: Int) {
         self.height = height; self.width = width
         sum = [Float](repeating: 0, count: height * width)
@@ -75,6 +82,7 @@ public struct ERFAccumulator {
 
 /// One row of the high-contribution area ratio table.
 public struct ERFAreaRatio: Equatable, Sendable {
+    /// The share of the total the square must exceed.
     public var thresh: Double
     /// Side of the smallest centred square holding more than `thresh` of the total, or nil when no
     /// square smaller than the map does (the official script then fails).

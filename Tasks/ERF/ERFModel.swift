@@ -13,6 +13,7 @@ public enum ERFError: Error, CustomStringConvertible, Equatable {
     /// An ERF result folder that `compare` cannot read.
     case badResult(path: String, detail: String)
 
+    /// One line naming the file or input and the problem.
     public var description: String {
         switch self {
         case let .badTensor(f, s, d): return "\(f): tensor of shape \(s): \(d)"
@@ -31,6 +32,7 @@ public struct ERFModelOptions: Sendable, Equatable {
     /// `norm_intermediate_features`) to the output; the official script's `forward_features` does not.
     public var stageNorm: Bool
 
+    /// Defaults: the re-parameterised network, no stage norm (the official script's).
     public init(reparameterize: Bool = true, stageNorm: Bool = false) {
         self.reparameterize = reparameterize
         self.stageNorm = stageNorm
@@ -41,7 +43,9 @@ public struct ERFModelOptions: Sendable, Equatable {
 /// norm), with input gradients: the forward pass keeps what the backward needs, and `inputGradient`
 /// returns ∂score/∂input for the official ERF score (Σ_c ReLU(out[c, H/2, W/2])).
 public final class ERFModel {
+    /// The configuration read off the checkpoint's shapes.
     public let config: RepLKNetConfig
+    /// How the network was built.
     public let options: ERFModelOptions
     let stem: [GradConv]
     let stages: [[(GradLKBlock, GradFFNBlock)]]

@@ -111,8 +111,11 @@ public func channelScaleBackward(_ grad: UnsafeMutablePointer<Float>, pixels: In
 
 /// The shape of a 2-D convolution's input and output maps, for the backward kernels.
 public struct ConvGeometry: Equatable, Sendable {
+    /// The input map.
     public var height: Int, width: Int
+    /// The output map.
     public var outHeight: Int, outWidth: Int
+    /// Square kernel side, stride and zero padding.
     public var kernel: Int, stride: Int, padding: Int
 
     /// Output size as PyTorch computes it: ⌊(H + 2p − k) / s⌋ + 1.

@@ -84,10 +84,15 @@ public enum ERFHeatmap {
 
     /// One panel of a comparison sheet.
     public struct Panel {
+        /// Shown above the heatmap.
         public var title: String
+        /// The map after `ERFAnalysis.normalised` (values in [0, 1]).
         public var normalised: [Float]
+        /// The map's size.
         public var height: Int, width: Int
+        /// Text lines below the heatmap (the area ratio table).
         public var lines: [String]
+        /// A panel of a normalised H × W map.
         public init(title: String, normalised: [Float], height: Int, width: Int, lines: [String]) {
             self.title = title; self.normalised = normalised; self.height = height; self.width = width; self.lines = lines
         }
