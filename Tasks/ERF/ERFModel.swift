@@ -224,7 +224,8 @@ public final class ERFModel {
         let op = out.storage.pointer, sp = seed.storage.pointer
         for n in 0..<out.batch {
             let base = ((n * ho + ho / 2) * wo + wo / 2) * c
-            for ch in 0..<c where op[base + ch] > 0 { sp[base + ch] = 1 }
+            // ReLU's backward as PyTorch's: the gradient passes unless the value is ≤ 0 (NaN passes).
+            for ch in 0..<c where !(op[base + ch] <= 0) { sp[base + ch] = 1 }
         }
         return backward(seed, consume tape)
     }

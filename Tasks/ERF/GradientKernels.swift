@@ -10,27 +10,27 @@ import Darwin
 // weight; a stride-1 depth-wise conv's backward is a depth-wise conv with the flipped kernel);
 // these free functions cover the rest and are checked against finite differences in the tests.
 
-/// ReLU backward in place: g[i] = 0 where the forward output y[i] is not positive (PyTorch's
-/// `threshold_backward(g, y, 0)`).
+/// ReLU backward in place: g[i] = 0 where the forward output y[i] ≤ 0 (PyTorch's
+/// `threshold_backward(g, y, 0)`: a NaN output passes its gradient, as in PyTorch).
 public func reluBackward(_ grad: UnsafeMutablePointer<Float>, output: UnsafePointer<Float>, count: Int) {
     var i = 0
     while i + 16 <= count {
         let y = UnsafeRawPointer(output + i).loadUnaligned(as: SIMD16<Float>.self)
         var g = UnsafeRawPointer(grad + i).loadUnaligned(as: SIMD16<Float>.self)
-        g.replace(with: 0, where: .!(y .> 0))
+        g.replace(with: 0, where: y .<= 0)
         UnsafeMutableRawPointer(grad + i).storeBytes(of: g, as: SIMD16<Float>.self)
         i += 16
     }
     while i < count {
-        if !(output[i] > 0) { grad[i] = 0 }
+        if output[i] <= 0 { grad[i] = 0 }
         i += 1
     }
 }
 
-/// The ReLU mask of a forward output, one byte per value: 1 where y[i] > 0, else 0 (what the
-/// backward keeps instead of the float output: a quarter of the memory).
+/// The ReLU mask of a forward output, one byte per value: 0 where y[i] ≤ 0, else 1 (NaN too, as
+/// `threshold_backward`); what the backward keeps instead of the float output, a quarter of the memory.
 public func reluMask(_ output: UnsafePointer<Float>, into mask: UnsafeMutablePointer<UInt8>, count: Int) {
-    for i in 0..<count { mask[i] = output[i] > 0 ? 1 : 0 }
+    for i in 0..<count { mask[i] = output[i] <= 0 ? 0 : 1 }
 }
 
 /// ReLU backward in place from a `reluMask`: g[i] = 0 where mask[i] is 0.

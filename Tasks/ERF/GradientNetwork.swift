@@ -78,7 +78,7 @@ public final class GradConv {
         let inputShape: [Int]
         /// GELU: its input (the pre-activation).
         let preActivation: Tensor?
-        /// ReLU: where its output is positive.
+        /// ReLU: where its output is not ≤ 0 (positive or NaN).
         let mask: ReLUMask?
     }
 
@@ -171,7 +171,7 @@ public final class GradConv {
     }
 }
 
-/// A ReLU's output reduced to where it is positive (one byte per value), for its backward.
+/// A ReLU's output reduced to where it is not ≤ 0 (one byte per value), for its backward.
 public struct ReLUMask {
     let shape: [Int]
     let bytes: [UInt8]
@@ -186,7 +186,7 @@ public struct ReLUMask {
         }
     }
 
-    /// Zeroes the gradient where the output was not positive.
+    /// Zeroes the gradient where the output was ≤ 0.
     func backward(_ g: inout Tensor) {
         precondition(g.shape == shape, "ReLU mask \(shape) does not match gradient \(g.shape)")
         bytes.withUnsafeBufferPointer { m in

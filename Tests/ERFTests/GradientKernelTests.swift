@@ -157,7 +157,7 @@ final class GradientKernelTests: XCTestCase {
         var gr = [Float](repeating: 2, count: x.count)
         reluBackward(&gr, output: y, count: x.count)
         for (xi, gi) in zip(x, gr) { XCTAssertEqual(gi, xi > 0 ? 2 : 0) }
-        // The byte mask the tape keeps gives the same gradient (NaN outputs mask to 0, as PyTorch's y > 0).
+        // The byte mask the tape keeps gives the same gradient (a NaN output passes it, as PyTorch's threshold_backward).
         var yn = y
         yn[5] = .nan
         var mask = [UInt8](repeating: 7, count: x.count)
@@ -167,7 +167,7 @@ final class GradientKernelTests: XCTestCase {
         var go = [Float](repeating: 2, count: x.count)
         reluBackward(&go, output: yn, count: x.count)
         XCTAssertEqual(gm, go)
-        XCTAssertEqual(gm[5], 0)
+        XCTAssertEqual(gm[5], 2)
         var s = [Float](repeating: 1, count: 3 * 5)
         channelScaleBackward(&s, pixels: 3, channels: 5, scale: [1, 2, 3, 4, 5])
         XCTAssertEqual(Array(s[5..<10]), [1, 2, 3, 4, 5])

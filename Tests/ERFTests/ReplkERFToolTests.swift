@@ -60,6 +60,26 @@ final class ReplkERFToolTests: XCTestCase {
         XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
     }
 
+    func testImageGivingNaNIsSkippedAndReported() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let x = try Fixtures.npy("erf/input.npy")
+        var v = x.values
+        v[3 * 256 * 256 + 1000] = .nan   // item 1
+        try NPY.write(path: dir + "/nan.npy", shape: x.shape, values: v)
+        let r = try Tools.run("replk-erf", ["--checkpoint", checkpoint, "--tensor", dir + "/nan.npy", "--out", dir + "/o"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("nan.npy[1]: got NaN, next image"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("3 images of 256×256, 1 skipped (NaN)"), r.stdout)
+        let obj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/o/erf.json"))) as! [String: Any]
+        XCTAssertEqual(obj["images"] as? Int, 3)
+        XCTAssertEqual((obj["skipped_nan"] as? [String])?.count, 1)
+        // Every image NaN: nothing to average, an error.
+        try NPY.write(path: dir + "/allnan.npy", shape: [1, 3, 64, 64], values: [Float](repeating: .nan, count: 3 * 64 * 64))
+        let all = try Tools.run("replk-erf", ["--checkpoint", checkpoint, "--tensor", dir + "/allnan.npy", "--out", dir + "/o2"])
+        XCTAssertEqual(all.status, 1)
+        XCTAssertTrue(all.stderr.contains("replk-erf: error: \(dir)/allnan.npy: every image gave NaN"), all.stderr)
+    }
+
     func assertOneLineError(_ args: [String], status: Int32 = 1, _ needles: [String], line: UInt = #line) throws {
         let r = try Tools.run("replk-erf", args)
         XCTAssertEqual(r.status, status, r.stderr, line: line)
