@@ -96,6 +96,7 @@ final class ReplkERFToolTests: XCTestCase {
         try FileManager.default.copyItem(atPath: Fixtures.path("checkpoint-forms/plain.pth"), toPath: other)
         try assertOneLineError(["--checkpoint", other, "--tensor", tensor, "--out", dir + "/o1"], [other, "not a RepLKNet checkpoint"])
         try assertOneLineError(["--checkpoint", tensor, "--tensor", tensor, "--out", dir + "/o2"], [tensor])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/o2"), "no output folder for a bad checkpoint")
         // An empty folder.
         let empty = dir + "/empty"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
@@ -106,6 +107,7 @@ final class ReplkERFToolTests: XCTestCase {
         let rank3 = dir + "/rank3.npy"
         try NPY.write(path: rank3, shape: [3, 32, 32], values: [Float](repeating: 0, count: 3 * 32 * 32))
         try assertOneLineError(["--checkpoint", checkpoint, "--tensor", rank3, "--out", dir + "/o5"], [rank3, "rank 4", "[3, 32, 32]"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/o5"), "no output folder for a bad tensor")
         // Both or neither input.
         try assertOneLineError(["--checkpoint", checkpoint, "--out", dir + "/o6"], status: 64, ["--root", "--tensor"])
         // The output folder holding the input tensor's name: refused, the input untouched.

@@ -76,7 +76,7 @@ struct Compute: ParsableCommand {
     func run() throws {
         do {
             configureThreads(threads)
-            let outDir = try makeDirectory(out)
+            let outDir = out.count > 1 && out.hasSuffix("/") ? String(out.dropLast()) : out
             let outputs = ["erf.npy", "erf.png", "erf.json"].map { outDir + "/" + $0 }
             // Never write over an input (the checkpoint, the tensor, or an image).
             var inputPaths = [checkpoint] + (tensor.map { [$0] } ?? [])
@@ -92,6 +92,20 @@ struct Compute: ParsableCommand {
             let sd = try Checkpoint(path: checkpoint).stateDict()
             let model = try ERFModel(stateDict: sd, file: checkpoint,
                                      options: ERFModelOptions(reparameterize: !noReparam, stageNorm: stageNorm))
+            var tensorInput: (shape: [Int], values: [Float])?
+            if let tensor {
+                let (shape, values) = try NPY.read(path: tensor)
+                guard shape.count == 4 else {
+                    throw ERFError.badTensor(file: tensor, shape: shape, detail: "expected rank 4 (N×3×H×W), not rank \(shape.count)")
+                }
+                guard shape[1] == model.config.inChannels else {
+                    throw ERFError.badTensor(file: tensor, shape: shape, detail: "expected \(model.config.inChannels) channels in dimension 1")
+                }
+                guard shape.allSatisfy({ $0 > 0 }) else { throw ERFError.badTensor(file: tensor, shape: shape, detail: "empty") }
+                tensorInput = (shape, values)
+            }
+            // Created once the inputs have been read: a bad input leaves no empty folder behind.
+            try makeDirectory(outDir)
             var acc: ERFAccumulator?
             var skipped = [String]()
             var size = inputSize
@@ -103,15 +117,7 @@ struct Compute: ParsableCommand {
                     printError("replk-erf: \(name): got NaN, next image")
                 }
             }
-            if let tensor {
-                let (shape, values) = try NPY.read(path: tensor)
-                guard shape.count == 4 else {
-                    throw ERFError.badTensor(file: tensor, shape: shape, detail: "expected rank 4 (N×3×H×W), not rank \(shape.count)")
-                }
-                guard shape[1] == model.config.inChannels else {
-                    throw ERFError.badTensor(file: tensor, shape: shape, detail: "expected \(model.config.inChannels) channels in dimension 1")
-                }
-                guard shape.allSatisfy({ $0 > 0 }) else { throw ERFError.badTensor(file: tensor, shape: shape, detail: "empty") }
+            if let tensor, let (shape, values) = tensorInput {
                 let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
                 size = h
                 let count = min(n, numImages)
