@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "replk-board", targets: ["replk-board"]),
         // The library: `import RepLK` for the user-facing API; finer products for a smaller graph
         // (the fuzz package in Tests/Fuzz uses them too).
+        .executable(name: "replk-erf", targets: ["replk-erf"]),
         .library(name: "RepLK", targets: ["RepLK"]),
         .library(name: "RepLKEngine", targets: ["RepLKEngine"]),
         .library(name: "RepLKWeights", targets: ["RepLKWeights"]),
@@ -95,8 +96,11 @@ let package = Package(
 
         // The umbrella module of the RepLK product.
         .target(name: "RepLK", dependencies: ["RepLKBackbone", "RepLKClassification", "RepLKDatasets", "RepLKDetection", "RepLKEngine",
-                                       "RepLKEval", "RepLKImaging", "RepLKSegmentation", "RepLKWeights"],
+                                       "RepLKERF", "RepLKEval", "RepLKImaging", "RepLKSegmentation", "RepLKWeights"],
                 path: "Sources/RepLK"),
+        // Effective receptive field: input gradients through the backbone, the official analysis, heatmaps
+        .target(name: "RepLKERF", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKKernels", "RepLKLayers", "RepLKParallel", "RepLKWeights"],
+                path: "Tasks/ERF"),
 
         // Command-line tools
         .target(name: "RepLKLeaderboard", path: "Sources/Leaderboard"),
@@ -124,13 +128,18 @@ let package = Package(
         ], path: "Sources/Tools/replk-det"),
 
         .executableTarget(name: "replk-bench", dependencies: [
-            "RepLKBackbone", "RepLKDatasets", "RepLKDetection", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKKernels", "RepLKParallel", "RepLKSegmentation", "RepLKToolSupport", "RepLKWeights",
+            "RepLKBackbone", "RepLKDatasets", "RepLKDetection", "RepLKEngine", "RepLKERF", "RepLKEval", "RepLKImaging", "RepLKKernels", "RepLKParallel", "RepLKSegmentation", "RepLKToolSupport", "RepLKWeights",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-bench", exclude: ["make_coco_bench_case.py"]),
 
         .executableTarget(name: "replk-board", dependencies: [
             "RepLKLeaderboard", "RepLKToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-board"),
+
+        .executableTarget(name: "replk-erf", dependencies: [
+            "RepLKDatasets", "RepLKEngine", "RepLKERF", "RepLKImaging", "RepLKToolSupport", "RepLKWeights",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/Tools/replk-erf"),
 
         // Tests
         .target(name: "TestSupport", dependencies: ["RepLKWeights"], path: "Tests/TestSupport"),
@@ -146,6 +155,8 @@ let package = Package(
         .testTarget(name: "WeightsTests", dependencies: ["RepLKWeights", "TestSupport"], path: "Tests/WeightsTests"),
         .testTarget(name: "BackboneTests", dependencies: ["RepLKBackbone", "RepLKWeights", "RepLKEngine", "TestSupport"],
                     path: "Tests/BackboneTests"),
+        .testTarget(name: "ERFTests", dependencies: ["RepLKERF", "RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKLayers", "TestSupport", "RepLKWeights", "replk-erf", "replk-bench"],
+                    path: "Tests/ERFTests"),
     ],
     swiftLanguageModes: [.v5]
 )

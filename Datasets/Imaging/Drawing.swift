@@ -46,8 +46,11 @@ extension Image {
 
     /// Fills a rectangle (clipped to the image), blended with `alpha`.
     public mutating func fillRect(x: Int, y: Int, width w: Int, height h: Int, color: RGB, alpha: Float = 1) {
-        for yy in max(0, y)..<min(height, y + h) {
-            for xx in max(0, x)..<min(width, x + w) { blendPixel(xx, yy, color, alpha) }
+        // Clipped to the image; a rectangle wholly outside it (or of negative size) draws nothing.
+        let x0 = max(0, x), x1 = min(width, x + w), y0 = max(0, y), y1 = min(height, y + h)
+        guard x0 < x1, y0 < y1 else { return }
+        for yy in y0..<y1 {
+            for xx in x0..<x1 { blendPixel(xx, yy, color, alpha) }
         }
     }
 

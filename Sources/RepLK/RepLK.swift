@@ -14,6 +14,7 @@
 @_exported import RepLKDatasets
 @_exported import RepLKDetection
 @_exported import RepLKEngine
+@_exported import RepLKERF
 @_exported import RepLKEval
 @_exported import RepLKImaging
 @_exported import RepLKSegmentation

@@ -72,6 +72,11 @@ def build(args, torch, nn, F):
     if args.cmd == 'dwconv':
         net = nn.Sequential(*[nn.Conv2d(args.channels, args.channels, args.kernel, 1, args.kernel // 2, groups=args.channels, bias=False) for _ in range(args.depth)])
         shape = (args.batch, args.channels, args.size, args.size)
+    elif args.cmd == 'erf':
+        # forward_features (no head: the stage outputs) for the ERF input gradient.
+        cfg = {'31b': ([128, 256, 512, 1024], [31, 29, 27, 13], 1), '31l': ([192, 384, 768, 1536], [31, 29, 27, 13], 1), 'xl': ([256, 512, 1024, 2048], [27, 27, 27, 13], 1.5)}[args.model[9:]]
+        net = RepLKNet(cfg[0], cfg[1], [2, 2, 18, 2], cfg[2], None)
+        shape = (args.batch, 3, args.height, args.width)
     elif args.model.startswith('replknet-'):
         cfg = {'31b': ([128, 256, 512, 1024], [31, 29, 27, 13], 1), '31l': ([192, 384, 768, 1536], [31, 29, 27, 13], 1), 'xl': ([256, 512, 1024, 2048], [27, 27, 27, 13], 1.5)}[args.model[9:]]
         net = RepLKNet(cfg[0], cfg[1], [2, 2, 18, 2], cfg[2], 1000)
@@ -117,10 +122,20 @@ def main():
         runners['torch'] = (run_torch, {'version': torch.__version__, 'layout': 'channels_last'})
     except Exception as e:
         out['torch'] = {'error': repr(e)}
-    onnx_path = os.path.join(tempfile.mkdtemp(), 'model.onnx')
+    if args.cmd == 'erf':
+        # The official get_input_grad: PyTorch CPU autograd of sum(ReLU(central pixel)) w.r.t. the input.
+        # A fresh network: the one above was converted to channels_last in place.
+        net_erf, _ = build(args, torch, nn, F)
+        def run_erf():
+            xg = x.clone().requires_grad_(True)
+            out = net_erf(xg)[-1]
+            score = F.relu(out[:, :, out.shape[2] // 2, out.shape[3] // 2]).sum()
+            torch.autograd.grad(score, xg)
+        runners = {'torch': (run_erf, {'version': torch.__version__, 'layout': 'contiguous', 'mode': 'autograd'})}
+    onnx_path = None if args.cmd == 'erf' else os.path.join(tempfile.mkdtemp(), 'model.onnx')
     try:
         with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            torch.onnx.export(net, (x,), onnx_path, opset_version=17, dynamo=False)
+            if onnx_path: torch.onnx.export(net, (x,), onnx_path, opset_version=17, dynamo=False)
     except Exception as e:
         onnx_path = None
         out['onnx_export_error'] = repr(e)

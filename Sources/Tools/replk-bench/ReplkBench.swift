@@ -20,7 +20,7 @@ struct ReplkBench: ParsableCommand {
         abstract: "Speed and memory of the engine: FMA peak, depth-wise conv stacks, whole models, COCO evaluation.",
         discussion: "Speeds are medians over repeated runs; each figure is also given as a share of the peak measured in the same run.",
         version: toolVersion("replk-bench"),
-        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self, Accuracy.self, MergeBench.self])
+        subcommands: [Peak.self, DWConv.self, Table1.self, Model.self, COCOEval.self, GEMMBench.self, Conv3x3Bench.self, Cost.self, RandomCheckpoint.self, Accuracy.self, MergeBench.self, ERFBench.self])
 }
 
 func medianOf(_ v: [Double]) -> Double {
