@@ -1,1 +1,0 @@
-../KernelsV4/DepthwiseTiles.swift

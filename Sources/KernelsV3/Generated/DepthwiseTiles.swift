@@ -1,0 +1,1 @@
+../../KernelsV4/Generated/DepthwiseTiles.swift
