@@ -50,7 +50,7 @@ extension RepLKNetConfig {
 
 /// Deterministic random weights for a list of keys and shapes: variance-preserving conv/linear
 /// weights (residual branches damped so deep stacks stay finite), identity-like BatchNorms.
-public func randomStateDict(_ shapes: [(key: String, shape: [Int])], prefix: String = "", seed: UInt64 = 1) -> StateDict {
+package func randomStateDict(_ shapes: [(key: String, shape: [Int])], prefix: String = "", seed: UInt64 = 1) -> StateDict {
     var state = seed &* 0x9E3779B97F4A7C15 | 1
     func next() -> Float {
         state ^= state << 13; state ^= state >> 7; state ^= state << 17

@@ -5,13 +5,13 @@ import Darwin
 #endif
 
 /// 64-byte aligned float32 storage shared by tensors until one of them writes.
-public final class TensorStorage {
-    public let count: Int
-    public let pointer: UnsafeMutablePointer<Float>
+package final class TensorStorage {
+    package let count: Int
+    package let pointer: UnsafeMutablePointer<Float>
     private let capacityBytes: Int
 
     /// Allocates `count` floats. The contents are undefined unless `zeroed`.
-    public init(count: Int, zeroed: Bool = false) {
+    package init(count: Int, zeroed: Bool = false) {
         precondition(count >= 0, "negative tensor size")
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
@@ -102,7 +102,7 @@ final class LargeBufferCache: @unchecked Sendable {
 /// boundary (`fromNCHW`, `toNCHW`).
 public struct Tensor {
     public private(set) var shape: [Int]
-    public private(set) var storage: TensorStorage
+    package private(set) var storage: TensorStorage
 
     /// A tensor of `shape` whose contents are undefined (every kernel that produces one writes all of it).
     public init(uninitializedShape shape: [Int]) {

@@ -15,14 +15,14 @@ import Darwin
 #endif
 
 /// A compiled build of the kernels.
-public enum KernelVariant: String, Sendable, CaseIterable {
+package enum KernelVariant: String, Sendable, CaseIterable {
     /// AVX-512 (x86-64-v4): 16-lane vectors in 32 zmm registers.
     case v4 = "x86-64-v4"
     /// AVX2 + FMA (x86-64-v3): 8-lane vectors in 16 ymm registers.
     case v3 = "x86-64-v3"
 
     /// Whether this CPU can run the variant.
-    public var isSupported: Bool {
+    package var isSupported: Bool {
         #if arch(x86_64)
         switch self {
         case .v4: return replk_cpu_supports_x86_64_v4() != 0
@@ -34,13 +34,13 @@ public enum KernelVariant: String, Sendable, CaseIterable {
     }
 
     /// The fastest variant this CPU runs, or nil when it runs none (an x86-64 CPU without AVX2/FMA).
-    public static var best: KernelVariant? { allCases.first { $0.isSupported } }
+    package static var best: KernelVariant? { allCases.first { $0.isSupported } }
 }
 
 /// The kernel build in use: the best this CPU runs, or the one named by the environment variable
 /// `REPLK_KERNELS` (`x86-64-v3` or `v3`, `x86-64-v4` or `v4`) when the CPU runs it.
 /// `selectKernelVariant` changes it.
-public private(set) var kernelVariant: KernelVariant? = {
+package private(set) var kernelVariant: KernelVariant? = {
     if let forced = environmentValue("REPLK_KERNELS"), let v = KernelVariant.allCases.first(where: { $0.rawValue == forced || "\($0)" == forced }), v.isSupported {
         return v
     }
@@ -50,7 +50,7 @@ public private(set) var kernelVariant: KernelVariant? = {
 /// Switches to another kernel build (tests run every supported one). Returns false, changing
 /// nothing, when this CPU cannot run it. Not for use while kernels run on other threads.
 @discardableResult
-public func selectKernelVariant(_ v: KernelVariant) -> Bool {
+package func selectKernelVariant(_ v: KernelVariant) -> Bool {
     guard v.isSupported else { return false }
     kernelVariant = v
     return true
@@ -73,7 +73,7 @@ private func environmentValue(_ name: String) -> String? {
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
 /// C = epilogue(A · B) single-threaded. `packedB` comes from `packB` for a `k × n` matrix.
 /// `scratch` holds at least `gemmScratchCount(mc:)` floats.
-public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
+package func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                       packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                       epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
                       scratch: UnsafeMutablePointer<Float>) {
@@ -88,7 +88,7 @@ public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
 
 /// Depth-wise convolution for output rows `row0 ..< row1` (row = n·outHeight + oy), any stride and
 /// dilation; weights tap-major (`weights[(ky·kW + kx)·C + c]`). Taps in the zero padding are skipped.
-public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
+package func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
                               weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                               activation: Activation,
                               _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
@@ -102,7 +102,7 @@ public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
 /// Stride-1 depth-wise conv of task `task` of `bands` (one band of output rows of one channel block
 /// of one image), reading the NHWC input through `scratch` (`bands.scratchCount` floats, this
 /// thread's own). Only taps that reach the map for some output of a tile are run.
-public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+package func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
                               scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     if useV4 {
@@ -116,7 +116,7 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
 
 /// Stride-1 depth-wise conv of task `task` of `plan` (one pair of channel blocks of one image, a
 /// band of its 64 × 64 FFT tiles), with `scratch` of `plan.scratchCount` floats (this thread's own).
-public func depthwiseConvFFT(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ plan: DepthwiseFFT, task: Int,
+package func depthwiseConvFFT(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ plan: DepthwiseFFT, task: Int,
                              scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                              bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     if useV4 {
@@ -129,7 +129,7 @@ public func depthwiseConvFFT(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, 
 }
 
 /// Whether the kernels chosen for this CPU have `depthwiseConvStrip` (the AVX-512 build).
-public var depthwiseStripsAvailable: Bool { useV4 }
+package var depthwiseStripsAvailable: Bool { useV4 }
 
 /// Whether large maps run faster as strips than as per-block bands on this CPU: on Intel only.
 /// The bands read one 64-byte line every `C · 4` bytes; an Intel Xeon core (Sapphire Rapids class)
@@ -137,7 +137,7 @@ public var depthwiseStripsAvailable: Bool { useV4 }
 /// faster on one thread. An AMD Zen 5 core fetches them fast enough that the strips' extra copy
 /// costs more than it saves: bands 1.05–1.3× faster from 3×3 to 31×31 on 64² (1 and 2 threads),
 /// and UperNet-31B at 512² about 3 % faster.
-public let depthwiseStripsPreferred: Bool = {
+package let depthwiseStripsPreferred: Bool = {
     #if arch(x86_64)
     return replk_cpu_is_intel() != 0
     #else
@@ -148,7 +148,7 @@ public let depthwiseStripsPreferred: Bool = {
 /// Stride-1 depth-wise conv of task `task` of `strips` (one band of output rows of one group of
 /// channel blocks of one image), reading the NHWC input through `scratch` (`strips.scratchCount`
 /// floats, this thread's own). Only where `depthwiseStripsAvailable`.
-public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ strips: DepthwiseStrips, task: Int,
+package func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ strips: DepthwiseStrips, task: Int,
                                scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     precondition(useV4, "depth-wise strips need the AVX-512 kernels")
@@ -157,13 +157,13 @@ public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
 }
 
 /// y[i] = act(x[i]) in place, for `count` values.
-public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {
+package func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {
     if useV4 { RepLKKernelsV4.activate(p, count: count, act) } else { RepLKKernelsV3.activate(p, count: count, act) }
 }
 
 /// Per-channel affine map over `pixels` rows of `channels` values: y = x·scale[c] + shift[c]
 /// (an un-folded BatchNorm at inference).
-public func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int, channels: Int,
+package func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int, channels: Int,
                           scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
     if useV4 {
         RepLKKernelsV4.channelAffine(x, y, pixels: pixels, channels: channels, scale: scale, shift: shift)
@@ -173,23 +173,23 @@ public func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<F
 }
 
 /// z = x + y for `count` values.
-public func addArrays(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count: Int) {
+package func addArrays(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count: Int) {
     if useV4 { RepLKKernelsV4.addArrays(x, y, z, count: count) } else { RepLKKernelsV3.addArrays(x, y, z, count: count) }
 }
 
 /// A loop of independent FMAs sized for the variant's register file, for measuring the machine's
 /// float32 peak; `fmaPeakFlopsPerIteration` FLOPs per iteration.
-public func fmaPeakLoop(iterations: Int, seed: Float) -> Float {
+package func fmaPeakLoop(iterations: Int, seed: Float) -> Float {
     useV4 ? RepLKKernelsV4.fmaPeakLoop(iterations: iterations, seed: seed) : RepLKKernelsV3.fmaPeakLoop(iterations: iterations, seed: seed)
 }
 
 /// FLOPs one iteration of `fmaPeakLoop` performs.
-public var fmaPeakFlopsPerIteration: Int {
+package var fmaPeakFlopsPerIteration: Int {
     useV4 ? RepLKKernelsV4.fmaPeakFlopsPerIteration : RepLKKernelsV3.fmaPeakFlopsPerIteration
 }
 
 /// RoIAlign (torchvision / mmcv `roi_align`) over one NHWC feature map, writing `[out, out, C]`.
-public func roiAlignNHWC(_ x: UnsafePointer<Float>, height: Int, width: Int, channels C: Int,
+package func roiAlignNHWC(_ x: UnsafePointer<Float>, height: Int, width: Int, channels C: Int,
                          box: (Float, Float, Float, Float), spatialScale: Float, outputSize P: Int, aligned: Bool,
                          samplingRatio: Int, into out: UnsafeMutablePointer<Float>) {
     if useV4 {
@@ -202,7 +202,7 @@ public func roiAlignNHWC(_ x: UnsafePointer<Float>, height: Int, width: Int, cha
 }
 
 /// Bilinear resize of NHWC rows `row0 ..< row1` (row = n·outH + oy).
-public func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+package func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                                _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int,
                                yTaps: [LinearTap], xTaps: [LinearTap], row0: Int, row1: Int) {
     if useV4 {
@@ -215,7 +215,7 @@ public func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: In
 }
 
 /// Nearest-neighbour resize (PyTorch `mode='nearest'`: source = floor(dst · in / out)).
-public func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+package func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                               _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, row0: Int, row1: Int) {
     if useV4 {
         RepLKKernelsV4.resizeNearestRows(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight,
@@ -227,7 +227,7 @@ public func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int
 }
 
 /// Adaptive average pooling to `outH × outW` bins (bin k covers [floor(k·H/out), ceil((k+1)·H/out))).
-public func adaptiveAvgPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+package func adaptiveAvgPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                             _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
     if useV4 {
         RepLKKernelsV4.adaptiveAvgPool(x, batch: batch, height: height, width: width, channels: C, y, outHeight: outHeight, outWidth: outWidth)
@@ -237,7 +237,7 @@ public func adaptiveAvgPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, 
 }
 
 /// Max pooling with padding (padded positions never win), NHWC.
-public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+package func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                     kernel: Int, stride: Int, padding: Int,
                     _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
     if useV4 {
@@ -252,7 +252,7 @@ public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: I
 /// Winograd F(4×4, 3×3) input transform of tiles `t0 ..< t1`: V[ξ][tile − first][ci] at
 /// `v + (ξ·count + tile − first)·Cin + ci` (36 row-major `count × Cin` operands); input outside
 /// the map is zero.
-public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
+package func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                    batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
     if useV4 {
         RepLKKernelsV4.winogradInputTransform(x, t, tiles: t0, t1, batchFirst: first, batchCount: count, into: v)
@@ -263,7 +263,7 @@ public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTilin
 
 /// Winograd F(4×4, 3×3) output transform of tiles `t0 ..< t1` from M[ξ][tile − first][co] at
 /// `m + (ξ·count + tile − first)·Cout + co`: writes `act(Y + bias) + residual` into the NHWC `y`.
-public func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
+package func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                     batchFirst first: Int, batchCount count: Int, bias: UnsafePointer<Float>?,
                                     activation: Activation, residual: UnsafePointer<Float>?,
                                     _ y: UnsafeMutablePointer<Float>) {
@@ -278,7 +278,7 @@ public func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTili
 
 /// Packs micro-panels `panel0 ..< panel0 + count` of an M × K GEMM operand over its whole depth
 /// (the layout of `GEMMInput.packed`) into `dst`, which holds `packedACount(m:k:)` floats.
-public func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
+package func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
                         into dst: UnsafeMutablePointer<Float>) {
     if useV4 {
         RepLKKernelsV4.packAPanels(input, m: m, k: k, panels: panel0, count: count, into: dst)
@@ -292,10 +292,10 @@ public func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, 
 extension Precision {
     /// Whether this CPU and the kernel build in use run this precision: float32 always; bf16 with
     /// the AVX-512 build on a CPU with AVX512_BF16.
-    public var isSupported: Bool { unsupportedReason == nil }
+    package var isSupported: Bool { unsupportedReason == nil }
 
     /// Why this precision cannot run here (one line naming the missing CPU feature), or nil.
-    public var unsupportedReason: String? {
+    package var unsupportedReason: String? {
         switch self {
         case .fp32: return nil
         case .bf16:
@@ -321,7 +321,7 @@ extension Precision {
 /// `gemmBlock` with bf16 operands (float32 accumulation and epilogue): `packedB` from `packBBF16`,
 /// a `.packed` A from `packAPanelsBF16`, `scratch` of `gemmBF16ScratchCount(mc:)` floats. Only
 /// where `Precision.bf16.isSupported`.
-public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
+package func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
                           packedB: UnsafePointer<UInt32>, c: UnsafeMutablePointer<Float>, ldc: Int,
                           epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
                           scratch: UnsafeMutablePointer<Float>) {
@@ -337,7 +337,7 @@ public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
 /// Packs micro-panels of an M × K operand over its whole depth into bf16 pairs (the `.packed`
 /// layout `gemmBlockBF16` reads; `packedBF16ACount(m:k:)` words), through `panel`, a float32
 /// scratch of `gemmMR · gemmKC` floats. Only where `Precision.bf16.isSupported`.
-public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
+package func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
                             into dst: UnsafeMutablePointer<UInt32>, panel: UnsafeMutablePointer<Float>) {
     #if arch(x86_64)
     requireBF16()
@@ -349,7 +349,7 @@ public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: I
 
 /// A loop of independent `vdpbf16ps`, for measuring the bf16 peak (`bf16PeakFlopsPerIteration`
 /// FLOPs per iteration). Only where `Precision.bf16.isSupported`.
-public func bf16PeakLoop(iterations: Int, seed: Float) -> Float {
+package func bf16PeakLoop(iterations: Int, seed: Float) -> Float {
     #if arch(x86_64)
     requireBF16()
     return RepLKKernelsV4.bf16PeakLoop(iterations: iterations, seed: seed)
@@ -359,11 +359,11 @@ public func bf16PeakLoop(iterations: Int, seed: Float) -> Float {
 }
 
 /// FLOPs one iteration of `bf16PeakLoop` performs.
-public let bf16PeakFlopsPerIteration = 2 * 2 * 16 * 24
+package let bf16PeakFlopsPerIteration = 2 * 2 * 16 * 24
 
 /// The hardware's rounding of `count` floats to bf16 bit patterns, for checking `bf16Bits`.
 /// Only where `Precision.bf16.isSupported`.
-public func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
+package func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
     #if arch(x86_64)
     requireBF16()
     RepLKKernelsV4.bf16RoundHardware(src, count: count, into: dst)
@@ -378,7 +378,7 @@ public func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst:
 /// pairs along each kernel row through `vdpbf16ps`, `pairWeights` from `packDepthwiseBF16Weights`,
 /// `scratch` of `bands.scratchCount` floats (this thread's own). Stride 1 and dilation 1 only.
 /// Only where `Precision.bf16.isSupported`.
-public func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+package func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
                                   scratch: UnsafeMutablePointer<Float>, pairWeights: UnsafePointer<UInt32>,
                                   bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     #if arch(x86_64)

@@ -14,7 +14,7 @@ import RepLKKernelCore
 /// that needs it; `pairWeights` come from `packDepthwiseBF16Weights`. Only kernel rows inside the
 /// map and pairs that reach it for some output of a tile are run, and no pair-row entry that lies
 /// wholly in the padding is read. GELU is applied to the float32 sums after the tile.
-public func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+package func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
                                   scratch: UnsafeMutablePointer<Float>, pairWeights: UnsafePointer<UInt32>,
                                   bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     let C = g.channels

@@ -4,7 +4,7 @@ import RepLKKernelCore
 /// Depth-wise convolution for output rows `row0 ..< row1` (row = n·outHeight + oy).
 /// `weights` are tap-major: weight of channel c at (ky, kx) is `weights[(ky·kW + kx)·C + c]`.
 /// Taps that fall in the zero padding are skipped, so kernels larger than the map are fine.
-public func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
+package func depthwiseConvRows(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
                               weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                               activation: Activation,
                               _ y: UnsafeMutablePointer<Float>, row0: Int, row1: Int) {
@@ -325,7 +325,7 @@ func depthwiseConvBandMirrored(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry
 /// Stride-1 depth-wise conv of task `task` of `bands` (one band of output rows of one channel block
 /// of one image), reading the NHWC input `x` through `scratch` (`bands.scratchCount` floats, this
 /// thread's own). Only taps that reach the map for some output of a tile are run.
-public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+package func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
                               scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     if g.windowCoversRow {
@@ -391,7 +391,7 @@ public func depthwiseConvBand(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry,
 /// channel blocks of one image; see `DepthwiseStrips`), reading the NHWC input `x` through
 /// `scratch` (`strips.scratchCount` floats, this thread's own). Only taps that reach the map for
 /// some output of a tile are run.
-public func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ s: DepthwiseStrips, task: Int,
+package func depthwiseConvStrip(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ s: DepthwiseStrips, task: Int,
                                scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     let C = g.channels, K = g.kernelW, T = s.tileWidth, R = s.ringRows

@@ -160,7 +160,7 @@ func fft64Inverse(_ p: UnsafeMutablePointer<Float>, count: Int, dst: UnsafeMutab
 /// negatives) the column transforms of data and kernel, the product, and the inverse column
 /// transform of the output rows, then the inverse row transforms, bias and activation.
 /// `blockedWeights` is `[C/16][kH][kW][16]`. `scratch` holds `plan.scratchCount` floats.
-public func depthwiseConvFFT(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ plan: DepthwiseFFT, task: Int,
+package func depthwiseConvFFT(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ plan: DepthwiseFFT, task: Int,
                              scratch: UnsafeMutablePointer<Float>, blockedWeights: UnsafePointer<Float>,
                              bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
     fftTwiddles.withUnsafeBufferPointer { twb in

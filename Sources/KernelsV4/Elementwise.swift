@@ -50,7 +50,7 @@ func gelu16(_ x: V16) -> V16 {
 func gelu8(_ x: SIMD8<Float>) -> SIMD8<Float> { gelu16(V16(lowHalf: x, highHalf: x)).lowHalf }
 
 /// y[i] = act(x[i]) in place, for `count` values.
-public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {
+package func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activation) {
     switch act {
     case .none: return
     case .relu:
@@ -66,7 +66,7 @@ public func activate(_ p: UnsafeMutablePointer<Float>, count: Int, _ act: Activa
 
 /// Per-channel affine map over `pixels` rows of `channels` values: y = x·scale[c] + shift[c]
 /// (an un-folded BatchNorm at inference).
-public func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int, channels: Int,
+package func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int, channels: Int,
                           scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
     for p in 0..<pixels {
         let xs = x + p * channels, ys = y + p * channels
@@ -80,7 +80,7 @@ public func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<F
 }
 
 /// z = x + y for `count` values.
-public func addArrays(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count: Int) {
+package func addArrays(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count: Int) {
     var i = 0
     while i + 16 <= count { store16(load16(x + i) + load16(y + i), z + i); i += 16 }
     while i < count { z[i] = x[i] + y[i]; i += 1 }

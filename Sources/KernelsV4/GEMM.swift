@@ -123,7 +123,7 @@ func packRowsPanel(_ src: UnsafePointer<Float>, ld: Int, kc: Int, into panel: Un
 
 /// Packs micro-panels `panel0 ..< panel0 + count` of the M × K operand `input` over its whole depth
 /// into `dst` (`packedACount(m:k:)` floats for all of them), the layout of `GEMMInput.packed`.
-public func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
+package func packAPanels(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
                         into dst: UnsafeMutablePointer<Float>) {
     packA(input, m: m, m0: panel0 * gemmMR, mc: count * gemmMR, k0: 0, kc: k, into: dst + panel0 * gemmMR * k)
 }
@@ -419,7 +419,7 @@ func throughScratchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, c
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
 /// C = epilogue(A · B) single-threaded. `packedB` comes from `packB` for a `k × n` matrix.
 /// `scratch` holds at least `gemmScratchCount(mc:)` floats.
-public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
+package func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                       packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                       epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
                       scratch: UnsafeMutablePointer<Float>) {

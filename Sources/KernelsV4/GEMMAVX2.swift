@@ -69,7 +69,7 @@ func subTileEpilogue(_ e: Epilogue, _ c: UnsafeMutablePointer<Float>, ldc: Int, 
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
 /// C = epilogue(A · B) single-threaded. `packedB` comes from `packB` for a `k × n` matrix.
 /// `scratch` holds at least `gemmScratchCount(mc:)` floats.
-public func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
+package func gemmBlock(_ input: GEMMInput, m: Int, n: Int, k: Int,
                       packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                       epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
                       scratch: UnsafeMutablePointer<Float>) {

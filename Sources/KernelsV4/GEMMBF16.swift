@@ -9,7 +9,7 @@ import RepLKKernelCore
 /// Packs micro-panels `panel0 ..< panel0 + count` of the M × K operand `input` over its whole
 /// depth into bf16 pairs (`dst[(row / MR)·P·MR + kp·MR + row % MR]`, P = ⌈K/2⌉), the layout
 /// `gemmBlockBF16` reads in place from `.packed`. `panel` is a float32 scratch of MR × KC floats.
-public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
+package func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: Int, count: Int,
                             into dst: UnsafeMutablePointer<UInt32>, panel: UnsafeMutablePointer<Float>) {
     let pairs = bf16Pairs(k)
     for p in panel0..<(panel0 + count) {
@@ -32,7 +32,7 @@ public func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: I
 /// C = epilogue(A · B) single-threaded, with bf16 operands. `packedB` comes from `packBBF16` for a
 /// `k × n` matrix; a `.packed` A comes from `packAPanelsBF16` (its pointer holds pair words).
 /// `scratch` holds at least `gemmBF16ScratchCount(mc:)` floats.
-public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
+package func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
                           packedB: UnsafePointer<UInt32>, c: UnsafeMutablePointer<Float>, ldc: Int,
                           epilogue: Epilogue, m0: Int, mc: Int, panel0: Int, panelCount: Int,
                           scratch: UnsafeMutablePointer<Float>) {
@@ -122,10 +122,10 @@ public func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
 
 /// A loop of independent `vdpbf16ps` (24 chains on zmm registers), for measuring the machine's
 /// bf16 dot-product peak. Returns a value that depends on every chain.
-public func bf16PeakLoop(iterations: Int, seed: Float) -> Float { replk_bf16_peak_loop(iterations, seed) }
+package func bf16PeakLoop(iterations: Int, seed: Float) -> Float { replk_bf16_peak_loop(iterations, seed) }
 
 /// The hardware's bf16 rounding of `count` floats (`vcvtne2ps2bf16`), for tests.
-public func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
+package func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
     replk_bf16_round(src, count, dst)
 }
 #endif

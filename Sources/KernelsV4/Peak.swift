@@ -12,7 +12,7 @@ typealias PeakVector = SIMD8<Float>
 /// ports), for measuring the machine's float32 peak. Returns a value that depends on every chain so
 /// the loop is not optimised away.
 @inline(never)
-public func fmaPeakLoop(iterations: Int, seed: Float) -> Float {
+package func fmaPeakLoop(iterations: Int, seed: Float) -> Float {
     let m = PeakVector(repeating: 0.999999), a = PeakVector(repeating: 1e-7)
     var c0 = PeakVector(repeating: seed), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3, c4 = c0 + 4, c5 = c0 + 5
     var c6 = c0 + 6, c7 = c0 + 7, c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11
@@ -26,4 +26,4 @@ public func fmaPeakLoop(iterations: Int, seed: Float) -> Float {
 }
 
 /// FLOPs one iteration of `fmaPeakLoop` performs.
-public let fmaPeakFlopsPerIteration = 2 * PeakVector.scalarCount * 12
+package let fmaPeakFlopsPerIteration = 2 * PeakVector.scalarCount * 12

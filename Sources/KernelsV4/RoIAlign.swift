@@ -3,7 +3,7 @@ import RepLKKernelCore
 /// RoIAlign (torchvision / mmcv `roi_align`, aligned, average, adaptive sampling grid) over one NHWC
 /// feature map (batch 1), writing `[out, out, C]` per RoI. Arithmetic in float32 in the order of
 /// torchvision's CPU kernel, so sampled values match to the last bit where the inputs do.
-public func roiAlignNHWC(_ x: UnsafePointer<Float>, height: Int, width: Int, channels C: Int,
+package func roiAlignNHWC(_ x: UnsafePointer<Float>, height: Int, width: Int, channels C: Int,
                          box: (Float, Float, Float, Float), spatialScale: Float, outputSize P: Int, aligned: Bool,
                          samplingRatio: Int, into out: UnsafeMutablePointer<Float>) {
     let offset: Float = aligned ? 0.5 : 0

@@ -6,7 +6,7 @@ import Darwin
 import RepLKKernelCore
 
 /// Bilinear resize of NHWC rows `row0 ..< row1` (row = n·outH + oy).
-public func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+package func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                                _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int,
                                yTaps: [LinearTap], xTaps: [LinearTap], row0: Int, row1: Int) {
     for row in row0..<row1 {
@@ -39,7 +39,7 @@ public func resizeBilinearRows(_ x: UnsafePointer<Float>, batch: Int, height: In
 }
 
 /// Nearest-neighbour resize (PyTorch `mode='nearest'`: source = floor(dst · in / out)).
-public func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+package func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                               _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, row0: Int, row1: Int) {
     let sh = Float(height) / Float(outHeight), sw = Float(width) / Float(outWidth)
     for row in row0..<row1 {
@@ -54,7 +54,7 @@ public func resizeNearestRows(_ x: UnsafePointer<Float>, batch: Int, height: Int
 }
 
 /// Adaptive average pooling to `outH × outW` bins (bin k covers [floor(k·H/out), ceil((k+1)·H/out))).
-public func adaptiveAvgPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+package func adaptiveAvgPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                             _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
     for n in 0..<batch {
         for oy in 0..<outHeight {
@@ -79,7 +79,7 @@ public func adaptiveAvgPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, 
 }
 
 /// Max pooling with padding (padded positions never win), NHWC.
-public func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
+package func maxPool(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels C: Int,
                     kernel: Int, stride: Int, padding: Int,
                     _ y: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
     for n in 0..<batch {

@@ -42,7 +42,7 @@ private func outputColumn(_ m0: W8, _ m1: W8, _ m2: W8, _ m3: W8, _ m4: W8, _ m5
 /// `v + (ξ·count + tile − first)·Cin + ci`, where `first ..< first + count` is the batch of tiles
 /// the GEMMs run on (36 row-major `count × Cin` operands). Input outside the map is zero (the
 /// conv's padding).
-public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
+package func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                    batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
     let C = t.inChannels
     withUnsafeTemporaryAllocation(of: W8.self, capacity: 36) { buf in
@@ -87,7 +87,7 @@ public func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTilin
 /// Y = Aᵀ M A for tiles `t0 ..< t1`, where M[ξ][tile − first][co] is at `m + (ξ·count + tile −
 /// first)·Cout + co`; writes `act(Y + bias) + residual` to the NHWC output `y` (and its residual,
 /// same shape), only the outputs inside the map.
-public func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
+package func winogradOutputTransform(_ m: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                     batchFirst first: Int, batchCount count: Int, bias: UnsafePointer<Float>?,
                                     activation: Activation, residual: UnsafePointer<Float>?,
                                     _ y: UnsafeMutablePointer<Float>) {
