@@ -115,6 +115,9 @@ public struct EvaluationOptions: ParsableArguments {
     @Flag(help: "Continue an interrupted evaluation.")
     public var resume = false
 
+    @Flag(help: "Start over, discarding the journal of an earlier run (without --resume or --restart, a journal holding finished images is an error).")
+    public var restart = false
+
     @Flag(help: "Skip unreadable images (reported at the end) instead of stopping.")
     public var keepGoing = false
 
@@ -131,6 +134,7 @@ public struct EvaluationOptions: ParsableArguments {
 
     public func validate() throws {
         try checkOption("--limit", limit, in: OptionLimits.positive)
+        guard !(resume && restart) else { throw ValidationError("--resume and --restart exclude each other") }
         try shard?.validate()
         // `auto` without a job array's variables is a usage error too, before anything is read.
         do { _ = try shard?.resolve() } catch let ToolError.usage(why) { throw ValidationError(why) }
@@ -218,11 +222,17 @@ public func runEvaluation<T: EvaluationTask>(_ task: T, samples: [T.Sample], ide
         journalName = "\(identity.stem).\(identity.kind)-journal.shard-\(shard.index)-of-\(shard.count).jsonl"
     }
     let keys = Set(mine.map(task.key(of:)))
+    let journalPath = "\(results)/\(journalName)"
+    if !options.resume && !options.restart, let finished = finishedLines(journalPath), finished > 0 {
+        throw ToolError.usage("\(journalPath): holds \(finished) finished image(s) of an earlier run; add --resume to continue it, or --restart to start over")
+    }
     let journal = try Journal<T.Entry>(
-        path: "\(results)/\(journalName)", settings: journalSettings, checkpoint: identity.checkpoint,
+        path: journalPath, settings: journalSettings, checkpoint: identity.checkpoint,
         checkpointSHA256: identity.checkpointSHA256, resume: options.resume, keys: keys, tool: identity.tool,
         decode: task.decodeEntry)
     let todo = mine.filter { !journal.contains(task.key(of: $0)) }
+    InterruptNotice.install("\n\(identity.tool): interrupted; the finished images are kept in \(journalPath): run the same command with --resume to continue\n")
+    defer { InterruptNotice.remove() }
     let progress = Progress(total: mine.count, label: shard.map { "eval \($0)" } ?? "eval", alreadyDone: mine.count - todo.count,
                             enabled: !options.quiet)
     var skipped = [String]()
@@ -454,4 +464,39 @@ struct PartialShard<Outcome> {
     let header: [String: Any]
     let shard: Shard
     let lines: [(key: String, outcome: Outcome?, skip: String?)]
+}
+
+/// The number of lines after the first (the finished images) of a journal, or nil when there is none.
+private func finishedLines(_ path: String) -> Int? {
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+    return max(0, lines.count - 1)
+}
+
+/// Ctrl-C during an evaluation: one line saying where the finished images are and that `--resume`
+/// continues (the journal is flushed image by image, so nothing finished is lost), exit 130.
+enum InterruptNotice {
+    // A C buffer, written by the handler with write(2) (async-signal-safe; no Swift runtime calls).
+    nonisolated(unsafe) static var message: UnsafeMutablePointer<CChar>?
+    nonisolated(unsafe) static var length = 0
+
+    static func install(_ text: String) {
+        remove()
+        let bytes = Array(text.utf8)
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+        for (i, b) in bytes.enumerated() { p[i] = CChar(bitPattern: b) }
+        message = p
+        length = bytes.count
+        signal(SIGINT) { _ in
+            if let m = InterruptNotice.message { _ = write(2, m, InterruptNotice.length) }
+            _exit(130)
+        }
+    }
+
+    static func remove() {
+        signal(SIGINT, SIG_DFL)
+        message?.deallocate()
+        message = nil
+        length = 0
+    }
 }

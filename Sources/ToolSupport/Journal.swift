@@ -27,15 +27,15 @@ public enum JournalError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unreadable(p): return "\(p): cannot read the resume journal"
-        case let .empty(p): return "\(p): resume journal is empty; run without --resume"
-        case let .notAJournal(p): return "\(p): not a resume journal (its first line holds no settings); run without --resume to start over"
+        case let .empty(p): return "\(p): resume journal is empty; run with --restart instead of --resume"
+        case let .notAJournal(p): return "\(p): not a resume journal (its first line holds no settings); run with --restart instead of --resume to start over"
         case let .noCheckpointHash(p):
-            return "\(p): resume journal does not record its checkpoint's sha256 (written by an older version), so its results may belong to another model; run without --resume to start over"
+            return "\(p): resume journal does not record its checkpoint's sha256 (written by an older version), so its results may belong to another model; run with --restart instead of --resume to start over"
         case let .otherCheckpoint(p, c, s, j):
-            return "\(c): not the checkpoint the resume journal \(p) was started with (sha256 \(s.prefix(16))…, journal \(j.prefix(16))…); give that file, or run without --resume to start over"
+            return "\(c): not the checkpoint the resume journal \(p) was started with (sha256 \(s.prefix(16))…, journal \(j.prefix(16))…); give that file, or run with --restart instead of --resume to start over"
         case let .otherSettings(p, d):
             let which = d.isEmpty ? "" : " (\(d.joined(separator: ", ")))"
-            return "\(p): was written with other settings\(which); run without --resume to start over"
+            return "\(p): was written with other settings\(which); run with --restart instead of --resume to start over"
         }
     }
 }

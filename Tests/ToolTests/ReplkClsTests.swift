@@ -123,7 +123,7 @@ final class ReplkClsTests: XCTestCase {
         XCTAssertEqual(other.status, 1)
         XCTAssertEqual(other.stderr.split(separator: "\n").count, 1, other.stderr)
         XCTAssertTrue(other.stderr.contains("\(ckpt): not the checkpoint the resume journal \(journal) was started with"), other.stderr)
-        XCTAssertTrue(other.stderr.contains("run without --resume"), other.stderr)
+        XCTAssertTrue(other.stderr.contains("run with --restart instead of --resume"), other.stderr)
         // A journal of an older version: no hash, so which model it holds is unknown.
         try FileManager.default.removeItem(atPath: ckpt)
         try FileManager.default.copyItem(atPath: demo + "/cls/replknet_shapes_cls.pth", toPath: ckpt)
@@ -133,9 +133,9 @@ final class ReplkClsTests: XCTestCase {
         let old = try demoEval(checkpoint: ckpt, results: results, ["--limit", "5", "--resume"])
         XCTAssertEqual(old.status, 1)
         XCTAssertEqual(old.stderr.split(separator: "\n").count, 1, old.stderr)
-        XCTAssertTrue(old.stderr.contains("does not record its checkpoint's sha256") && old.stderr.contains("run without --resume"), old.stderr)
-        // Starting over (without --resume) works and records the hash again.
-        XCTAssertEqual(try demoEval(checkpoint: ckpt, results: results, ["--limit", "5"]).status, 0)
+        XCTAssertTrue(old.stderr.contains("does not record its checkpoint's sha256") && old.stderr.contains("run with --restart instead of --resume"), old.stderr)
+        // Starting over (--restart) works and records the hash again.
+        XCTAssertEqual(try demoEval(checkpoint: ckpt, results: results, ["--limit", "5", "--restart"]).status, 0)
         XCTAssertEqual(try Journals.lines(journal)[0], header)
     }
 

@@ -159,7 +159,7 @@ final class ShardTests: XCTestCase {
         assertOneLine(try Tools.run("replk-seg", ["merge", "--results", dir]), ["both hold shard 1/3"])
         try fm.removeItem(atPath: "\(stem)-1-of-3.copy.jsonl")
         // Another setting: shard 1 run again at another scale.
-        let r = try Tools.run(seg.tool, seg.eval.map { $0 == "1024,256" ? "512,128" : $0 } + ["--results", dir, "--shard", "1/3"])
+        let r = try Tools.run(seg.tool, seg.eval.map { $0 == "1024,256" ? "512,128" : $0 } + ["--results", dir, "--shard", "1/3", "--restart"])
         XCTAssertEqual(r.status, 0, r.stderr)
         assertOneLine(try Tools.run("replk-seg", ["merge", "--results", dir]), ["shard 1/3", "other settings", "scale"])
         try keep.write(toFile: "\(stem)-1-of-3.jsonl", atomically: true, encoding: .utf8)

@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+import TestSupport
+
+/// The evaluation run the three `eval` commands share: a journal holding finished images is never
+/// discarded silently, and Ctrl-C says how to continue.
+final class EvaluationRunTests: XCTestCase {
+    let demo = Fixtures.path("../../Datasets/Demo")
+
+    func segEval(_ results: String, _ extra: [String] = []) -> [String] {
+        ["eval", "--data", "ade20k", "--root", demo + "/ADEChallengeData2016", "--checkpoint",
+         demo + "/seg/upernet_replknet_shapes_ade.pth", "--scale", "1024,256", "--limit", "3", "--results", results] + extra
+    }
+
+    /// Running eval again without --resume used to start a new journal over the finished images.
+    func testRerunningWithoutResumeIsRefusedUnlessRestart() throws {
+        let results = Fixtures.temporaryDirectory()
+        XCTAssertEqual(try Tools.run("replk-seg", segEval(results)).status, 0)
+        let journal = results + "/upernet_replknet_shapes_ade.seg-journal.jsonl"
+        let before = try String(contentsOfFile: journal, encoding: .utf8)
+        let again = try Tools.run("replk-seg", segEval(results))
+        XCTAssertEqual(again.status, 64, again.stderr)
+        XCTAssertEqual(again.stderr.split(separator: "\n").count, 1, again.stderr)
+        for n in [journal, "holds 3 finished image(s)", "--resume", "--restart"] { XCTAssertTrue(again.stderr.contains(n), again.stderr) }
+        XCTAssertEqual(try String(contentsOfFile: journal, encoding: .utf8), before)
+        let both = try Tools.run("replk-seg", segEval(results, ["--resume", "--restart"]))
+        XCTAssertEqual(both.status, 64, both.stderr)
+        XCTAssertEqual(try Tools.run("replk-seg", segEval(results, ["--resume"])).status, 0)
+        let restarted = try Tools.run("replk-seg", segEval(results, ["--restart"]))
+        XCTAssertEqual(restarted.status, 0, restarted.stderr)
+        XCTAssertTrue(restarted.stdout.contains("aAcc"), restarted.stdout)
+    }
+
+    /// Ctrl-C ends with one line naming the journal and --resume, exit 130; the resumed run
+    /// finishes from the images already journalled.
+    func testInterruptSaysHowToResume() throws {
+        let results = Fixtures.temporaryDirectory()
+        let args = ["eval", "--data", "coco", "--root", demo + "/coco", "--checkpoint",
+                    demo + "/det/cascade_mask_rcnn_replknet_shapes_coco.pth", "--results", results, "--threads", "1"]
+        let p = Process()
+        p.executableURL = Tools.productsDirectory.appendingPathComponent("replk-det")
+        p.arguments = args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let journal = results + "/cascade_mask_rcnn_replknet_shapes_coco.det-journal.jsonl"
+        let deadline = Date().addingTimeInterval(120)
+        // Interrupt once two images are journalled.
+        while Date() < deadline, p.isRunning {
+            if let t = try? String(contentsOfFile: journal, encoding: .utf8), t.split(separator: "\n").count >= 3 { break }
+            usleep(50_000)
+        }
+        XCTAssertTrue(p.isRunning, "the evaluation finished before it could be interrupted")
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 130, stderr)
+        let last = stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last.map(String.init) ?? ""
+        XCTAssertEqual(last, "replk-det: interrupted; the finished images are kept in \(journal): run the same command with --resume to continue")
+        let resumed = try Tools.run("replk-det", args + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("bbox_mAP_copypaste"), resumed.stdout)
+    }
+}
