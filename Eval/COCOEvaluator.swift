@@ -6,6 +6,21 @@ public enum COCOIoUType: String, Sendable {
     case bbox, segm
 }
 
+/// One row of mmdetection's class-wise COCO table.
+public struct COCOCategoryAP: Sendable {
+    public var id: Int
+    public var name: String
+    /// AP at IoU 0.50:0.95, 0.50, 0.75, and at 0.50:0.95 for small, medium and large objects.
+    public var ap: Double, ap50: Double, ap75: Double, apSmall: Double, apMedium: Double, apLarge: Double
+
+    /// The row as mmdetection prints it: each value `round(x, 3)` as Python shows it ("0.6", "nan").
+    public var mmdetCells: [String] {
+        [name] + [ap, ap50, ap75, apSmall, apMedium, apLarge].map { x in
+            x.isNaN ? "nan" : "\(Double(String(format: "%.3f", x))!)"
+        }
+    }
+}
+
 /// The 12 summary numbers and the per-category APs of one evaluation.
 public struct COCOSummary: Sendable {
     public var iouType: COCOIoUType
@@ -14,6 +29,10 @@ public struct COCOSummary: Sendable {
     public var stats: [Double]
     /// AP per category (IoU 0.50:0.95, area all, the largest maxDets), NaN when it has no ground truth.
     public var perCategory: [(id: Int, name: String, ap: Double)]
+    /// mmdetection's class-wise table (`CocoMetric(classwise=True)`): per category AP at IoU
+    /// 0.50:0.95, 0.50 and 0.75, and for small, medium and large areas, each the mean of
+    /// `precision[…, k, area, last maxDets]` over its entries > −1 (NaN when there are none).
+    public var classwise: [COCOCategoryAP] = []
 
     /// The twelve lines `COCOeval.summarize()` prints.
     public var summaryLines: [String] {
@@ -281,7 +300,29 @@ public final class COCOEvaluator {
             }
             return (categoryIds[k], categoryNames[categoryIds[k]] ?? "\(categoryIds[k])", vals.isEmpty ? .nan : numpyMean(vals))
         }
-        return COCOSummary(iouType: iouType, maxDets: maxDets, stats: stats, perCategory: perCategory)
+        // The class-wise table: the same selection per IoU threshold subset and area range.
+        func categoryAP(_ k: Int, ts: [Int], area a: Int) -> Double {
+            guard let c = curves[k] else { return .nan }
+            var vals = [Double]()
+            for t in ts {
+                let q = (a * M + (M - 1)) * T + t
+                for run in Int(c.runStart[q])..<Int(c.runStart[q + 1]) {
+                    let from = run == Int(c.runStart[q]) ? 0 : Int(c.runEnd[run - 1])
+                    vals += repeatElement(c.runValue[run], count: Int(c.runEnd[run]) - from)
+                }
+            }
+            return vals.isEmpty ? .nan : numpyMean(vals)
+        }
+        let all = Array(0..<T)
+        let t50 = (0..<T).filter { COCOEvaluator.iouThresholds[$0] == 0.5 }, t75 = (0..<T).filter { COCOEvaluator.iouThresholds[$0] == 0.75 }
+        let classwise = (0..<K).map { k in
+            COCOCategoryAP(id: categoryIds[k], name: categoryNames[categoryIds[k]] ?? "\(categoryIds[k])",
+                           ap: categoryAP(k, ts: all, area: 0), ap50: categoryAP(k, ts: t50, area: 0), ap75: categoryAP(k, ts: t75, area: 0),
+                           apSmall: categoryAP(k, ts: all, area: 1), apMedium: categoryAP(k, ts: all, area: 2), apLarge: categoryAP(k, ts: all, area: 3))
+        }
+        var summary = COCOSummary(iouType: iouType, maxDets: maxDets, stats: stats, perCategory: perCategory)
+        summary.classwise = classwise
+        return summary
     }
 
     /// One category's `precision[:, :, k, :, :]` and `recall[:, k, :, :]`.

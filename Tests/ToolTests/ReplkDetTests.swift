@@ -14,6 +14,30 @@ final class ReplkDetTests: XCTestCase {
         return a.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces))! }
     }
 
+    /// mmdetection's class-wise table (CocoMetric(classwise=True), mmdet 3.x columns), printed
+    /// and recorded: the rows pycocotools' precision array gives for the demo (computed with
+    /// pycocotools 2.0.11 from the results files this run writes, bbox and masks without bbox, as
+    /// mmdetection evaluates them).
+    func testDemoEvaluationPrintsMMDetectionClasswiseTable() throws {
+        let results = Fixtures.temporaryDirectory()
+        let r = try Tools.run("replk-det", ["eval", "--data", "coco", "--root", demo + "/coco", "--checkpoint", checkpoint,
+                                           "--scale", "256,256", "--results", results])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("| category |   mAP | mAP_50 | mAP_75 | mAP_s | mAP_m | mAP_l |"), r.stdout)
+        for row in ["| circle   | 0.726 |  0.818 |  0.787 | 0.509 | 0.775 | 0.917 |",   // bbox
+                    "| star     | 0.694 |  0.842 |  0.842 | 0.603 |   0.8 |   nan |",
+                    "| circle   | 0.717 |  0.818 |    0.8 | 0.485 | 0.779 | 0.892 |",   // segm
+                    "| ring     | 0.606 |  0.879 |  0.648 | 0.481 | 0.667 |   nan |"] {
+            XCTAssertTrue(r.stdout.contains(row), row)
+        }
+        let file = try FileManager.default.contentsOfDirectory(atPath: results).first { $0.hasPrefix("detection-") && $0.hasSuffix(".json") }!
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: results + "/" + file))) as! [String: Any]
+        let rows = (record["metrics"] as! [String: Any])["bbox_classwise"] as! [[String: Any]]
+        XCTAssertEqual(rows.map { $0["name"] as! String }, ["circle", "square", "triangle", "star", "ring"])
+        XCTAssertEqual(rows[0]["mAP_50"] as! Double, 0.818, accuracy: 5e-4)
+        XCTAssertTrue(rows[1]["mAP_l"] is NSNull)
+    }
+
     func testDemoEvaluationReproducesMMDetection() throws {
         let results = Fixtures.temporaryDirectory()
         let r = try Tools.run("replk-det", ["eval", "--data", "coco", "--root", demo + "/coco", "--checkpoint", checkpoint,

@@ -310,6 +310,11 @@ func finishDetection(report: [String: Any], groundTruth: COCOGroundTruth, outcom
         let keys = ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l", "AR@100", "AR@300", "AR@1000", "AR_s@1000", "AR_m@1000", "AR_l@1000"]
         metrics[s.iouType.rawValue] = Dictionary(uniqueKeysWithValues: zip(keys, s.stats))
         metrics[s.iouType.rawValue + "_per_category"] = s.perCategory.map { ["name": $0.name, "ap": $0.ap.isNaN ? NSNull() : $0.ap as Any] }
+        func num(_ x: Double) -> Any { x.isNaN ? NSNull() : x }
+        metrics[s.iouType.rawValue + "_classwise"] = s.classwise.map {
+            ["name": $0.name, "id": $0.id, "mAP": num($0.ap), "mAP_50": num($0.ap50), "mAP_75": num($0.ap75),
+             "mAP_s": num($0.apSmall), "mAP_m": num($0.apMedium), "mAP_l": num($0.apLarge)] as [String: Any]
+        }
         metrics[s.iouType.rawValue + "_stats"] = s.stats
     }
     record.imageCount = evaluated
@@ -330,8 +335,9 @@ func finishDetection(report: [String: Any], groundTruth: COCOGroundTruth, outcom
     for s in summaries {
         print("\nEvaluate annotation type *\(s.iouType.rawValue)*")
         for l in s.summaryLines { print(l) }
-        let table = s.perCategory.map { ($0.name, $0.ap.isNaN ? "nan" : String(format: "%.3f", $0.ap)) }
-        print("\n" + markdownTable(header: ["category", "AP"], rows: table.map { [$0.0, $0.1] }, rightAligned: [1]))
+        // mmdetection 3.x's class-wise table (CocoMetric(classwise=True)), values as it rounds them.
+        print("\n" + markdownTable(header: ["category", "mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l"],
+                                   rows: s.classwise.map(\.mmdetCells), rightAligned: [1, 2, 3, 4, 5, 6]))
         print("\n\(s.iouType.rawValue)_mAP_copypaste: " + (0..<6).map { formatPython3f(s.stats[$0]) }.joined(separator: " "))
     }
     if !o.skipped.isEmpty {
