@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import RepLKImaging
 import TestSupport
 
 /// The evaluation run the three `eval` commands share: a journal holding finished images is never
@@ -61,5 +62,48 @@ final class EvaluationRunTests: XCTestCase {
         let resumed = try Tools.run("replk-det", args + ["--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("bbox_mAP_copypaste"), resumed.stdout)
+    }
+}
+
+/// `eval --show-dir DIR` (segmentation and detection) draws every evaluated image, as mmseg's
+/// and mmdet's `tools/test.py --show-dir` do, and never into the dataset's own folders.
+final class ShowDirTests: XCTestCase {
+    let demo = Fixtures.path("../../Datasets/Demo")
+
+    func testSegmentationEvalDrawsEveryImage() throws {
+        let show = Fixtures.temporaryDirectory() + "/show"
+        let r = try Tools.run("replk-seg", ["eval", "--data", "ade20k", "--root", demo + "/ADEChallengeData2016", "--checkpoint",
+                                           demo + "/seg/upernet_replknet_shapes_ade.pth", "--scale", "1024,256", "--limit", "3",
+                                           "--results", Fixtures.temporaryDirectory(), "--show-dir", show])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for n in 1...3 {
+            let name = String(format: "ADE_val_%08d", n)
+            let drawn = try Image(contentsOf: "\(show)/\(name).jpg")
+            let original = try Image(contentsOf: "\(demo)/ADEChallengeData2016/images/validation/\(name).jpg")
+            // The overlay at the image's size, with the legend panel beside it.
+            XCTAssertGreaterThanOrEqual(drawn.width, original.width)
+            XCTAssertEqual(drawn.height, original.height)
+        }
+        let refused = try Tools.run("replk-seg", ["eval", "--data", "ade20k", "--root", demo + "/ADEChallengeData2016", "--checkpoint",
+                                                 demo + "/seg/upernet_replknet_shapes_ade.pth", "--limit", "1", "--results", Fixtures.temporaryDirectory(),
+                                                 "--show-dir", demo + "/ADEChallengeData2016/images/validation"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("ADE_val_00000001.jpg") && refused.stderr.contains("written over"), refused.stderr)
+    }
+
+    func testDetectionEvalDrawsEveryImage() throws {
+        let show = Fixtures.temporaryDirectory() + "/show"
+        let r = try Tools.run("replk-det", ["eval", "--data", "coco", "--root", demo + "/coco", "--checkpoint",
+                                           demo + "/det/cascade_mask_rcnn_replknet_shapes_coco.pth", "--scale", "256,256", "--limit", "2",
+                                           "--results", Fixtures.temporaryDirectory(), "--show-dir", show])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: show).sorted()
+        XCTAssertEqual(files.count, 2, "\(files)")
+        for f in files {
+            let drawn = try Image(contentsOf: "\(show)/\(f)")
+            let original = try Image(contentsOf: "\(demo)/coco/val2017/\(f)")
+            XCTAssertEqual(drawn.width, original.width)
+            XCTAssertNotEqual(drawn.pixels, original.pixels)
+        }
     }
 }

@@ -171,7 +171,17 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var options: DetOptions
 
+    @Option(help: "Write each evaluated image's drawn detections here, as mmdet's --show-dir: <file name>.jpg.")
+    var showDir: String?
+
+    @Option(parsing: .unconditional, help: "Lowest score drawn with --show-dir (0 to 1; mmdet's show-score-thr).")
+    var showScoreThr: Float = 0.3
+
     @OptionGroup var evaluation: EvaluationOptions
+
+    func validate() throws {
+        try checkOption("--show-score-thr", Double(showScoreThr), in: 0...1)
+    }
 
     /// The settings a resume (or a merge) must share with the interrupted run (the journal adds
     /// the checkpoint's path and sha256).
@@ -214,7 +224,15 @@ struct Evaluate: ParsableCommand {
             record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             record.precision = options.precision.rawValue
             let report: [String: Any] = ["record": try record.object(), "root": root, "split": split, "category_ids": ids]
-            let task = DetectionTask(dataset: ds, pipeline: pipeline, categoryIds: ids)
+            if let showDir {
+                // Drawings named after the images must not land on the images themselves.
+                let inputs = InputFiles(images.map { ds.imagePath($0) } + [options.checkpoint, ds.annotationPath])
+                for img in images { try inputs.checkNotAnInput(detectionShowPath(img, in: showDir)) }
+                try makeDirectory(showDir)
+            }
+            let names = classNames(model)
+            let task = DetectionTask(dataset: ds, pipeline: pipeline, categoryIds: ids,
+                                     show: showDir.map { ($0, names, detectionPalette(names.count), showScoreThr) })
             let identity = EvaluationIdentity(tool: "replk-det", kind: "det", checkpoint: options.checkpoint,
                                               checkpointSHA256: checkpointSHA256, settings: journalSettings())
             let (outcomes, shard, partial) = try runEvaluation(task, samples: images, identity: identity, options: evaluation, report: report)
@@ -235,9 +253,12 @@ struct DetectionTask: EvaluationTask {
     let pipeline: DetectionPipeline
     let categoryIds: [Int]
     let byId: [String: COCOImage]
+    /// --show-dir: the folder, class names, palette and lowest score drawn.
+    let show: (dir: String, names: [String], palette: [(UInt8, UInt8, UInt8)], scoreThr: Float)?
 
-    init(dataset: COCODataset, pipeline: DetectionPipeline, categoryIds: [Int]) {
-        self.dataset = dataset; self.pipeline = pipeline; self.categoryIds = categoryIds
+    init(dataset: COCODataset, pipeline: DetectionPipeline, categoryIds: [Int],
+         show: (dir: String, names: [String], palette: [(UInt8, UInt8, UInt8)], scoreThr: Float)? = nil) {
+        self.dataset = dataset; self.pipeline = pipeline; self.categoryIds = categoryIds; self.show = show
         byId = Dictionary(dataset.images.map { (String($0.id), $0) }, uniquingKeysWith: { a, _ in a })
     }
 
@@ -257,6 +278,10 @@ struct DetectionTask: EvaluationTask {
                     throw ToolError.io(path: path, detail: "image is \(image.width)×\(image.height), the annotation file says \(img.width)×\(img.height)")
                 }
                 let (dets, _) = pipeline(image)
+                if let show {
+                    try drawDetections(image, dets.filter { $0.score >= show.scoreThr }, classNames: show.names, palette: show.palette)
+                        .write(to: detectionShowPath(img, in: show.dir))
+                }
                 // Kept as JSON text: Foundation's parser does not round-trip every double exactly.
                 return .results(jsonText(dets.map {
                     $0.cocoResult(imageId: img.id, categoryIds: categoryIds, imageWidth: image.width, imageHeight: image.height)
@@ -421,4 +446,10 @@ struct Info: ParsableCommand {
             exitWithError("replk-det", error)
         }
     }
+}
+
+/// Where `eval --show-dir` draws `image`: its file name with `.jpg`, as mmdetection's show-dir.
+func detectionShowPath(_ image: COCOImage, in dir: String) -> String {
+    let stem = ((image.fileName as NSString).deletingPathExtension as NSString).lastPathComponent
+    return dir + "/" + (stem.isEmpty ? String(image.id) : stem) + ".jpg"
 }

@@ -163,6 +163,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Write each predicted label map (class indices) here, named as replk-eval seg --pred expects.")
     var savePred: String?
 
+    @Option(help: "Write each evaluated image's drawn prediction (overlay with legend) here, as mmseg's --show-dir: <image path under the split>.jpg.")
+    var showDir: String?
+
     @OptionGroup var evaluation: EvaluationOptions
 
     /// The settings a resume (or a merge) must share with the interrupted run (the journal adds
@@ -191,11 +194,15 @@ struct Evaluate: ParsableCommand {
             let (model, pipeline) = try options.load()
             let (names, _) = options.classes(model)
             let samples = Array(ds.samples.prefix(evaluation.limit ?? ds.samples.count))
+            // --save-pred or --show-dir in the dataset's own folders would replace its images or ground truth.
+            let inputs = InputFiles(ds.samples.flatMap { [$0.imagePath, $0.labelPath] } + [options.checkpoint])
             if let savePred {
-                // --save-pred in the dataset's own folders would replace its images or ground truth.
-                let inputs = InputFiles(ds.samples.flatMap { [$0.imagePath, $0.labelPath] } + [options.checkpoint])
                 for s in samples { try inputs.checkNotAnInput(ds.predictionPath(s, in: savePred)) }
                 try makeDirectory(savePred)
+            }
+            if let showDir {
+                for s in samples { try inputs.checkNotAnInput(showPath(s, in: showDir)) }
+                try makeDirectory(showDir)
             }
             let checkpointSHA256 = try sha256Hex(ofFile: options.checkpoint)
             var record = ResultsRecord(
@@ -210,7 +217,9 @@ struct Evaluate: ParsableCommand {
             record.precision = options.precision.rawValue
             record.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
             let report: [String: Any] = ["record": try record.object(), "classes": names]
-            let task = SegmentationTask(dataset: ds, pipeline: pipeline, classes: model.numClasses, savePred: savePred)
+            let (names0, palette) = options.classes(model)
+            let task = SegmentationTask(dataset: ds, pipeline: pipeline, classes: model.numClasses, savePred: savePred,
+                                        show: showDir.map { ($0, names0, palette) })
             let identity = EvaluationIdentity(tool: "replk-seg", kind: "seg", checkpoint: options.checkpoint,
                                               checkpointSHA256: checkpointSHA256, settings: journalSettings(pipeline.config))
             let (outcomes, shard, partial) = try runEvaluation(task, samples: samples, identity: identity, options: evaluation, report: report)
@@ -231,6 +240,8 @@ struct SegmentationTask: EvaluationTask {
     let pipeline: SegmentationPipeline
     let classes: Int
     let savePred: String?
+    /// --show-dir: the folder, class names and palette of the drawings.
+    let show: (dir: String, names: [String], palette: [(UInt8, UInt8, UInt8)])?
 
     func key(of s: SegmentationSample) -> String { s.relativePath }
 
@@ -260,6 +271,11 @@ struct SegmentationTask: EvaluationTask {
             let path = dataset.predictionPath(s, in: savePred)
             try makeDirectory((path as NSString).deletingLastPathComponent)
             try labelImage(out.labels, width: out.width, height: out.height).write(to: path)
+        }
+        if let show {
+            let path = showPath(s, in: show.dir)
+            try makeDirectory((path as NSString).deletingLastPathComponent)
+            try segmentationOverlay(image: image, labels: out.labels, classNames: show.names, palette: show.palette).write(to: path)
         }
         return .counts(intersect: c.intersect, pred: c.pred, label: c.label)
     }
@@ -443,4 +459,11 @@ struct Info: ParsableCommand {
             exitWithError("replk-seg", error)
         }
     }
+}
+
+/// Where `eval --show-dir` draws `sample`: its path under the split, with `.jpg`.
+func showPath(_ sample: SegmentationSample, in dir: String) -> String {
+    let rel = sample.relativePath
+    let stem = rel.lastIndex(of: ".").map { String(rel[..<$0]) } ?? rel
+    return dir + "/" + stem + ".jpg"
 }
