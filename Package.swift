@@ -90,10 +90,10 @@ let package = Package(
         .target(name: "RepLKClassification", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKWeights"],
                 path: "Tasks/Classification"),
 
-        .target(name: "RepLKSegmentation", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKKernels", "RepLKLayers", "RepLKWeights"],
+        .target(name: "RepLKSegmentation", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKLayers", "RepLKWeights"],
                 path: "Tasks/Segmentation"),
 
-        .target(name: "RepLKDetection", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKFormats", "RepLKImaging", "RepLKKernels", "RepLKLayers", "RepLKWeights"],
+        .target(name: "RepLKDetection", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKFormats", "RepLKImaging", "RepLKLayers", "RepLKWeights"],
                 path: "Tasks/Detection"),
 
         // The umbrella module of the RepLK product.

@@ -5,7 +5,6 @@ import Darwin
 #endif
 import RepLKBackbone
 import RepLKEngine
-import RepLKKernels
 import RepLKLayers
 import RepLKWeights
 
@@ -129,16 +128,14 @@ public final class CascadeMaskRCNN {
     /// RoIAlign features [N, S, S, C] for boxes, each from the FPN level its size maps to.
     func roiFeatures(_ levels: [Tensor], _ rois: [Box], size: Int) -> Tensor {
         let c = levels[0].channels
-        let out = Tensor(uninitializedShape: [rois.count, size, size, c])
-        let op = out.storage.pointer
+        var out = Tensor(uninitializedShape: [rois.count, size, size, c])
         for (i, r) in rois.enumerated() {
             let scale = ((r.x2 - r.x1) * (r.y2 - r.y1)).squareRoot()
             var lvl = Int(floorf(log2f(scale / config.finestScale + 1e-6)))
             lvl = min(max(lvl, 0), 3)
             let f = levels[lvl]
-            roiAlignNHWC(f.storage.pointer, height: f.height, width: f.width, channels: c, box: (r.x1, r.y1, r.x2, r.y2),
-                         spatialScale: 1 / Float(config.strides[lvl]), outputSize: size, aligned: true, samplingRatio: 0,
-                         into: op + i * size * size * c)
+            f.roiAlign(box: (r.x1, r.y1, r.x2, r.y2), spatialScale: 1 / Float(config.strides[lvl]), outputSize: size,
+                       aligned: true, samplingRatio: 0, into: &out, item: i)
         }
         return out
     }

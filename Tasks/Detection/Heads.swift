@@ -1,5 +1,4 @@
 import RepLKEngine
-import RepLKKernels
 import RepLKLayers
 import RepLKWeights
 

@@ -1,6 +1,5 @@
 import RepLKBackbone
 import RepLKEngine
-import RepLKKernels
 import RepLKWeights
 
 /// UperNet on a RepLKNet backbone, loaded from an mmsegmentation checkpoint
