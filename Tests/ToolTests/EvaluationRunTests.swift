@@ -107,3 +107,29 @@ final class ShowDirTests: XCTestCase {
         }
     }
 }
+
+/// `replk-eval seg --confusion-matrix FILE.csv`: mmseg's confusion_matrix.py, as counts and a heatmap.
+final class ConfusionMatrixToolTests: XCTestCase {
+    let demo = Fixtures.path("../../Datasets/Demo")
+
+    func testDemoConfusionMatrixAgreesWithThePerClassAccuracy() throws {
+        let dir = Fixtures.temporaryDirectory()
+        try "background\ncircle\nsquare\ntriangle\nstar\nring\n".write(toFile: dir + "/shapes.txt", atomically: true, encoding: .utf8)
+        let r = try Tools.run("replk-eval", ["seg", "--data", "ade20k", "--root", demo + "/ADEChallengeData2016", "--pred",
+                                            demo + "/seg/val_pred", "--classes", dir + "/shapes.txt", "--confusion-matrix", dir + "/cm.csv", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = try String(contentsOfFile: dir + "/cm.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines[0], "ground truth \\ predicted,background,circle,square,triangle,star,ring")
+        XCTAssertEqual(lines.count, 7)
+        // Row / column sums: the diagonal over the row is mmseg's per-class Acc (the README's table).
+        let rows = lines.dropFirst().map { $0.split(separator: ",").dropFirst().map { Int($0)! } }
+        let acc = rows.enumerated().map { g, row in 100 * Double(row[g]) / Double(row.reduce(0, +)) }
+        for (got, want) in zip(acc, [99.55, 79.53, 19.98, 31.28, 6.33, 81.57]) { XCTAssertEqual(got, want, accuracy: 0.005) }
+        let png = try Image(contentsOf: dir + "/cm.png")
+        XCTAssertGreaterThan(png.width, 6 * 6)
+        // A .csv name is required; it never replaces a dataset file.
+        let bad = try Tools.run("replk-eval", ["seg", "--data", "ade20k", "--root", demo + "/ADEChallengeData2016", "--pred",
+                                              demo + "/seg/val_pred", "--num-classes", "6", "--confusion-matrix", dir + "/cm.txt"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+    }
+}

@@ -142,6 +142,9 @@ struct Seg: ParsableCommand {
     @Option(parsing: .unconditional, help: "Number of classes (named class 0, class 1, …, unless --classes names them).")
     var numClasses: Int?
 
+    @Option(help: "Write the confusion matrix (pixel counts, ground truth × predicted) to this CSV file, and its per-row percentages as a heatmap next to it (<name>.png), as mmseg's confusion_matrix.py.")
+    var confusionMatrix: String?
+
     @Flag(help: "Print one JSON object instead of the tables.")
     var json = false
 
@@ -150,6 +153,9 @@ struct Seg: ParsableCommand {
 
     func validate() throws {
         try checkOption("--num-classes", numClasses, in: 1...255)
+        if let confusionMatrix, !confusionMatrix.lowercased().hasSuffix(".csv") {
+            throw ValidationError("--confusion-matrix needs a .csv file name (the heatmap goes next to it as .png), not \(confusionMatrix)")
+        }
     }
 
     /// The class names and a description of where they came from, for the table's header.
@@ -174,6 +180,12 @@ struct Seg: ParsableCommand {
             }
             let (names, classSource) = try classList(ds)
             var metric = SegmentationMetric(classNames: names)
+            var confusion = confusionMatrix.map { _ in ConfusionMatrix(classCount: names.count) }
+            if let confusionMatrix {
+                // Never over a dataset file or a prediction.
+                try InputFiles(ds.samples.flatMap { [$0.imagePath, $0.labelPath, ds.predictionPath($0, in: pred)] })
+                    .checkNotAnInput(confusionMatrix)
+            }
             var official: CityscapesMetric? = (ds as? CityscapesDataset).flatMap { cs in
                 cs.samples.allSatisfy { FileManager.default.fileExists(atPath: cs.labelIdsPath($0)) && FileManager.default.fileExists(atPath: cs.instanceIdsPath($0)) } ? CityscapesMetric() : nil
             }
@@ -187,6 +199,7 @@ struct Seg: ParsableCommand {
                 }
                 do {
                     try metric.add(prediction: p.pixels, label: gt.values)
+                    try confusion?.add(prediction: p.pixels, label: gt.values)
                 } catch {
                     let culprit = "\(error)".hasPrefix("predicted") ? predPath : s.labelPath
                     throw ToolError.io(path: culprit, detail: "\(error)")
@@ -201,10 +214,19 @@ struct Seg: ParsableCommand {
             }
             let r = metric.summary()
             func num(_ v: Float) -> Any { v.isNaN ? NSNull() : Double(String(describing: v))! }
+            var confusionFiles = [String]()
+            if let confusionMatrix, let confusion {
+                let png = String(confusionMatrix.dropLast(4)) + ".png"
+                try writeText(confusion.csv(classNames: names), to: confusionMatrix)
+                try percentHeatmap(confusion.rowPercentages, rows: names.count, columns: names.count, rowLabels: names, columnLabels: names,
+                                   title: "Normalized confusion matrix (%), \(ds.samples.count) images").write(to: png)
+                confusionFiles = [confusionMatrix, png]
+            }
             if json {
                 var obj: [String: Any] = ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc),
                                           "IoU": r.iou.map(num), "Acc": r.acc.map(num), "classes": names,
                                           "class_list": classSource, "images": ds.samples.count]
+                if !confusionFiles.isEmpty { obj["confusion_matrix"] = confusionFiles }
                 if let o = official?.summary() {
                     func d(_ v: Double) -> Any { v.isNaN ? NSNull() : v }
                     obj["cityscapes"] = ["averageScoreClasses": d(o.averageScoreClasses), "averageScoreInstClasses": d(o.averageScoreInstClasses),
@@ -217,6 +239,7 @@ struct Seg: ParsableCommand {
             print("\nSummary:\n" + r.summaryTable)
             print("\n" + r.logLine)
             if let o = official?.summary() { print("\ncityscapesScripts (label ids):\n" + o.report) }
+            if !confusionFiles.isEmpty { print("\nconfusion matrix: \(confusionFiles.joined(separator: ", "))") }
         } catch {
             exitWithError("replk-eval", error)
         }
