@@ -120,7 +120,10 @@ public struct ResultsRecord {
         obj["date"] = iso
         obj["command"] = CommandLine.arguments.joined(separator: " ")
         let stamp = iso.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
-        let path = "\(dir)/\(task)-\(dataset)-\(stem)\(shards.map { "-merged\($0)" } ?? "")-\(stamp).json"
+        let base = "\(dir)/\(task)-\(dataset)-\(stem)\(shards.map { "-merged\($0)" } ?? "")-\(stamp)"
+        // Two runs finished within the same second (two --scale values of a small set) keep both records.
+        var path = base + ".json", n = 1
+        while FileManager.default.fileExists(atPath: path) { n += 1; path = "\(base)-\(n).json" }
         try writeText(jsonText(obj) + "\n", to: path)
         return path
     }
