@@ -21,6 +21,28 @@ public struct LeaderboardRow {
     /// The arithmetic the record's model ran at (`--precision`); records from before it, and the
     /// paper's rows, are fp32.
     public var precision = "fp32"
+    /// The split evaluated, its image count (before `--limit`; nil in older records), the images
+    /// evaluated, and whether the run covered less than the whole split.
+    public var split = ""
+    public var splitImages: Int? = nil
+    public var images: Int? = nil
+    public var partial = false
+    /// The test scale: "224²" for classification, "W×H" for segmentation and detection; the
+    /// classification input size as a number.
+    public var scale = ""
+    public var resolution: Int? = nil
+    /// A run over the bundled demo shapes (Datasets/Demo): its checkpoint or class names say so.
+    public var demoShapes = false
+
+    /// The size of the set evaluated: the split's, or for records without it, the images evaluated.
+    public var setSize: Int? { splitImages ?? images }
+
+    /// Whether the row belongs to the official validation split of a dataset the paper reports.
+    public var isOfficialSplit: Bool {
+        if isReference { return true }
+        guard let o = Leaderboard.officialSplits[dataset], let n = setSize, n == o.images else { return false }
+        return dataset == "imagenet" ? !split.lowercased().contains("train") : split == o.split
+    }
 
     /// The metric the table is sorted by.
     public var mainMetric: Double? {
@@ -64,15 +86,27 @@ public enum Leaderboard {
         let file = (o["checkpoint"] as? [String: Any])?["file"] as? String ?? "?"
         let mode = o["test_mode"] as? [String: Any] ?? [:]
         var m = [String: Double]()
-        var method = "", setting = "", backbone = model
+        var method = "", setting = "", backbone = model, scale = ""
+        var resolution: Int?
         var perClass = [(String, Double?)]()
+        func wh(_ v: Any?) -> String? {
+            if let a = v as? [Any], a.count == 2, let w = num(a[0]), let h = num(a[1]) { return "\(Int(w))×\(Int(h))" }
+            if let s = v as? String {
+                let p = s.split(whereSeparator: { $0 == "," || $0 == "x" || $0 == "×" }).map { $0.trimmingCharacters(in: .whitespaces) }
+                if p.count == 2, let w = Int(p[0]), let h = Int(p[1]) { return "\(w)×\(h)" }
+                return s
+            }
+            return nil
+        }
         switch task {
         case "classification":
             guard let t1 = num(metrics["top1"]) else { return nil }
             m["top1"] = t1
             m["top5"] = num(metrics["top5"])
             method = "—"
-            setting = (num(mode["input_size"]).map { "\(Int($0))²" }) ?? "—"
+            resolution = num(mode["input_size"]).map { Int($0) }
+            scale = resolution.map { "\($0)²" } ?? "—"
+            setting = num(mode["crop_pct"]).map { "center crop \(String(format: "%g", $0))" } ?? "center crop"
         case "segmentation":
             guard let miou = num(metrics["mIoU"]) else { return nil }
             let ms = (mode["aug_test"] as? Bool) == true
@@ -81,6 +115,7 @@ public enum Leaderboard {
             method = "UperNet"
             backbone = model.replacingOccurrences(of: "UperNet ", with: "")
             setting = "\(mode["mode"] as? String ?? "whole")\(ms ? ", ms+flip" : "")"
+            scale = wh(mode["scale"]) ?? "—"
             if let names = metrics["classes"] as? [String], let iou = metrics["IoU"] as? [Any] {
                 perClass = zip(names, iou).map { ($0, num($1)) }
             }
@@ -90,15 +125,27 @@ public enum Leaderboard {
             m["mask_AP"] = num((metrics["segm"] as? [String: Any])?["mAP"]).map { 100 * $0 }
             method = "Cascade Mask R-CNN"
             backbone = model.replacingOccurrences(of: "Cascade Mask R-CNN ", with: "")
-            setting = (mode["scale"] as? String).map { "scale \($0)" } ?? "—"
+            setting = "single scale"
+            scale = wh(mode["scale"]) ?? "—"
         default:
             return nil
         }
+        let shapes: Set<String> = ["background", "circle", "square", "triangle", "star", "ring"]
+        let demo = file.lowercased().contains("replknet_shapes")
+            || (!perClass.isEmpty && perClass.allSatisfy { shapes.contains($0.0.lowercased()) })
         return LeaderboardRow(task: task, dataset: dataset, backbone: backbone, method: method, pretraining: pretraining(of: file),
                               setting: setting, metrics: m.compactMapValues { $0 }, params: num(o["params"]),
                               flops: num(o["flops"]), source: file, date: o["date"] as? String ?? "", isReference: false,
-                              perClass: perClass, precision: o["precision"] as? String ?? "fp32")
+                              perClass: perClass, precision: o["precision"] as? String ?? "fp32",
+                              split: o["split"] as? String ?? "", splitImages: num(o["split_images"]).map { Int($0) },
+                              images: num(o["images"]).map { Int($0) }, partial: (o["partial"] as? Bool) ?? false,
+                              scale: scale, resolution: resolution, demoShapes: demo)
     }
+
+    /// The official validation split of each dataset the paper reports, and its size.
+    public static let officialSplits: [String: (split: String, images: Int)] = [
+        "imagenet": ("val", 50000), "ade20k": ("validation", 2000), "cityscapes": ("val", 500), "coco": ("val2017", 5000),
+    ]
 
     /// ImageNet-1K / 22K / MegData-73M from a released file name.
     static func pretraining(of file: String) -> String {
@@ -114,23 +161,58 @@ public enum Leaderboard {
         refs.first { $0.task == row.task && $0.dataset == row.dataset && $0.releasedAs.contains(row.source) }
     }
 
-    /// Rows grouped by (task, dataset), references included, each group sorted by its main metric.
-    public static func groups(_ measured: [LeaderboardRow], includeReferences: Bool = true) -> [(key: String, rows: [LeaderboardRow])] {
-        var all = measured
-        let keys = Set(measured.map { "\($0.task)/\($0.dataset)" })
-        if includeReferences {
-            all += paperRows.filter { keys.contains("\($0.task)/\($0.dataset)") || measured.isEmpty }
+    /// The group a row belongs to: its task and dataset's official split, or (anything else) its
+    /// task, dataset, split and set size.
+    static func groupKey(_ r: LeaderboardRow) -> String {
+        r.isOfficialSplit ? "\(r.task)/\(r.dataset)/official" : "\(r.task)/\(r.dataset)/\(r.split)/\(r.setSize.map(String.init) ?? "?")"
+    }
+
+    /// The paper's rows with the official split they were measured on.
+    static var paperRowsWithSplits: [LeaderboardRow] {
+        paperRows.map { r in
+            var r = r
+            if let o = officialSplits[r.dataset] { r.split = o.split; r.splitImages = o.images; r.images = o.images }
+            return r
         }
+    }
+
+    /// Rows grouped by task and data set: one group per official split of a dataset the paper
+    /// reports (its paper rows always shown when `includeReferences`), then one per other set
+    /// (task, dataset, split and size: the demo sets among them). In each group the full runs and
+    /// paper rows are sorted by the main metric and ranked; partial runs follow, unranked.
+    public static func groups(_ measured: [LeaderboardRow], includeReferences: Bool = true) -> [LeaderboardGroup] {
+        var all = measured
+        if includeReferences { all += paperRowsWithSplits }
         let order = ["classification", "segmentation", "detection"]
-        let grouped = Dictionary(grouping: all) { "\($0.task)/\($0.dataset)" }
-        return grouped.keys.sorted { a, b in
-            let ta = order.firstIndex(of: String(a.split(separator: "/")[0])) ?? 9, tb = order.firstIndex(of: String(b.split(separator: "/")[0])) ?? 9
-            return ta != tb ? ta < tb : a < b
-        }.map { k in (k, grouped[k]!.sorted { ($0.mainMetric ?? -1) > ($1.mainMetric ?? -1) }) }
+        let grouped = Dictionary(grouping: all, by: groupKey)
+        let keys = grouped.keys.sorted { a, b in
+            let ra = grouped[a]![0], rb = grouped[b]![0]
+            let ta = order.firstIndex(of: ra.task) ?? 9, tb = order.firstIndex(of: rb.task) ?? 9
+            if ta != tb { return ta < tb }
+            if ra.isOfficialSplit != rb.isOfficialSplit { return ra.isOfficialSplit }
+            if ra.dataset != rb.dataset { return ra.dataset < rb.dataset }
+            if ra.split != rb.split { return ra.split < rb.split }
+            return (ra.setSize ?? 0) > (rb.setSize ?? 0)
+        }
+        return keys.map { k in
+            let rows = grouped[k]!
+            let byMetric: (LeaderboardRow, LeaderboardRow) -> Bool = { ($0.mainMetric ?? -1) > ($1.mainMetric ?? -1) }
+            let full = rows.filter { !$0.partial }.sorted(by: byMetric), part = rows.filter(\.partial).sorted(by: byMetric)
+            return LeaderboardGroup(key: k, title: title(rows[0], demo: rows.contains(where: \.demoShapes)),
+                                    official: rows[0].isOfficialSplit, rows: full + part,
+                                    ranks: full.indices.map { $0 + 1 } + part.map { _ in nil })
+        }
+    }
+
+    /// "50000", or for a run over part of the split "partial: 5 of 50".
+    static func imagesCell(_ r: LeaderboardRow) -> String {
+        guard let n = r.images else { return "—" }
+        if r.partial { return "partial: \(n) of \(r.splitImages.map(String.init) ?? "?")" }
+        return "\(n)"
     }
 
     /// Column headers and cell values for a group.
-    public static func table(_ key: String, _ rows: [LeaderboardRow]) -> (header: [String], cells: [[String]]) {
+    public static func table(_ g: LeaderboardGroup) -> (header: [String], cells: [[String]]) {
         func f(_ v: Double?, _ d: Int = 2) -> String { v.map { String(format: "%.\(d)f", $0) } ?? "—" }
         func delta(_ a: Double?, _ b: Double?) -> String {
             guard let a, let b else { return "" }
@@ -138,37 +220,60 @@ public enum Leaderboard {
         }
         func params(_ p: Double?) -> String { p.map { String(format: "%.1fM", $0 / 1e6) } ?? "—" }
         func flops(_ p: Double?) -> String { p.map { String(format: "%.1fG", $0 / 1e9) } ?? "—" }
-        let task = String(key.split(separator: "/")[0])
+        // Δ against the paper only for full runs of the official split.
+        func ref(_ r: LeaderboardRow) -> LeaderboardRow? {
+            r.isReference || r.partial || !g.official ? nil : reference(for: r, in: paperRows)
+        }
+        func date(_ r: LeaderboardRow) -> String { r.date.isEmpty ? "—" : String(r.date.prefix(10)) }
+        let rank = g.ranks.map { $0.map(String.init) ?? "" }
+        let task = g.rows.first?.task ?? ""
         switch task {
         case "classification":
-            return (["backbone", "pretraining", "resolution", "precision", "top-1", "top-5", "Δ top-1", "#params", "FLOPs", "source"],
-                    rows.map { r in
-                        let ref = r.isReference ? nil : reference(for: r, in: paperRows)
-                        return [r.backbone, r.pretraining, r.setting, r.precision, f(r.metrics["top1"]), f(r.metrics["top5"]),
-                                delta(r.metrics["top1"], ref?.metrics["top1"]), params(r.params), flops(r.flops), r.source]
+            return (["#", "backbone", "pretraining", "images", "test", "resolution", "precision", "top-1", "top-5", "Δ top-1", "#params", "FLOPs", "date", "source"],
+                    zip(g.rows, rank).map { r, k in
+                        [k, r.backbone, r.pretraining, imagesCell(r), r.setting, r.scale, r.precision, f(r.metrics["top1"]), f(r.metrics["top5"]),
+                         delta(r.metrics["top1"], ref(r)?.metrics["top1"]), params(r.params), flops(r.flops), date(r), r.source]
                     })
         case "segmentation":
-            return (["backbone", "pretraining", "test", "precision", "mIoU (ss)", "mIoU (ms)", "mAcc", "aAcc", "Δ mIoU", "#params", "FLOPs", "source"],
-                    rows.map { r in
-                        let ref = r.isReference ? nil : reference(for: r, in: paperRows)
-                        let d = r.metrics["mIoU"] != nil ? delta(r.metrics["mIoU"], ref?.metrics["mIoU"]) : delta(r.metrics["mIoU_ms"], ref?.metrics["mIoU_ms"])
-                        return [r.backbone, r.pretraining, r.setting, r.precision, f(r.metrics["mIoU"]), f(r.metrics["mIoU_ms"]), f(r.metrics["mAcc"]),
-                                f(r.metrics["aAcc"]), d, params(r.params), flops(r.flops), r.source]
+            return (["#", "backbone", "pretraining", "images", "test", "scale", "precision", "mIoU (ss)", "mIoU (ms)", "mAcc", "aAcc", "Δ mIoU", "#params", "FLOPs", "date", "source"],
+                    zip(g.rows, rank).map { r, k in
+                        let p = ref(r)
+                        let d = r.metrics["mIoU"] != nil ? delta(r.metrics["mIoU"], p?.metrics["mIoU"]) : delta(r.metrics["mIoU_ms"], p?.metrics["mIoU_ms"])
+                        return [k, r.backbone, r.pretraining, imagesCell(r), r.setting, r.scale, r.precision, f(r.metrics["mIoU"]), f(r.metrics["mIoU_ms"]),
+                                f(r.metrics["mAcc"]), f(r.metrics["aAcc"]), d, params(r.params), flops(r.flops), date(r), r.source]
                     })
         default:
-            return (["backbone", "pretraining", "method", "precision", "AP box", "AP mask", "Δ box", "Δ mask", "#params", "FLOPs", "source"],
-                    rows.map { r in
-                        let ref = r.isReference ? nil : reference(for: r, in: paperRows)
-                        return [r.backbone, r.pretraining, r.method, r.precision, f(r.metrics["box_AP"], 1), f(r.metrics["mask_AP"], 1),
-                                delta(r.metrics["box_AP"], ref?.metrics["box_AP"]), delta(r.metrics["mask_AP"], ref?.metrics["mask_AP"]),
-                                params(r.params), flops(r.flops), r.source]
+            return (["#", "backbone", "pretraining", "method", "images", "test", "scale", "precision", "AP box", "AP mask", "Δ box", "Δ mask", "#params", "FLOPs", "date", "source"],
+                    zip(g.rows, rank).map { r, k in
+                        [k, r.backbone, r.pretraining, r.method, imagesCell(r), r.setting, r.scale, r.precision, f(r.metrics["box_AP"], 1), f(r.metrics["mask_AP"], 1),
+                         delta(r.metrics["box_AP"], ref(r)?.metrics["box_AP"]), delta(r.metrics["mask_AP"], ref(r)?.metrics["mask_AP"]),
+                         params(r.params), flops(r.flops), date(r), r.source]
                     })
         }
     }
 
-    static func title(_ key: String) -> String {
-        let parts = key.split(separator: "/").map(String.init)
-        let names = ["imagenet": "ImageNet", "imagenet-folder": "ImageNet-style folder", "ade20k": "ADE20K", "cityscapes": "Cityscapes", "coco": "COCO"]
-        return "\(parts[0].capitalized) — \(names[parts[1]] ?? parts[1])"
+    static let datasetNames = ["imagenet": "ImageNet", "imagenet-folder": "ImageNet-style folder", "ade20k": "ADE20K", "cityscapes": "Cityscapes", "coco": "COCO"]
+
+    /// "Segmentation — ADE20K validation (official split, 2000 images)", "Segmentation — ADE20K
+    /// validation, 50-image set (not the official split)", or for the bundled demo sets
+    /// "Segmentation — demo shapes (ADE20K validation layout, 50-image set, not the official split)".
+    static func title(_ r: LeaderboardRow, demo: Bool) -> String {
+        let name = datasetNames[r.dataset] ?? r.dataset
+        let split = r.split.isEmpty ? "" : " " + r.split
+        let size = r.setSize.map { "\($0)-image set" } ?? "set of unknown size"
+        if r.isOfficialSplit { return "\(r.task.capitalized) — \(name)\(split) (official split, \(r.setSize ?? 0) images)" }
+        if demo { return "\(r.task.capitalized) — demo shapes (\(name)\(split) layout, \(size), not the official split)" }
+        return "\(r.task.capitalized) — \(name)\(split), \(size) (not the official split)"
     }
+}
+
+/// One table of the leaderboard: the rows of one data set, full runs ranked, partial runs after them.
+public struct LeaderboardGroup {
+    public var key: String
+    public var title: String
+    /// The official validation split of a dataset the paper reports (its paper rows included).
+    public var official: Bool
+    public var rows: [LeaderboardRow]
+    /// 1, 2, … for full runs and paper rows; nil for partial runs.
+    public var ranks: [Int?]
 }

@@ -4,21 +4,22 @@ extension Leaderboard {
     /// 1280×800 for COCO).
     public static let paperRows: [LeaderboardRow] = {
         func cls(_ b: String, _ pre: String, _ res: Int, _ top1: Double, _ p: Double, _ f: Double, _ files: [String]) -> LeaderboardRow {
-            LeaderboardRow(task: "classification", dataset: "imagenet", backbone: b, method: "—", pretraining: pre, setting: "\(res)²",
-                           metrics: ["top1": top1], params: p * 1e6, flops: f * 1e9, source: "paper", date: "", isReference: true,
-                           releasedAs: files)
+            LeaderboardRow(task: "classification", dataset: "imagenet", backbone: b, method: "—", pretraining: pre, setting: "paper",
+                           metrics: ["top1": top1], params: p * 1e6, flops: (f * 10).rounded() * 1e8, source: "paper", date: "", isReference: true,
+                           releasedAs: files, scale: "\(res)²", resolution: res)
         }
         func seg(_ b: String, _ pre: String, _ ds: String, _ ss: Double, _ ms: Double, _ p: Double, _ f: Double, _ files: [String]) -> LeaderboardRow {
             LeaderboardRow(task: "segmentation", dataset: ds, backbone: b, method: "UperNet", pretraining: pre, setting: "paper",
                            metrics: ["mIoU": ss, "mIoU_ms": ms], params: p * 1e6, flops: f * 1e9, source: "paper", date: "",
-                           isReference: true, releasedAs: files)
+                           isReference: true, releasedAs: files,
+                           scale: ds == "cityscapes" ? "2048×1024" : pre == "ImageNet-1K" ? "2048×512" : "2560×640")
         }
         func det(_ b: String, _ pre: String, _ method: String, _ box: Double, _ mask: Double?, _ p: Double, _ f: Double, _ files: [String]) -> LeaderboardRow {
             var m = ["box_AP": box]
             if let mask { m["mask_AP"] = mask }
             return LeaderboardRow(task: "detection", dataset: "coco", backbone: b, method: method, pretraining: pre, setting: "paper",
                                   metrics: m, params: p * 1e6, flops: f * 1e9, source: "paper", date: "", isReference: true,
-                                  releasedAs: files)
+                                  releasedAs: files, scale: "1333×800")
         }
         return [
             cls("RepLKNet-31B", "ImageNet-1K", 224, 83.5, 79, 15.3, ["RepLKNet-31B_ImageNet-1K_224.pth", "replknet-31B_3rdparty_in1k_20221118-fd08e268.pth"]),

@@ -200,6 +200,9 @@ public struct EvaluationOutcomes<Outcome> {
     public var computed: Int
     /// The number of shards merged, or nil for an unsharded run.
     public var shards: Int?
+    /// The run's sample list (the unsharded one, after `--limit`): its length and `sampleListDigest`.
+    public var samples: Int? = nil
+    public var samplesDigest: String? = nil
 }
 
 /// Runs an evaluation over `samples` (the unsharded run's list, in its order): the resume journal,
@@ -269,7 +272,8 @@ public func runEvaluation<T: EvaluationTask>(_ task: T, samples: [T.Sample], ide
         if let why = T.skipReason(o), !skipped.contains(why) { skipped.append(why) }
         outcomes.append((k, o))
     }
-    let result = EvaluationOutcomes(outcomes: outcomes, skipped: skipped, seconds: seconds, computed: computed, shards: nil)
+    let result = EvaluationOutcomes(outcomes: outcomes, skipped: skipped, seconds: seconds, computed: computed, shards: nil,
+                                    samples: samples.count, samplesDigest: sampleListDigest(allKeys))
     guard let shard else { return (result, nil, nil) }
     let header: [String: Any] = [
         "format": PartialFile.format, "tool": identity.tool, "kind": identity.kind,
@@ -438,7 +442,8 @@ public func mergePartials<T: EvaluationTask>(_ task: T.Type, kind: String, in di
     }
     let seconds = parts.reduce(0.0) { $0 + (JournalLine.number($1.header["seconds"] as Any) ?? 0) }
     let computed = parts.reduce(0) { $0 + ($1.header["computed"].flatMap(JournalLine.integer) ?? 0) }
-    return (EvaluationOutcomes(outcomes: outcomes, skipped: skipped, seconds: seconds, computed: computed, shards: n),
+    return (EvaluationOutcomes(outcomes: outcomes, skipped: skipped, seconds: seconds, computed: computed, shards: n,
+                               samples: total, samplesDigest: p0.header["samples_digest"] as? String),
             p0.header["report"] as? [String: Any] ?? [:])
 }
 

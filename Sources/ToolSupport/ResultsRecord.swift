@@ -41,6 +41,14 @@ public struct ResultsRecord {
     public var shards: Int?
     public var shardSeconds: Double?
 
+    /// The split's image count before `--limit` (what the dataset holds), the sha256 of the
+    /// evaluated sample list's keys joined by "\n" (`sampleListDigest`), and whether the run
+    /// covered less than the whole split (`--limit`, skipped images). Nil in records written
+    /// before these fields existed.
+    public var splitImages: Int?
+    public var samplesDigest: String?
+    public var partial: Bool?
+
     /// The record's fields as written (without the date and the command, which `write` adds).
     public func object() throws -> [String: Any] {
         let file = (checkpointPath as NSString).lastPathComponent
@@ -63,6 +71,9 @@ public struct ResultsRecord {
         if let precision { obj["precision"] = precision }
         if let shards { obj["shards"] = shards }
         if let shardSeconds { obj["shard_seconds"] = shardSeconds }
+        if let splitImages { obj["split_images"] = splitImages }
+        if let samplesDigest { obj["samples_digest"] = samplesDigest }
+        if let partial { obj["partial"] = partial }
         return obj
     }
 
@@ -86,6 +97,17 @@ public struct ResultsRecord {
         flopsInput = (o["flops_input_wh"] as? [Any])?.compactMap(JournalLine.integer)
         depthwise = o["depthwise"] as? String
         precision = o["precision"] as? String
+        splitImages = o["split_images"].flatMap(JournalLine.integer)
+        samplesDigest = o["samples_digest"] as? String
+        partial = o["partial"] as? Bool
+    }
+
+    /// Sets `samples_digest` and `partial` from the run's outcomes: partial when the run's list is
+    /// shorter than the split (`--limit`), or fewer than its samples were evaluated (skipped images).
+    public mutating func identifySamples(count samples: Int?, digest: String?, evaluated: Int) {
+        samplesDigest = digest
+        let listed = samples ?? evaluated
+        partial = evaluated < listed || (splitImages.map { listed < $0 } ?? false)
     }
 
     /// Writes `<dir>/<task>-<dataset>-<checkpoint stem>-<timestamp>.json` and returns its path.
@@ -98,7 +120,10 @@ public struct ResultsRecord {
         obj["date"] = iso
         obj["command"] = CommandLine.arguments.joined(separator: " ")
         let stamp = iso.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
-        let path = "\(dir)/\(task)-\(dataset)-\(stem)\(shards.map { "-merged\($0)" } ?? "")-\(stamp).json"
+        let base = "\(dir)/\(task)-\(dataset)-\(stem)\(shards.map { "-merged\($0)" } ?? "")-\(stamp)"
+        // Two runs finished within the same second (two --scale values of a small set) keep both records.
+        var path = base + ".json", n = 1
+        while FileManager.default.fileExists(atPath: path) { n += 1; path = "\(base)-\(n).json" }
         try writeText(jsonText(obj) + "\n", to: path)
         return path
     }

@@ -21,13 +21,42 @@ final class ReplkClsTests: XCTestCase {
 
     func testDemoClassifierReachesReferenceTop1() throws {
         let demo = Fixtures.path("../../Datasets/Demo")
+        let results = Fixtures.temporaryDirectory()
         let r = try Tools.run("replk-cls", ["eval", "--data", "imagenet", "--root", demo + "/imagenet/val",
                                             "--checkpoint", demo + "/cls/replknet_shapes_cls.pth", "--input-size", "128",
-                                            "--results", Fixtures.temporaryDirectory(), "--json"])
+                                            "--results", results, "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(obj["top1"] as? Double, 84.0)   // reference_metrics.json: 42/50
         XCTAssertEqual(obj["images"] as? Int, 50)
+        // The whole split: not partial.
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: obj["record"] as! String))) as! [String: Any]
+        XCTAssertEqual(record["split_images"] as? Int, 50)
+        XCTAssertEqual(record["partial"] as? Bool, false)
+        XCTAssertEqual((record["samples_digest"] as? String)?.count, 64)
+    }
+
+    /// `eval --limit 5` on the 50 demo images: the record says partial, and replk-board shows it as
+    /// a partial run of the demo shapes set, not under ImageNet's official split.
+    func testLimitedRunIsRecordedAndShownAsPartial() throws {
+        let results = Fixtures.temporaryDirectory()
+        let r = try demoEval(checkpoint: demo + "/cls/replknet_shapes_cls.pth", results: results, ["--limit", "5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: obj["record"] as! String))) as! [String: Any]
+        XCTAssertEqual(record["images"] as? Int, 5)
+        XCTAssertEqual(record["split_images"] as? Int, 50)
+        XCTAssertEqual(record["partial"] as? Bool, true)
+        let board = try Tools.run("replk-board", ["--results", results])
+        XCTAssertEqual(board.status, 0, board.stderr)
+        XCTAssertTrue(board.stdout.contains("### Classification — demo shapes (ImageNet val layout, 50-image set, not the official split)"), board.stdout)
+        let row = board.stdout.split(separator: "\n").first { $0.contains("replknet_shapes_cls.pth") }
+        XCTAssertTrue(row?.contains("partial: 5 of 50") == true, board.stdout)
+        let official = board.stdout.components(separatedBy: "### Classification — ImageNet val (official split")[1].components(separatedBy: "###")[0]
+        XCTAssertFalse(official.contains("replknet_shapes_cls.pth"), official)
+        let csv = try Tools.run("replk-board", ["--results", results, "--format", "csv"])
+        XCTAssertEqual(csv.status, 0, csv.stderr)
+        XCTAssertEqual(csv.stdout.split(separator: "\r\n").filter { $0.hasPrefix("group,") }.count, 1)
     }
 
     /// Each bad input: non-zero exit, one line on stderr that names the file and the problem.

@@ -235,4 +235,24 @@ final class ReplkSegTests: XCTestCase {
             XCTAssertGreaterThan(overlay.width, src.width)   // the legend sits beside the image
         }
     }
+
+    /// The same checkpoint at two --scale values, one after the other into one results folder: two
+    /// records (even within one second), two rows replk-board tells apart by their scale, both partial.
+    func testTwoScalesGiveTwoDistinguishableBoardRows() throws {
+        let results = Fixtures.temporaryDirectory()
+        let root = demo + "/ADEChallengeData2016"
+        for (scale, extra) in [("1024,256", [String]()), ("512,128", ["--restart"])] {
+            let r = try Tools.run("replk-seg", ["eval", "--data", "ade20k", "--root", root, "--checkpoint", demo + "/seg/upernet_replknet_shapes_ade.pth",
+                                                "--scale", scale, "--limit", "2", "--quiet", "--results", results] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let records = try FileManager.default.contentsOfDirectory(atPath: results).filter { $0.hasSuffix(".json") }
+        XCTAssertEqual(records.count, 2, "\(records)")
+        let board = try Tools.run("replk-board", ["--results", results])
+        XCTAssertEqual(board.status, 0, board.stderr)
+        let rows = board.stdout.split(separator: "\n").filter { $0.contains("upernet_replknet_shapes_ade.pth") }
+        XCTAssertEqual(rows.count, 2, board.stdout)
+        XCTAssertTrue(rows.contains { $0.contains("1024×256") } && rows.contains { $0.contains("512×128") }, board.stdout)
+        XCTAssertTrue(rows.allSatisfy { $0.contains("partial: 2 of") }, board.stdout)
+    }
 }

@@ -71,7 +71,11 @@ final class ShardTests: XCTestCase {
             XCTAssertEqual(merged["images"] as? Int, want["images"] as? Int)
             XCTAssertEqual(merged["shards"] as? Int, n)
             XCTAssertNotNil(merged["shard_seconds"] as? Double)
-            for k in ["task", "dataset", "split", "model", "flops", "params", "test_mode", "checkpoint", "precision", "depthwise"] {
+            // The merge identifies the same data as the unsharded run: the split's size, the sample list, partial or not.
+            XCTAssertNotNil(merged["samples_digest"] as? String)
+            XCTAssertNotNil(merged["split_images"] as? Int)
+            for k in ["task", "dataset", "split", "model", "flops", "params", "test_mode", "checkpoint", "precision", "depthwise",
+                      "split_images", "samples_digest", "partial"] {
                 XCTAssertEqual(jsonText(merged[k] as Any, pretty: false), jsonText(want[k] as Any, pretty: false), "\(t.tool): \(k)")
             }
             if t.kind == "det" {

@@ -5,7 +5,7 @@ import RepLKToolSupport
 
 /// `--format`: the table formats.
 enum BoardFormat: String, ExpressibleByArgument, CaseIterable {
-    case md, csv, html
+    case md, csv, json, html
 }
 
 @main
@@ -19,6 +19,10 @@ struct ReplkBoard: ParsableCommand {
         Examples:
           replk-board                                  # Markdown from results/
           replk-board --results runs/ --format html --out board.html
+          replk-board --format csv --out board.csv          # one tidy table, loads in pandas as is
+        One table per data set: the official validation splits (ImageNet val, ADE20K validation,
+        Cityscapes val, COCO val2017) with the paper's rows, then any other set (the demo sets among
+        them) under its own title. Partial runs (--limit, skipped images) are marked and not ranked.
         Records that cannot be read are reported on stderr and skipped.
         """,
         version: toolVersion("replk-board"))
@@ -26,7 +30,7 @@ struct ReplkBoard: ParsableCommand {
     @Option(help: "Folder of results records.")
     var results = "results"
 
-    @Option(help: "md (default), csv or html.")
+    @Option(help: "md (default), csv (one tidy table, RFC 4180), json (a list of row objects) or html.")
     var format = BoardFormat.md
 
     @Option(help: "Write to this file instead of standard output.")
@@ -43,6 +47,7 @@ struct ReplkBoard: ParsableCommand {
             let text: String
             switch format {
             case .csv: text = Leaderboard.csv(rows)
+            case .json: text = Leaderboard.json(rows)
             case .html: text = Leaderboard.html(rows)
             case .md: text = Leaderboard.markdown(rows)
             }

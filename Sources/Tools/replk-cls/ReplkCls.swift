@@ -259,6 +259,7 @@ struct Evaluate: ParsableCommand {
             record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             record.precision = model.precision.rawValue
             record.flopsInput = [clf.preprocess.inputSize, clf.preprocess.inputSize]
+            record.splitImages = ds.samples.count
             let report: [String: Any] = ["record": try record.object(), "classes": clf.numClasses]
             let identity = EvaluationIdentity(tool: "replk-cls", kind: "cls", checkpoint: model.checkpoint,
                                               checkpointSHA256: checkpointSHA256, settings: journalSettings(clf))
@@ -330,6 +331,7 @@ func finishClassification(report: [String: Any], outcomes o: EvaluationOutcomes<
     rec.throughput = o.seconds > 0 ? Double(o.computed) / o.seconds : nil
     rec.shards = o.shards
     rec.shardSeconds = o.shards != nil ? o.seconds : nil
+    rec.identifySamples(count: o.samples, digest: o.samplesDigest, evaluated: acc.count)
     let recordPath = try rec.write(to: results)
     if json {
         print(jsonText(["top1": top1, "top5": top5, "images": acc.count, "record": recordPath, "skipped": o.skipped]))

@@ -223,6 +223,7 @@ struct Evaluate: ParsableCommand {
             record.checkpointSHA256 = checkpointSHA256
             record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             record.precision = options.precision.rawValue
+            record.splitImages = ds.images.count
             let report: [String: Any] = ["record": try record.object(), "root": root, "split": split, "category_ids": ids]
             if let showDir {
                 // Drawings named after the images must not land on the images themselves.
@@ -348,6 +349,7 @@ func finishDetection(report: [String: Any], groundTruth: COCOGroundTruth, outcom
     record.latencyMs = o.computed > 0 ? 1000 * o.seconds / Double(o.computed) : nil
     record.shards = o.shards
     record.shardSeconds = o.shards != nil ? o.seconds : nil
+    record.identifySamples(count: o.samples, digest: o.samplesDigest, evaluated: evaluated)
     let recordPath = try record.write(to: results)
     if json {
         var obj: [String: Any] = ["images": evaluated, "detections": dets.count, "skipped": o.skipped, "record": recordPath,

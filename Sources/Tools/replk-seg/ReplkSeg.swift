@@ -216,6 +216,7 @@ struct Evaluate: ParsableCommand {
             record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
             record.precision = options.precision.rawValue
             record.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
+            record.splitImages = ds.samples.count
             let report: [String: Any] = ["record": try record.object(), "classes": names]
             let (names0, palette) = options.classes(model)
             let task = SegmentationTask(dataset: ds, pipeline: pipeline, classes: model.numClasses, savePred: savePred,
@@ -311,6 +312,7 @@ func finishSegmentation(report: [String: Any], outcomes o: EvaluationOutcomes<Se
     rec.latencyMs = o.computed > 0 ? 1000 * o.seconds / Double(o.computed) : nil
     rec.shards = o.shards
     rec.shardSeconds = o.shards != nil ? o.seconds : nil
+    rec.identifySamples(count: o.samples, digest: o.samplesDigest, evaluated: evaluated)
     let recordPath = try rec.write(to: results)
     if json {
         print(jsonText(["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num),
