@@ -14,7 +14,8 @@ struct Accuracy: ParsableCommand {
         abstract: "Accuracy at fp32 and bf16 side by side: the demo evaluations (top-1, mIoU / aAcc / mAcc, bbox and segm AP) and the fixtures (logits against the official float32 outputs, label-map pixels against float32).",
         discussion: """
         Run from the repository's root (or give --root): it evaluates Datasets/Demo with the replk-cls, replk-seg and
-        replk-det next to this binary, and reads Tests/Fixtures. Needs an AVX512_BF16 CPU.
+        replk-det next to this binary, and reads Tests/Fixtures. Needs an \\
+            AVX512_BF16 CPU.
           replk-bench accuracy
         """)
 

@@ -17,8 +17,10 @@ struct ERFBench: ParsableCommand {
         abstract: "Time one forward + backward (the ERF input gradient) of a full-size backbone with random weights; peak memory.",
         discussion: """
         The gradient of Σ ReLU(central output pixel) of forward_features with respect to a 1×3×S×S input, as
-        replk-erf computes it per image; with --peers, PyTorch CPU autograd on the same network in the same run.
-          replk-bench erf replknet-31b --size 1024 --repeat 3 --peers /tmp/peers/bin/python
+        replk-erf computes it per image; with --peers, PyTorch CPU autograd on the \\
+            same network in the same run.
+          replk-bench erf replknet-31b --size 1024 --repeat 3 \\
+              --peers /tmp/peers/bin/python
         """)
 
     @Argument var model: ERFBenchModel

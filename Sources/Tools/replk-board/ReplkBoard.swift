@@ -19,7 +19,8 @@ struct ReplkBoard: ParsableCommand {
         Examples:
           replk-board                                  # Markdown from results/
           replk-board --results runs/ --format html --out board.html
-          replk-board --format csv --out board.csv          # one tidy table, loads in pandas as is
+          replk-board --format csv --out board.csv          # one tidy table, loads \\
+              in pandas as is
         One table per data set: the official validation splits (ImageNet val, ADE20K validation,
         Cityscapes val, COCO val2017) with the paper's rows, then any other set (the demo sets among
         them) under its own title. Partial runs (--limit, skipped images) are marked and not ranked.

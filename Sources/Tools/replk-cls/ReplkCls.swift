@@ -100,7 +100,8 @@ struct Infer: ParsableCommand {
         discussion: """
         Examples:
           replk-cls infer --checkpoint RepLKNet-31B_ImageNet-1K_224.pth photo.jpg
-          replk-cls infer --checkpoint model.pth --tensor input.npy --save-logits logits.npy [--no-reparam]
+          replk-cls infer --checkpoint model.pth --tensor input.npy \\
+              --save-logits logits.npy [--no-reparam]
         """)
 
     @OptionGroup var model: ModelOptions
@@ -205,7 +206,8 @@ struct Evaluate: ParsableCommand {
         abstract: "Top-1 / top-5 accuracy over an ImageNet-style folder (sorted class folders = class indices).",
         discussion: """
         Example:
-          replk-cls eval --data imagenet --root /data/imagenet/val --checkpoint RepLKNet-31B_ImageNet-1K_224.pth
+          replk-cls eval --data imagenet --root /data/imagenet/val \\
+              --checkpoint RepLKNet-31B_ImageNet-1K_224.pth
         An interrupted run continues with --resume (progress is kept in <results>/<checkpoint>.cls-journal.jsonl).
         With --shard I/N each of N processes evaluates every N-th image and writes a partial; replk-cls merge then
         prints the unsharded table.

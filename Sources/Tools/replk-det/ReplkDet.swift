@@ -72,8 +72,12 @@ struct Infer: ParsableCommand {
         abstract: "Detect objects: DIR/<name>.jpg (boxes, labels, scores, masks) and DIR/<name>.json (COCO results).",
         discussion: """
         Examples:
-          replk-det infer --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth street.jpg --out out/
-          replk-det infer --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth photos/ @more.txt --out out/ --keep-going
+          replk-det infer \\
+              --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth \\
+              street.jpg --out out/
+          replk-det infer \\
+              --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth photos/ \\
+              @more.txt --out out/ --keep-going
         The JSON lists every detection the model keeps (score > 0.05, at most 100), as mmdetection writes them:
         bbox as x, y, w, h in original pixels, score, category_id (official COCO ids for 80-class models, index + 1
         otherwise), segmentation as compressed RLE. --score-thr only selects what is drawn. Labels are drawn in
@@ -153,7 +157,8 @@ struct Evaluate: ParsableCommand {
         abstract: "COCO box and mask AP (mmdetection's CocoMetric: pycocotools with maxDets 100, 300, 1000).",
         discussion: """
         Example:
-          replk-det eval --data coco --root /data/coco --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth
+          replk-det eval --data coco --root /data/coco \\
+              --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth
         Detections are journalled per image in <results>/<checkpoint>.det-journal.jsonl as they are computed; an
         interrupted run continues with --resume. The COCO results files detections/<checkpoint>.bbox.json and
         .segm.json are written at the end. With --shard I/N each of N processes evaluates every N-th image and writes a
@@ -423,7 +428,9 @@ struct Info: ParsableCommand {
         abstract: "FLOPs and parameters of a Cascade Mask R-CNN checkpoint at any input size.",
         discussion: """
         Example (the RepLKNet COCO table's input):
-          replk-det info --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth --shape 800,1280
+          replk-det info \\
+              --checkpoint RepLKNet-31B_ImageNet-22K_CascMaskRCNN_COCO.pth \\
+              --shape 800,1280
         FLOPs are multiply-accumulates counted by the engine, as replk-bench cost counts them: backbone, FPN and RPN on
         the input padded to 32, the RoI heads for 1000 proposals and 100 detections.
         """)

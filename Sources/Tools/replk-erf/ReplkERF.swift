@@ -24,7 +24,8 @@ struct Compute: ParsableCommand {
         commandName: "compute",
         abstract: "Average the input-gradient maps of the central output pixel over N images; write erf.npy, erf.png, erf.json.",
         discussion: """
-          replk-erf --checkpoint RepLKNet-31B_ImageNet-1K_224.pth --root imagenet/val --num-images 50 --out erf-31b
+          replk-erf --checkpoint RepLKNet-31B_ImageNet-1K_224.pth \\
+              --root imagenet/val --num-images 50 --out erf-31b
           replk-erf --checkpoint model.pth --tensor input.npy --out erf
         The score is the sum over channels of ReLU(out[:, :, H/2, W/2]) of the last stage's output (forward_features,
         before the final norm); the map is ReLU(∂score/∂input) summed over the RGB channels.

@@ -32,7 +32,8 @@ struct COCO: ParsableCommand {
         abstract: "COCO AP/AR for a results file (the 12 numbers of COCOeval.summarize()).",
         discussion: """
         Example:
-          replk-eval coco --gt instances_val2017.json --results dets.json --iou-type bbox
+          replk-eval coco --gt instances_val2017.json --results dets.json \\
+              --iou-type bbox
         mmdetection evaluates with --max-dets 100,300,1000.
         """)
 
@@ -121,7 +122,8 @@ struct Seg: ParsableCommand {
         For Cityscapes the official cityscapesScripts scores (class and category IoU and iIoU) are printed too,
         when gtFine holds *_labelIds.png and *_instanceIds.png.
         Predictions of a model with other classes (the demo's 6 shapes in the ADE20K layout):
-          replk-eval seg --data ade20k --root Datasets/Demo/ADEChallengeData2016 --pred Datasets/Demo/seg/val_pred --classes shapes.txt
+          replk-eval seg --data ade20k --root Datasets/Demo/ADEChallengeData2016 \\
+              --pred Datasets/Demo/seg/val_pred --classes shapes.txt
         """)
 
     @Option(help: "ade20k or cityscapes.")

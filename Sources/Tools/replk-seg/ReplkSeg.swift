@@ -145,7 +145,8 @@ struct Evaluate: ParsableCommand {
         abstract: "mIoU / mAcc / aAcc over a dataset split, with mmsegmentation's per-class table.",
         discussion: """
         Example (released checkpoint, real dataset):
-          replk-seg eval --data ade20k --root /data/ADEChallengeData2016 --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth
+          replk-seg eval --data ade20k --root /data/ADEChallengeData2016 \\
+              --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth
         Progress is journalled in <results>/<checkpoint>.seg-journal.jsonl: an interrupted run continues with --resume and
         ends with the same numbers. With --keep-going, unreadable images or annotations are skipped and listed.
         With --shard I/N each of N processes evaluates every N-th image and writes a partial; replk-seg merge then prints
@@ -366,8 +367,12 @@ struct Infer: ParsableCommand {
         abstract: "Segment images: DIR/<name>.png (class indices at the original size) and DIR/<name>_overlay.jpg.",
         discussion: """
         Examples:
-          replk-seg infer --data ade20k --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth photo.jpg --out out/
-          replk-seg infer --data ade20k --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth images/validation/ --out out/ --keep-going
+          replk-seg infer --data ade20k \\
+              --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth photo.jpg \\
+              --out out/
+          replk-seg infer --data ade20k \\
+              --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth \\
+              images/validation/ --out out/ --keep-going
         The overlay's legend lists the classes present, largest first, each with its colour as it appears over the
         photo and its palette colour.
         """)
@@ -436,7 +441,8 @@ struct Info: ParsableCommand {
         abstract: "FLOPs and parameters of a UperNet checkpoint at any input size.",
         discussion: """
         Example (the RepLKNet ADE20K table's input):
-          replk-seg info --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth --shape 512,2048
+          replk-seg info --checkpoint RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth \\
+              --shape 512,2048
         FLOPs are multiply-accumulates counted by the engine, as replk-bench cost counts them: one whole-image pass,
         the FCN auxiliary head included, as the RepLKNet tables count it.
         """)
