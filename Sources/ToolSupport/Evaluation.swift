@@ -418,7 +418,10 @@ public func mergePartials<T: EvaluationTask>(_ task: T.Type, kind: String, in di
     if !missing.isEmpty {
         throw MergeError("\(dir): missing shard\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", ")) of \(n) (their partials are not there yet: still running, or failed)")
     }
-    guard let total = p0.header["samples"].flatMap(JournalLine.integer), total >= 0 else { throw MergeError("\(p0.path): header has no sample count") }
+    // Bounded, so that the share arithmetic below cannot overflow on a hostile header.
+    guard let total = p0.header["samples"].flatMap(JournalLine.integer), (0...Int(Int32.max)).contains(total) else {
+        throw MergeError("\(p0.path): header has no sample count from 0 to \(Int32.max)")
+    }
     // Each shard holds a line for every sample of its share; put them back position by position.
     for p in byIndex.values where p.lines.count != p.shard.size(of: total) {
         throw MergeError("\(p.path): shard \(p.shard) holds \(p.lines.count) samples, its share of \(total) is \(p.shard.size(of: total))")

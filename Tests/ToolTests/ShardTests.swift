@@ -207,3 +207,37 @@ final class ShardTests: XCTestCase {
         XCTAssertEqual(try Tools.run(det.tool, ["merge", "--results", dir]).status, 0)
     }
 }
+
+/// A partial is input like any other: hostile headers are one-line errors, never a trap.
+final class HostilePartialTests: XCTestCase {
+    func testHostilePartialHeadersAreOneLineErrors() throws {
+        func partial(_ header: String, lines: [String] = []) -> String {
+            ([header] + lines + ["{\"end\":\(lines.count)}"]).joined(separator: "\n") + "\n"
+        }
+        let settings = "\"settings\":{},\"tool\":\"replk-cls\",\"kind\":\"cls\",\"format\":\"replk-partial/1\",\"samples_digest\":\"x\",\"report\":{\"classes\":3}"
+        let cases: [(String, String)] = [
+            ("{\"partial\":{\(settings),\"shard\":[0,1],\"samples\":9223372036854775807,\"shard_samples\":0}}", "sample count"),
+            ("{\"partial\":{\(settings),\"shard\":[0,1],\"samples\":-1,\"shard_samples\":0}}", "sample count"),
+            ("{\"partial\":{\(settings),\"shard\":[5,2],\"samples\":1,\"shard_samples\":1}}", "is not a shard"),
+            ("{\"partial\":{\(settings),\"shard\":[0,0],\"samples\":1,\"shard_samples\":1}}", "is not a shard"),
+            ("{\"partial\":{\(settings),\"shard\":[0,9223372036854775807],\"samples\":1,\"shard_samples\":1}}", "shard"),
+            ("{\"partial\":{\(settings),\"shard\":[0,1],\"samples\":1000000,\"shard_samples\":1000000}}", "holds 0 samples"),
+            ("{\"partial\":[]}", "not a cls partial"),
+        ]
+        for (header, needle) in cases {
+            let dir = Fixtures.temporaryDirectory()
+            try partial(header).write(toFile: dir + "/m.cls-partial-0-of-1.jsonl", atomically: true, encoding: .utf8)
+            let r = try Tools.run("replk-cls", ["merge", "--results", dir])
+            XCTAssertEqual(r.status, 1, "\(header): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(needle), "\(needle) not in \(r.stderr)")
+        }
+        // A sample line that does not decode names its file and line.
+        let dir = Fixtures.temporaryDirectory()
+        try partial("{\"partial\":{\(settings),\"shard\":[0,1],\"samples\":1,\"shard_samples\":1}}",
+                    lines: ["{\"key\":\"a\",\"label\":7,\"top\":[0,1,2]}"]).write(toFile: dir + "/m.cls-partial-0-of-1.jsonl", atomically: true, encoding: .utf8)
+        let r = try Tools.run("replk-cls", ["merge", "--results", dir])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("m.cls-partial-0-of-1.jsonl line 2") && r.stderr.contains("\"label\""), r.stderr)
+    }
+}
