@@ -508,3 +508,31 @@ enum InterruptNotice {
         length = 0
     }
 }
+
+/// `runEvaluation`, then for a shard what `printShardDone` prints: the outcomes to finish for an
+/// unsharded run, nil for a shard (its partial is written; `merge` finishes).
+public func evaluateOrShard<T: EvaluationTask>(_ task: T, samples: [T.Sample], identity: EvaluationIdentity,
+                                               options: EvaluationOptions, report: [String: Any]) throws -> EvaluationOutcomes<T.Outcome>? {
+    let (outcomes, shard, partial) = try runEvaluation(task, samples: samples, identity: identity, options: options, report: report)
+    guard let shard, let partial else { return outcomes }
+    printShardDone(shard, partial: partial, outcomes: outcomes, tool: identity.tool, results: options.results, json: options.json)
+    return nil
+}
+
+/// The images an evaluation skipped (`--keep-going`), after its tables.
+public func printSkipped(_ skipped: [String], what: String = "image(s)") {
+    guard !skipped.isEmpty else { return }
+    print("\nSkipped \(skipped.count) \(what):")
+    for s in skipped { print("  \(s)") }
+}
+
+/// The options of every `merge` command.
+public struct MergeOptions: ParsableArguments {
+    @Option(help: "The shards' --results folder (the merged record, and any results files, are written there too).")
+    public var results = "results"
+
+    @Flag(help: "Print one JSON object instead of the tables.")
+    public var json = false
+
+    public init() {}
+}

@@ -265,11 +265,7 @@ struct Evaluate: ParsableCommand {
             let report: [String: Any] = ["record": try record.object(), "classes": clf.numClasses]
             let identity = EvaluationIdentity(tool: "replk-cls", kind: "cls", checkpoint: model.checkpoint,
                                               checkpointSHA256: checkpointSHA256, settings: journalSettings(clf))
-            let (outcomes, shard, partial) = try runEvaluation(task, samples: samples, identity: identity, options: evaluation, report: report)
-            if let shard, let partial {
-                printShardDone(shard, partial: partial, outcomes: outcomes, tool: "replk-cls", results: evaluation.results, json: evaluation.json)
-                return
-            }
+            guard let outcomes = try evaluateOrShard(task, samples: samples, identity: identity, options: evaluation, report: report) else { return }
             try finishClassification(report: report, outcomes: outcomes, results: evaluation.results, json: evaluation.json)
         } catch {
             exitWithError("replk-cls", error)
@@ -343,10 +339,7 @@ func finishClassification(report: [String: Any], outcomes o: EvaluationOutcomes<
                         rows: [[rec.model, rec.checkpointPath, "\(acc.count)",
                                 String(format: "%.2f", top1), String(format: "%.2f", top5)]],
                         rightAligned: [2, 3, 4]))
-    if !o.skipped.isEmpty {
-        print("\nSkipped \(o.skipped.count) unreadable image(s):")
-        for s in o.skipped { print("  \(s)") }
-    }
+    printSkipped(o.skipped, what: "unreadable image(s)")
     print("\nresults record: \(recordPath)")
 }
 
@@ -360,21 +353,17 @@ struct Merge: ParsableCommand {
         or duplicate shard, and a truncated partial.
         """)
 
-    @Option(help: "The shards' --results folder (the merged record is written there too).")
-    var results = "results"
-
-    @Flag(help: "Print one JSON object instead of the table.")
-    var json = false
+    @OptionGroup var merge: MergeOptions
 
     func run() throws {
         do {
-            let (outcomes, report) = try mergePartials(ClassificationTask.self, kind: "cls", in: results) { report in
+            let (outcomes, report) = try mergePartials(ClassificationTask.self, kind: "cls", in: merge.results) { report in
                 guard let classes = report["classes"].flatMap(JournalLine.integer), classes >= 1 else {
-                    throw MergeError("\(results): the partials' header has no class count")
+                    throw MergeError("\(merge.results): the partials' header has no class count")
                 }
                 return { _, line in try RankedEntry(line, classes: classes, k: 5) }
             }
-            try finishClassification(report: report, outcomes: outcomes, results: results, json: json)
+            try finishClassification(report: report, outcomes: outcomes, results: merge.results, json: merge.json)
         } catch {
             exitWithError("replk-cls", error)
         }

@@ -241,11 +241,7 @@ struct Evaluate: ParsableCommand {
                                      show: showDir.map { ($0, names, detectionPalette(names.count), showScoreThr) })
             let identity = EvaluationIdentity(tool: "replk-det", kind: "det", checkpoint: options.checkpoint,
                                               checkpointSHA256: checkpointSHA256, settings: journalSettings())
-            let (outcomes, shard, partial) = try runEvaluation(task, samples: images, identity: identity, options: evaluation, report: report)
-            if let shard, let partial {
-                printShardDone(shard, partial: partial, outcomes: outcomes, tool: "replk-det", results: evaluation.results, json: evaluation.json)
-                return
-            }
+            guard let outcomes = try evaluateOrShard(task, samples: images, identity: identity, options: evaluation, report: report) else { return }
             try finishDetection(report: report, groundTruth: ds.groundTruth, outcomes: outcomes, results: evaluation.results, json: evaluation.json)
         } catch {
             exitWithError("replk-det", error)
@@ -372,10 +368,7 @@ func finishDetection(report: [String: Any], groundTruth: COCOGroundTruth, outcom
                                    rows: s.classwise.map(\.mmdetCells), rightAligned: [1, 2, 3, 4, 5, 6]))
         print("\n\(s.iouType.rawValue)_mAP_copypaste: " + (0..<6).map { formatPython3f(s.stats[$0]) }.joined(separator: " "))
     }
-    if !o.skipped.isEmpty {
-        print("\nSkipped \(o.skipped.count) image(s):")
-        for s in o.skipped { print("  \(s)") }
-    }
+    printSkipped(o.skipped)
     print("\nresults: \(bboxPath), \(segmPath)\nresults record: \(recordPath)")
 }
 
@@ -390,22 +383,18 @@ struct Merge: ParsableCommand {
         truncated partial.
         """)
 
-    @Option(help: "The shards' --results folder (the results files and the merged record are written there too).")
-    var results = "results"
+    @OptionGroup var merge: MergeOptions
 
     @Option(help: "COCO root, when not where the shards read it.")
     var root: String?
 
-    @Flag(help: "Print one JSON object instead of the tables.")
-    var json = false
-
     func run() throws {
         do {
             var dataset: COCODataset?
-            let (outcomes, report) = try mergePartials(DetectionTask.self, kind: "det", in: results) { report in
+            let (outcomes, report) = try mergePartials(DetectionTask.self, kind: "det", in: merge.results) { report in
                 guard let root = root ?? report["root"] as? String, let split = report["split"] as? String,
                       let ids = (report["category_ids"] as? [Any])?.compactMap(JournalLine.integer) else {
-                    throw MergeError("\(results): the partials' header has no dataset root, split or categories")
+                    throw MergeError("\(merge.results): the partials' header has no dataset root, split or categories")
                 }
                 let ds = try COCODataset(root: root, split: split)
                 dataset = ds
@@ -416,7 +405,7 @@ struct Merge: ParsableCommand {
                     return try DetectionEntry(line, imageId: image.id, height: image.height, width: image.width, categoryIds: categoryIds)
                 }
             }
-            try finishDetection(report: report, groundTruth: dataset!.groundTruth, outcomes: outcomes, results: results, json: json)
+            try finishDetection(report: report, groundTruth: dataset!.groundTruth, outcomes: outcomes, results: merge.results, json: merge.json)
         } catch {
             exitWithError("replk-det", error)
         }

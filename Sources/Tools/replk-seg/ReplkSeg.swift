@@ -224,11 +224,7 @@ struct Evaluate: ParsableCommand {
                                         show: showDir.map { ($0, names0, palette) })
             let identity = EvaluationIdentity(tool: "replk-seg", kind: "seg", checkpoint: options.checkpoint,
                                               checkpointSHA256: checkpointSHA256, settings: journalSettings(pipeline.config))
-            let (outcomes, shard, partial) = try runEvaluation(task, samples: samples, identity: identity, options: evaluation, report: report)
-            if let shard, let partial {
-                printShardDone(shard, partial: partial, outcomes: outcomes, tool: "replk-seg", results: evaluation.results, json: evaluation.json)
-                return
-            }
+            guard let outcomes = try evaluateOrShard(task, samples: samples, identity: identity, options: evaluation, report: report) else { return }
             try finishSegmentation(report: report, outcomes: outcomes, results: evaluation.results, json: evaluation.json)
         } catch {
             exitWithError("replk-seg", error)
@@ -323,10 +319,7 @@ func finishSegmentation(report: [String: Any], outcomes o: EvaluationOutcomes<Se
     print("per class results:\n" + r.classTable)
     print("\nSummary:\n" + r.summaryTable)
     print("\n" + r.logLine)
-    if !o.skipped.isEmpty {
-        print("\nSkipped \(o.skipped.count) image(s):")
-        for s in o.skipped { print("  \(s)") }
-    }
+    printSkipped(o.skipped)
     print("\nresults record: \(recordPath)")
 }
 
@@ -341,21 +334,17 @@ struct Merge: ParsableCommand {
         shard, and a truncated partial.
         """)
 
-    @Option(help: "The shards' --results folder (the merged record is written there too).")
-    var results = "results"
-
-    @Flag(help: "Print one JSON object instead of the tables.")
-    var json = false
+    @OptionGroup var merge: MergeOptions
 
     func run() throws {
         do {
-            let (outcomes, report) = try mergePartials(SegmentationTask.self, kind: "seg", in: results) { report in
+            let (outcomes, report) = try mergePartials(SegmentationTask.self, kind: "seg", in: merge.results) { report in
                 guard let classes = (report["classes"] as? [Any])?.count, classes >= 1 else {
-                    throw MergeError("\(results): the partials' header has no class list")
+                    throw MergeError("\(merge.results): the partials' header has no class list")
                 }
                 return { _, line in try SegmentationEntry(line, classes: classes) }
             }
-            try finishSegmentation(report: report, outcomes: outcomes, results: results, json: json)
+            try finishSegmentation(report: report, outcomes: outcomes, results: merge.results, json: merge.json)
         } catch {
             exitWithError("replk-seg", error)
         }
