@@ -127,15 +127,7 @@ public final class RepLKNet {
                                  try b.batchNorm(lk + "small_conv.bn", channels: d), s)
                     }
                     if fold {
-                        // Structural re-parameterisation: fuse each branch with its BN, then centre the
-                        // small kernel inside the large one and add the biases.
-                        var (w, bias) = foldBatchNorm(weight: wl, bias: nil, into: bnl)
-                        if let (ws, bns, s) = small {
-                            let (fs, bs) = foldBatchNorm(weight: ws, bias: nil, into: bns)
-                            let padded = padKernel(fs, channels: d, from: s, to: k)
-                            for i in 0..<w.count { w[i] += padded[i] }
-                            for i in 0..<d { bias[i] += bs[i] }
-                        }
+                        let (w, bias) = mergeLargeKernel(wl, norm: bnl, small: small, channels: d, kernel: k)
                         branches.append(Conv2d(weight: w, bias: bias, outChannels: d, inChannels: d, kernelSize: (k, k),
                                                padding: (k / 2, k / 2), groups: d, precision: precision))
                     } else {

@@ -20,19 +20,16 @@ public enum StructuralReparam {
                 let d = shape[0], k = shape[2]
                 let w = try binder.floats(key, shape: shape)
                 let bn = try binder.batchNorm(p + "lkb_origin.bn", channels: d)
-                var (mw, mb) = foldBatchNorm(weight: w, bias: nil, into: bn)
                 for s in ["weight", "bias", "running_mean", "running_var"] { consumed.insert(p + "lkb_origin.bn." + s) }
+                var small: (weight: [Float], norm: BatchNorm, size: Int)?
                 if let smallShape = sd[p + "small_conv.conv.weight"]?.shape {
                     let s = smallShape.last!
-                    let ws = try binder.floats(p + "small_conv.conv.weight", shape: [d, 1, s, s])
-                    let bns = try binder.batchNorm(p + "small_conv.bn", channels: d)
-                    let (fs, bs) = foldBatchNorm(weight: ws, bias: nil, into: bns)
-                    let padded = padKernel(fs, channels: d, from: s, to: k)
-                    for i in 0..<mw.count { mw[i] += padded[i] }
-                    for i in 0..<d { mb[i] += bs[i] }
+                    small = (try binder.floats(p + "small_conv.conv.weight", shape: [d, 1, s, s]),
+                             try binder.batchNorm(p + "small_conv.bn", channels: d), s)
                     consumed.insert(p + "small_conv.conv.weight")
                     for s in ["weight", "bias", "running_mean", "running_var"] { consumed.insert(p + "small_conv.bn." + s) }
                 }
+                let (mw, mb) = mergeLargeKernel(w, norm: bn, small: small, channels: d, kernel: k)
                 out.append((p + "lkb_reparam.weight", [d, 1, k, k], mw))
                 out.append((p + "lkb_reparam.bias", [d], mb))
                 consumed.insert(key)

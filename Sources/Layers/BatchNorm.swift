@@ -78,3 +78,19 @@ public func foldInputAffine(weight: [Float], bias: [Float]?, outChannels: Int, i
     }
     return (w, b)
 }
+
+/// RepLKNet's structural re-parameterisation of one large-kernel block: the `kernel × kernel`
+/// depth-wise conv and its BN folded into one conv, then the small branch (weight, BN, side), when
+/// there is one, folded likewise, centred inside the large kernel and added, biases summed. The
+/// merge `structural_reparam()` writes as `lkb_reparam`.
+public func mergeLargeKernel(_ large: [Float], norm: BatchNorm, small: (weight: [Float], norm: BatchNorm, size: Int)?,
+                             channels d: Int, kernel k: Int) -> (weight: [Float], bias: [Float]) {
+    var (w, bias) = foldBatchNorm(weight: large, bias: nil, into: norm)
+    if let small {
+        let (fs, bs) = foldBatchNorm(weight: small.weight, bias: nil, into: small.norm)
+        let padded = padKernel(fs, channels: d, from: small.size, to: k)
+        for i in 0..<w.count { w[i] += padded[i] }
+        for i in 0..<d { bias[i] += bs[i] }
+    }
+    return (w, bias)
+}

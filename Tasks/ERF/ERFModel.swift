@@ -95,13 +95,7 @@ public final class ERFModel {
                                  try b.batchNorm(lk + "small_conv.bn", channels: d), s)
                     }
                     if fold {
-                        var (w, bias) = foldBatchNorm(weight: wl, bias: nil, into: bnl)
-                        if let (ws, bns, s) = small {
-                            let (fs, bs) = foldBatchNorm(weight: ws, bias: nil, into: bns)
-                            let padded = padKernel(fs, channels: d, from: s, to: k)
-                            for n in 0..<w.count { w[n] += padded[n] }
-                            for n in 0..<d { bias[n] += bs[n] }
-                        }
+                        let (w, bias) = mergeLargeKernel(wl, norm: bnl, small: small, channels: d, kernel: k)
                         branches.append(GradConv(weight: w, out: d, in: d, k: k, groups: d, bias: bias, bn: nil, fold: true,
                                                  activation: .relu))
                     } else {
