@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "RepLKDatasets", targets: ["RepLKDatasets"]),
         .library(name: "RepLKEval", targets: ["RepLKEval"]),
         .library(name: "RepLKFormats", targets: ["RepLKFormats"]),
+        .library(name: "RepLKRecords", targets: ["RepLKRecords"]),
         .library(name: "RepLKToolSupport", targets: ["RepLKToolSupport"]),
     ],
     dependencies: [
@@ -104,13 +105,18 @@ let package = Package(
         .target(name: "RepLKERF", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKKernels", "RepLKLayers", "RepLKParallel", "RepLKWeights"],
                 path: "Tasks/ERF"),
 
+        // The results record the eval tools write and the leaderboard reads, a leaf (Foundation only):
+        // its own target rather than in RepLKFormats, so that the board needs nothing else and a change
+        // to the record rebuilds neither the readers, evaluators nor task heads that use RepLKFormats.
+        .target(name: "RepLKRecords", path: "Sources/Records"),
+
         // Command-line tools
-        .target(name: "RepLKLeaderboard", path: "Sources/Leaderboard"),
-        .target(name: "RepLKToolSupport", dependencies: ["RepLKEngine", "RepLKImaging", "RepLKKernels", "RepLKParallel",
+        .target(name: "RepLKLeaderboard", dependencies: ["RepLKRecords"], path: "Sources/Leaderboard"),
+        .target(name: "RepLKToolSupport", dependencies: ["RepLKEngine", "RepLKImaging", "RepLKKernels", "RepLKParallel", "RepLKRecords",
                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 path: "Sources/ToolSupport"),
         .executableTarget(name: "replk-cls", dependencies: [
-            "RepLKBackbone", "RepLKClassification", "RepLKDatasets", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKToolSupport", "RepLKWeights",
+            "RepLKBackbone", "RepLKClassification", "RepLKDatasets", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKRecords", "RepLKToolSupport", "RepLKWeights",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-cls"),
 
@@ -120,12 +126,12 @@ let package = Package(
         ], path: "Sources/Tools/replk-eval"),
 
         .executableTarget(name: "replk-seg", dependencies: [
-            "RepLKDatasets", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKSegmentation", "RepLKToolSupport",
+            "RepLKDatasets", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKRecords", "RepLKSegmentation", "RepLKToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-seg"),
 
         .executableTarget(name: "replk-det", dependencies: [
-            "RepLKDatasets", "RepLKDetection", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKToolSupport",
+            "RepLKDatasets", "RepLKDetection", "RepLKEngine", "RepLKEval", "RepLKImaging", "RepLKParallel", "RepLKRecords", "RepLKToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/Tools/replk-det"),
 
@@ -153,7 +159,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["RepLKImaging", "TestSupport", "RepLKWeights"], path: "Tests/ImagingTests"),
         .testTarget(name: "SegmentationTests", dependencies: ["RepLKSegmentation", "RepLKEngine", "RepLKImaging", "TestSupport", "RepLKToolSupport", "RepLKWeights"],
                     path: "Tests/SegmentationTests"),
-        .testTarget(name: "LeaderboardTests", dependencies: ["RepLKLeaderboard", "TestSupport", "RepLKToolSupport"], path: "Tests/LeaderboardTests"),
+        .testTarget(name: "LeaderboardTests", dependencies: ["RepLKLeaderboard", "RepLKRecords", "TestSupport", "RepLKToolSupport"], path: "Tests/LeaderboardTests"),
         .testTarget(name: "WeightsTests", dependencies: ["RepLKWeights", "TestSupport"], path: "Tests/WeightsTests"),
         .testTarget(name: "BackboneTests", dependencies: ["RepLKBackbone", "RepLKWeights", "RepLKEngine", "TestSupport"],
                     path: "Tests/BackboneTests"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RepLKRecords
 
 // The evaluation run shared by `replk-cls eval`, `replk-seg eval` and `replk-det eval`, and the
 // shard partials and `merge` built on it. A tool supplies an `EvaluationTask` (how to key, predict

@@ -1,5 +1,6 @@
 import RepLKEngine
 import RepLKKernels
+import RepLKRecords
 
 /// What `--version` prints for `tool`: the engine version, the kernel build chosen on this CPU
 /// (or forced by `REPLK_KERNELS`) and whether `--precision bf16` runs here.

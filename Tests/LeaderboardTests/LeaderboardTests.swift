@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import RepLKLeaderboard
+import RepLKRecords
 import TestSupport
 import RepLKToolSupport
 
@@ -12,7 +13,7 @@ final class LeaderboardTests: XCTestCase {
         try "not really a checkpoint".write(toFile: ckpt, atomically: true, encoding: .utf8)
         var seg = ResultsRecord(task: "segmentation", dataset: "ade20k", split: "validation", model: "UperNet RepLKNet-31B",
                                 checkpointPath: ckpt, imageCount: 2000, testMode: ["mode": "whole", "aug_test": false],
-                                metrics: ["aAcc": 83.1, "mIoU": 49.87, "mAcc": 61.2, "IoU": [70.5, NSNull()], "classes": ["wall", "building"]],
+                                metrics: ["aAcc": 83.1, "mIoU": 49.87, "mAcc": 61.2, "IoU": [70.5, nil], "classes": ["wall", "building"]],
                                 parameters: 111_820_000, flops: 1_174.3e9, threads: 2)
         seg.flopsInput = [2048, 512]
         try seg.write(to: dir)
@@ -113,7 +114,7 @@ final class LeaderboardTests: XCTestCase {
     /// A record as the tools write it, for one evaluation.
     func record(_ dir: String, task: String = "classification", dataset: String = "imagenet", split: String = "val",
                 checkpoint: String = "RepLKNet-31B_ImageNet-1K_224.pth", images: Int, splitImages: Int?, partial: Bool?,
-                testMode: [String: Any] = ["input_size": 224], metrics: [String: Any] = ["top1": 100.0, "top5": 100.0],
+                testMode: [String: JSONValue] = ["input_size": 224], metrics: [String: JSONValue] = ["top1": 100.0, "top5": 100.0],
                 model: String = "RepLKNet-31B") throws {
         let ckpt = dir + "/" + checkpoint
         try "weights".write(toFile: ckpt, atomically: true, encoding: .utf8)
@@ -171,12 +172,12 @@ final class LeaderboardTests: XCTestCase {
 
     func testTwoScalesOfOneCheckpointGiveDistinguishableRows() throws {
         let dir = Fixtures.temporaryDirectory()
-        for s in [[2048, 512], [2560, 640]] {
+        for s: JSONValue in [[2048, 512], [2560, 640]] {
             try record(dir, task: "segmentation", dataset: "ade20k", split: "validation", checkpoint: "RepLKNet-31B_ImageNet-1K_UperNet_ADE20K.pth",
                        images: 2000, splitImages: 2000, partial: false, testMode: ["mode": "whole", "aug_test": false, "scale": s],
                        metrics: ["mIoU": 49.0, "aAcc": 80.0, "mAcc": 60.0], model: "UperNet RepLKNet-31B")
         }
-        for s in ["1333,800", "1600,1000"] {
+        for s: JSONValue in ["1333,800", "1600,1000"] {
             try record(dir, task: "detection", dataset: "coco", split: "val2017", checkpoint: "RepLKNet-31B_ImageNet-1K_CascMaskRCNN_COCO.pth",
                        images: 5000, splitImages: 5000, partial: false, testMode: ["scale": s],
                        metrics: ["bbox": ["mAP": 0.5], "segm": ["mAP": 0.4]], model: "Cascade Mask R-CNN RepLKNet-31B")

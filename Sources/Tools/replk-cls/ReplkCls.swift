@@ -7,6 +7,7 @@ import RepLKEval
 import Foundation
 import RepLKImaging
 import RepLKParallel
+import RepLKRecords
 import RepLKToolSupport
 import RepLKWeights
 
@@ -254,7 +255,7 @@ struct Evaluate: ParsableCommand {
             var record = ResultsRecord(
                 task: "classification", dataset: "imagenet", split: (root as NSString).lastPathComponent,
                 model: clf.model.config.name, checkpointPath: model.checkpoint, imageCount: 0,
-                testMode: ["input_size": clf.preprocess.inputSize, "crop_pct": clf.preprocess.cropPct, "interpolation": "bicubic"],
+                testMode: ["input_size": .int(clf.preprocess.inputSize), "crop_pct": .double(clf.preprocess.cropPct), "interpolation": "bicubic"],
                 metrics: [:], parameters: clf.model.config.parameterCount(merged: true), threads: ThreadPool.shared.threadCount)
             record.checkpointSHA256 = checkpointSHA256
             record.flops = clf.macs
@@ -325,7 +326,7 @@ func finishClassification(report: [String: Any], outcomes o: EvaluationOutcomes<
     let top1 = summary[0].percent, top5 = summary[1].percent
     var rec = try ResultsRecord(object: report["record"] as? [String: Any] ?? [:])
     rec.imageCount = acc.count
-    rec.metrics = ["top1": top1, "top5": top5]
+    rec.metrics = ["top1": .double(top1), "top5": .double(top5)]
     rec.throughput = o.seconds > 0 ? Double(o.computed) / o.seconds : nil
     rec.shards = o.shards
     rec.shardSeconds = o.shards != nil ? o.seconds : nil

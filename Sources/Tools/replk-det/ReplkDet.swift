@@ -6,6 +6,7 @@ import RepLKEval
 import Foundation
 import RepLKImaging
 import RepLKParallel
+import RepLKRecords
 import RepLKToolSupport
 
 @main
@@ -221,7 +222,8 @@ struct Evaluate: ParsableCommand {
             var record = ResultsRecord(
                 task: "detection", dataset: "coco", split: split, model: "Cascade Mask R-CNN " + model.backbone.config.name,
                 checkpointPath: options.checkpoint, imageCount: 0,
-                testMode: ["scale": options.scale.defaultValueDescription, "max_dets": [100, 300, 1000], "score_thr": Double("\(model.config.scoreThreshold)")!],
+                testMode: ["scale": .string(options.scale.defaultValueDescription), "max_dets": [100, 300, 1000],
+                           "score_thr": .double(Double("\(model.config.scoreThreshold)")!)],
                 metrics: [:], parameters: model.mergedParameterCount,
                 flops: model.macs(height: flopsInput[1], width: flopsInput[0]), threads: ThreadPool.shared.threadCount)
             record.flopsInput = flopsInput
@@ -332,17 +334,17 @@ func finishDetection(report: [String: Any], groundTruth: COCOGroundTruth, outcom
         try ev.add(type == .segm ? dets.map { var d = $0; d.bbox = nil; return d } : dets, source: segmPath)
         summaries.append(ev.summary())
     }
-    var metrics: [String: Any] = [:]
+    var metrics: [String: JSONValue] = [:]
     for s in summaries {
         let keys = ["mAP", "mAP_50", "mAP_75", "mAP_s", "mAP_m", "mAP_l", "AR@100", "AR@300", "AR@1000", "AR_s@1000", "AR_m@1000", "AR_l@1000"]
-        metrics[s.iouType.rawValue] = Dictionary(uniqueKeysWithValues: zip(keys, s.stats))
-        metrics[s.iouType.rawValue + "_per_category"] = s.perCategory.map { ["name": $0.name, "ap": $0.ap.isNaN ? NSNull() : $0.ap as Any] }
-        func num(_ x: Double) -> Any { x.isNaN ? NSNull() : x }
-        metrics[s.iouType.rawValue + "_classwise"] = s.classwise.map {
-            ["name": $0.name, "id": $0.id, "mAP": num($0.ap), "mAP_50": num($0.ap50), "mAP_75": num($0.ap75),
-             "mAP_s": num($0.apSmall), "mAP_m": num($0.apMedium), "mAP_l": num($0.apLarge)] as [String: Any]
-        }
-        metrics[s.iouType.rawValue + "_stats"] = s.stats
+        func num(_ x: Double) -> JSONValue { x.isNaN ? .null : .double(x) }
+        metrics[s.iouType.rawValue] = .object(Dictionary(uniqueKeysWithValues: zip(keys, s.stats.map(JSONValue.double))))
+        metrics[s.iouType.rawValue + "_per_category"] = .array(s.perCategory.map { ["name": .string($0.name), "ap": num($0.ap)] })
+        metrics[s.iouType.rawValue + "_classwise"] = .array(s.classwise.map {
+            ["name": .string($0.name), "id": .int($0.id), "mAP": num($0.ap), "mAP_50": num($0.ap50), "mAP_75": num($0.ap75),
+             "mAP_s": num($0.apSmall), "mAP_m": num($0.apMedium), "mAP_l": num($0.apLarge)]
+        })
+        metrics[s.iouType.rawValue + "_stats"] = .array(s.stats.map(JSONValue.double))
     }
     record.imageCount = evaluated
     record.metrics = metrics

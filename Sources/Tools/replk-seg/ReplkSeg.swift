@@ -5,6 +5,7 @@ import RepLKEval
 import Foundation
 import RepLKImaging
 import RepLKParallel
+import RepLKRecords
 import RepLKSegmentation
 import RepLKToolSupport
 
@@ -115,13 +116,15 @@ struct SegOptions: ParsableArguments {
         return (names, palette)
     }
 
-    func describe(_ c: SegmentationTestConfig) -> [String: Any] {
-        var d: [String: Any] = ["scale": [c.scale.0, c.scale.1], "align_corners": c.alignCorners, "aug_test": c.augRatios != nil]
+    /// The test settings as the results record's `test_mode` (and the journal's settings) say them.
+    func describe(_ c: SegmentationTestConfig) -> [String: JSONValue] {
+        var d: [String: JSONValue] = ["scale": [.int(c.scale.0), .int(c.scale.1)], "align_corners": .bool(c.alignCorners),
+                                      "aug_test": .bool(c.augRatios != nil)]
         switch c.mode {
         case .whole: d["mode"] = "whole"
-        case let .slide(crop, stride): d["mode"] = "slide"; d["crop"] = [crop.0, crop.1]; d["stride"] = [stride.0, stride.1]
+        case let .slide(crop, stride): d["mode"] = "slide"; d["crop"] = [.int(crop.0), .int(crop.1)]; d["stride"] = [.int(stride.0), .int(stride.1)]
         }
-        if let r = c.augRatios { d["ratios"] = r; d["flip"] = true }
+        if let r = c.augRatios { d["ratios"] = .array(r.map(JSONValue.double)); d["flip"] = true }
         return d
     }
 }
@@ -172,7 +175,7 @@ struct Evaluate: ParsableCommand {
     /// The settings a resume (or a merge) must share with the interrupted run (the journal adds
     /// the checkpoint's path and sha256).
     func journalSettings(_ config: SegmentationTestConfig) -> [String: Any] {
-        var settings = options.describe(config)
+        var settings = options.describe(config).mapValues(\.foundationValue)
         settings["root"] = root
         settings["reparam"] = !options.noReparam
         if evaluation.shard != nil {
@@ -300,11 +303,11 @@ func finishSegmentation(report: [String: Any], outcomes o: EvaluationOutcomes<Se
         }
     }
     let r = metric.summary()
-    func num(_ v: Float) -> Any { v.isNaN ? NSNull() : Double("\(v)")! }
+    func num(_ v: Float) -> JSONValue { v.isNaN ? .null : .double(Double("\(v)")!) }
     var rec = try ResultsRecord(object: report["record"] as? [String: Any] ?? [:])
     rec.imageCount = evaluated
-    rec.metrics = ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num), "Acc": r.acc.map(num),
-                   "classes": names]
+    rec.metrics = ["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": .array(r.iou.map(num)), "Acc": .array(r.acc.map(num)),
+                   "classes": .array(names.map(JSONValue.string))]
     rec.throughput = o.seconds > 0 ? Double(o.computed) / o.seconds : nil
     rec.latencyMs = o.computed > 0 ? 1000 * o.seconds / Double(o.computed) : nil
     rec.shards = o.shards
@@ -312,8 +315,9 @@ func finishSegmentation(report: [String: Any], outcomes o: EvaluationOutcomes<Se
     rec.identifySamples(count: o.samples, digest: o.samplesDigest, evaluated: evaluated)
     let recordPath = try rec.write(to: results)
     if json {
-        print(jsonText(["aAcc": num(r.aAcc), "mIoU": num(r.mIoU), "mAcc": num(r.mAcc), "IoU": r.iou.map(num),
-                        "Acc": r.acc.map(num), "classes": names, "images": evaluated, "skipped": o.skipped, "record": recordPath]))
+        var obj = rec.metrics.mapValues(\.foundationValue)
+        obj["images"] = evaluated; obj["skipped"] = o.skipped; obj["record"] = recordPath
+        print(jsonText(obj))
         return
     }
     print("per class results:\n" + r.classTable)
