@@ -1,4 +1,5 @@
 import Foundation
+import RepLKRecords
 
 /// One row of a leaderboard: a results record, or a number the paper reports.
 public struct LeaderboardRow {
@@ -56,42 +57,47 @@ public struct LeaderboardRow {
 
 /// Reads results records and renders leaderboards with the paper's numbers as reference rows.
 public enum Leaderboard {
-    /// Loads every `*.json` record in `dir`. Files that are not records are reported and skipped.
+    /// Loads every `*.json` record in `dir` (as `ResultsRecord` reads them). Files that are not
+    /// records, or records the board cannot place (no main metric, another task), are reported in
+    /// one line each and skipped.
     public static func load(directory dir: String) -> (rows: [LeaderboardRow], skipped: [String]) {
         var rows = [LeaderboardRow](), skipped = [String]()
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
         for f in files {
             let path = dir + "/" + f
-            guard let data = FileManager.default.contents(atPath: path) else { skipped.append("\(path): cannot read"); continue }
-            guard let parsed = try? JSONSerialization.jsonObject(with: data) else {
-                skipped.append("\(path): not valid JSON"); continue
+            let record: ResultsRecord
+            do {
+                record = try ResultsRecord(contentsOfFile: path)
+            } catch {
+                switch error.problem {
+                case let .missing(key) where lacking.contains(key): skipped.append(lacksMessage(path))
+                default: skipped.append(error.description)
+                }
+                continue
             }
-            guard let obj = parsed as? [String: Any] else {
-                skipped.append("\(path): not a RepLK results record (a JSON \(parsed is [Any] ? "array" : "value"), not an object)"); continue
-            }
-            guard (obj["format"] as? String) == "replk-results/1" else {
-                skipped.append("\(path): not a RepLK results record (no \"format\": \"replk-results/1\")"); continue
-            }
-            guard let row = row(from: obj) else { skipped.append("\(path): record lacks task, dataset, model or metrics"); continue }
+            guard let row = row(from: record) else { skipped.append(lacksMessage(path)); continue }
             rows.append(row)
         }
         return (rows, skipped)
     }
 
-    static func num(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
+    // A record without one of these keys is reported in the words the board has always used;
+    // any other problem in the reader's.
+    static let lacking = Set([ResultsRecord.CodingKeys.task, .dataset, .model, .metrics].map(\.rawValue))
 
-    static func row(from o: [String: Any]) -> LeaderboardRow? {
-        guard let task = o["task"] as? String, let dataset = o["dataset"] as? String, let model = o["model"] as? String,
-              let metrics = o["metrics"] as? [String: Any] else { return nil }
-        let file = (o["checkpoint"] as? [String: Any])?["file"] as? String ?? "?"
-        let mode = o["test_mode"] as? [String: Any] ?? [:]
+    static func lacksMessage(_ path: String) -> String { "\(path): record lacks task, dataset, model or metrics" }
+
+    /// The row of a record; nil for a task the board does not show, or a record without its task's main metric.
+    static func row(from record: ResultsRecord) -> LeaderboardRow? {
+        let task = record.task, model = record.model, metrics = record.metrics, mode = record.testMode
+        let file = record.checkpointPath
         var m = [String: Double]()
         var method = "", setting = "", backbone = model, scale = ""
         var resolution: Int?
         var perClass = [(String, Double?)]()
-        func wh(_ v: Any?) -> String? {
-            if let a = v as? [Any], a.count == 2, let w = num(a[0]), let h = num(a[1]) { return "\(Int(w))×\(Int(h))" }
-            if let s = v as? String {
+        func wh(_ v: JSONValue?) -> String? {
+            if let a = v?.array, a.count == 2, let w = a[0].number, let h = a[1].number { return "\(Int(w))×\(Int(h))" }
+            if let s = v?.string {
                 let p = s.split(whereSeparator: { $0 == "," || $0 == "x" || $0 == "×" }).map { $0.trimmingCharacters(in: .whitespaces) }
                 if p.count == 2, let w = Int(p[0]), let h = Int(p[1]) { return "\(w)×\(h)" }
                 return s
@@ -100,29 +106,30 @@ public enum Leaderboard {
         }
         switch task {
         case "classification":
-            guard let t1 = num(metrics["top1"]) else { return nil }
+            guard let t1 = metrics["top1"]?.number else { return nil }
             m["top1"] = t1
-            m["top5"] = num(metrics["top5"])
+            m["top5"] = metrics["top5"]?.number
             method = "—"
-            resolution = num(mode["input_size"]).map { Int($0) }
+            resolution = mode["input_size"]?.number.map { Int($0) }
             scale = resolution.map { "\($0)²" } ?? "—"
-            setting = num(mode["crop_pct"]).map { "center crop \(String(format: "%g", $0))" } ?? "center crop"
+            setting = mode["crop_pct"]?.number.map { "center crop \(String(format: "%g", $0))" } ?? "center crop"
         case "segmentation":
-            guard let miou = num(metrics["mIoU"]) else { return nil }
-            let ms = (mode["aug_test"] as? Bool) == true
+            guard let miou = metrics["mIoU"]?.number else { return nil }
+            let ms = mode["aug_test"]?.bool == true
             m[ms ? "mIoU_ms" : "mIoU"] = miou
-            m["mAcc"] = num(metrics["mAcc"]); m["aAcc"] = num(metrics["aAcc"])
+            m["mAcc"] = metrics["mAcc"]?.number; m["aAcc"] = metrics["aAcc"]?.number
             method = "UperNet"
             backbone = model.replacingOccurrences(of: "UperNet ", with: "")
-            setting = "\(mode["mode"] as? String ?? "whole")\(ms ? ", ms+flip" : "")"
+            setting = "\(mode["mode"]?.string ?? "whole")\(ms ? ", ms+flip" : "")"
             scale = wh(mode["scale"]) ?? "—"
-            if let names = metrics["classes"] as? [String], let iou = metrics["IoU"] as? [Any] {
-                perClass = zip(names, iou).map { ($0, num($1)) }
+            let names = metrics["classes"]?.array?.map(\.string)
+            if let names, !names.contains(nil), let iou = metrics["IoU"]?.array {
+                perClass = zip(names.map { $0! }, iou).map { ($0, $1.number) }
             }
         case "detection":
-            guard let box = num((metrics["bbox"] as? [String: Any])?["mAP"]) else { return nil }
+            guard let box = metrics["bbox"]?["mAP"]?.number else { return nil }
             m["box_AP"] = 100 * box
-            m["mask_AP"] = num((metrics["segm"] as? [String: Any])?["mAP"]).map { 100 * $0 }
+            m["mask_AP"] = metrics["segm"]?["mAP"]?.number.map { 100 * $0 }
             method = "Cascade Mask R-CNN"
             backbone = model.replacingOccurrences(of: "Cascade Mask R-CNN ", with: "")
             setting = "single scale"
@@ -133,12 +140,12 @@ public enum Leaderboard {
         let shapes: Set<String> = ["background", "circle", "square", "triangle", "star", "ring"]
         let demo = file.lowercased().contains("replknet_shapes")
             || (!perClass.isEmpty && perClass.allSatisfy { shapes.contains($0.0.lowercased()) })
-        return LeaderboardRow(task: task, dataset: dataset, backbone: backbone, method: method, pretraining: pretraining(of: file),
-                              setting: setting, metrics: m.compactMapValues { $0 }, params: num(o["params"]),
-                              flops: num(o["flops"]), source: file, date: o["date"] as? String ?? "", isReference: false,
-                              perClass: perClass, precision: o["precision"] as? String ?? "fp32",
-                              split: o["split"] as? String ?? "", splitImages: num(o["split_images"]).map { Int($0) },
-                              images: num(o["images"]).map { Int($0) }, partial: (o["partial"] as? Bool) ?? false,
+        return LeaderboardRow(task: task, dataset: record.dataset, backbone: backbone, method: method, pretraining: pretraining(of: file),
+                              setting: setting, metrics: m.compactMapValues { $0 }, params: record.parameters.map(Double.init),
+                              flops: record.flops, source: file, date: record.date ?? "", isReference: false,
+                              perClass: perClass, precision: record.precision ?? "fp32",
+                              split: record.split, splitImages: record.splitImages,
+                              images: record.imageCount, partial: record.partial ?? false,
                               scale: scale, resolution: resolution, demoShapes: demo)
     }
 
