@@ -580,23 +580,24 @@ public final class ConvTranspose2x2 {
 /// Counts the multiply-accumulates of the convs and linear layers run inside `count(dryRun:_:)`
 /// (the convention of the FLOPs columns in the RepLKNet tables: one MAC per weight use).
 ///
-/// A count belongs to the thread that runs `count`: convs add to the innermost count open on the
-/// thread that calls them (their own parallel loops do not count), so counts on other threads, and
-/// an outer count around a nested one, see none of its MACs.
+/// Only its static functions are public; each count is a private instance. A count belongs to the
+/// thread that runs `count`: convs add to the innermost count open on the thread that calls them
+/// (their own parallel loops do not count), so counts on other threads, and an outer count around
+/// a nested one, see none of its MACs.
 public final class FLOPCounter: @unchecked Sendable {
     private let lock = NSLockLike()
     private var total: Double = 0
     private var executed: Double = 0
     /// Count without computing: convs return zero tensors of the right shape. For measuring a
     /// model's cost at sizes where running it would be slow.
-    public let dryRun: Bool
+    let dryRun: Bool
 
     private init(dryRun: Bool) { self.dryRun = dryRun }
 
     /// Multiply-accumulates of the convolutions as defined (direct convolution), what FLOP tables count.
-    public var macs: Double { lock.locked { total } }
+    var macs: Double { lock.locked { total } }
     /// Multiply-accumulates the engine ran: fewer than `macs` where a conv ran as Winograd.
-    public var executedMACs: Double { lock.locked { executed } }
+    var executedMACs: Double { lock.locked { executed } }
 
     // The innermost open count of each thread (an unretained FLOPCounter; `count` keeps it alive).
     private static let currentKey: pthread_key_t = {

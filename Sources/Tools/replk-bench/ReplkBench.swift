@@ -100,10 +100,11 @@ final class PeakProbe {
     private let precision: Precision
 
     init(threads: Int, iterations: Int, precision: Precision = .fp32) {
-        // The engine's own pool where it has as many threads, so that its workers leave the probe
-        // awake, as between back-to-back runs (and as the peers run). With a pool of its own, the
-        // engine's workers fell asleep during every 20 ms probe, and the first conv of every timed
-        // run waited for a wake-up (50–100 µs in this VM) while the probe's worker still spun.
+        // The engine's own pool of that many threads (the one a model built for `threads` runs
+        // on), so that its workers leave the probe awake, as between back-to-back runs (and as the
+        // peers run). With a pool of its own, the engine's workers fell asleep during every 20 ms
+        // probe, and the first conv of every timed run waited for a wake-up (50–100 µs in this VM)
+        // while the probe's worker still spun.
         pool = ThreadPool.shared(threads: threads)
         self.threads = threads
         self.iterations = iterations
