@@ -11,13 +11,21 @@ public struct RepLKNetOptions: Sendable {
     public var reparameterize: Bool
     /// Build the classification head when the checkpoint has one.
     public var includeHead: Bool
-    /// The arithmetic of the convs and the head (bf16 only where `Precision.bf16.isSupported`).
-    public var precision: Precision
+    /// How the convs, the head and the ops between them run: threads, precision (bf16 only where
+    /// `Precision.bf16.isSupported`), depth-wise algorithm, Winograd. Default: `EngineConfiguration()`.
+    public var engine: EngineConfiguration
 
-    public init(reparameterize: Bool = true, includeHead: Bool = true, precision: Precision = .fp32) {
+    /// The arithmetic of the convs and the head: `engine.precision`.
+    public var precision: Precision {
+        get { engine.precision }
+        set { engine.precision = newValue }
+    }
+
+    /// Options; by default re-parameterised, with the head, run as `EngineConfiguration()` says.
+    public init(reparameterize: Bool = true, includeHead: Bool = true, engine: EngineConfiguration = EngineConfiguration()) {
         self.reparameterize = reparameterize
         self.includeHead = includeHead
-        self.precision = precision
+        self.engine = engine
     }
 }
 
@@ -26,7 +34,7 @@ struct Affine {
     let scale: [Float]
     let shift: [Float]
     init(_ bn: BatchNorm) { scale = bn.scale; shift = bn.shift }
-    func callAsFunction(_ x: Tensor) -> Tensor { channelAffine(x, scale: scale, shift: shift) }
+    func callAsFunction(_ x: Tensor, pool: ThreadPool) -> Tensor { channelAffine(x, scale: scale, shift: shift, pool: pool) }
 }
 
 struct LargeKernelBlock {
@@ -36,15 +44,15 @@ struct LargeKernelBlock {
     let branches: [Conv2d]
     let pw2: Conv2d
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        var t = prenorm.map { $0(x) } ?? x
+    func callAsFunction(_ x: Tensor, pool: ThreadPool) -> Tensor {
+        var t = prenorm.map { $0(x, pool: pool) } ?? x
         t = pw1(t, activation: .relu)
         if branches.count == 1 {
             t = branches[0](t, activation: .relu)
         } else {
             var sum = branches[0](t)
-            for b in branches.dropFirst() { sum = add(sum, b(t)) }
-            t = activate(sum, .relu)
+            for b in branches.dropFirst() { sum = add(sum, b(t), pool: pool) }
+            t = activate(sum, .relu, pool: pool)
         }
         return pw2(t, residual: x)
     }
@@ -55,8 +63,8 @@ struct FFNBlock {
     let pw1: Conv2d
     let pw2: Conv2d
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let t = pw1(prenorm.map { $0(x) } ?? x, activation: .gelu)
+    func callAsFunction(_ x: Tensor, pool: ThreadPool) -> Tensor {
+        let t = pw1(prenorm.map { $0(x, pool: pool) } ?? x, activation: .gelu)
         return pw2(t, residual: x)
     }
 }
@@ -71,6 +79,8 @@ public final class RepLKNet {
     private let transitions: [(Conv2d, Conv2d)]
     private let headNorm: Affine?
     private let head: Linear?
+    /// The pool the whole forward runs on: `options.engine`'s.
+    public let pool: ThreadPool
 
     /// Builds the network from backbone keys in `binder` (no `backbone.` prefix). Every key the
     /// network needs must be present with the right shape.
@@ -78,7 +88,8 @@ public final class RepLKNet {
         self.config = config
         self.options = options
         let fold = options.reparameterize
-        let precision = options.precision
+        let engine = options.engine
+        pool = engine.pool
         func convBN(_ prefix: String, out: Int, in cin: Int, k: Int, stride: Int = 1, groups: Int = 1,
                     inputAffine: BatchNorm? = nil) throws -> Conv2d {
             var w = try b.floats(prefix + ".conv.weight", shape: [out, cin / groups, k, k])
@@ -90,7 +101,7 @@ public final class RepLKNet {
             }
             return Conv2d(weight: w, bias: bias, outChannels: out, inChannels: cin, kernelSize: (k, k),
                           stride: (stride, stride), padding: (k / 2, k / 2), groups: groups, norm: bn, foldNorm: fold,
-                          precision: precision)
+                          engine: engine)
         }
 
         let c0 = config.channels[0]
@@ -117,7 +128,7 @@ public final class RepLKNet {
                     branches.append(Conv2d(weight: try b.floats(lk + "lkb_reparam.weight", shape: [d, 1, k, k]),
                                            bias: try b.floats(lk + "lkb_reparam.bias", shape: [d]),
                                            outChannels: d, inChannels: d, kernelSize: (k, k),
-                                           padding: (k / 2, k / 2), groups: d, precision: precision))
+                                           padding: (k / 2, k / 2), groups: d, engine: engine))
                 } else {
                     let wl = try b.floats(lk + "lkb_origin.conv.weight", shape: [d, 1, k, k])
                     let bnl = try b.batchNorm(lk + "lkb_origin.bn", channels: d)
@@ -129,15 +140,15 @@ public final class RepLKNet {
                     if fold {
                         let (w, bias) = mergeLargeKernel(wl, norm: bnl, small: small, channels: d, kernel: k)
                         branches.append(Conv2d(weight: w, bias: bias, outChannels: d, inChannels: d, kernelSize: (k, k),
-                                               padding: (k / 2, k / 2), groups: d, precision: precision))
+                                               padding: (k / 2, k / 2), groups: d, engine: engine))
                     } else {
                         branches.append(Conv2d(weight: wl, bias: nil, outChannels: d, inChannels: d, kernelSize: (k, k),
                                                padding: (k / 2, k / 2), groups: d, norm: bnl, foldNorm: false,
-                                               precision: precision))
+                                               engine: engine))
                         if let (ws, bns, s) = small {
                             branches.append(Conv2d(weight: ws, bias: nil, outChannels: d, inChannels: d, kernelSize: (s, s),
                                                    padding: (s / 2, s / 2), groups: d, norm: bns, foldNorm: false,
-                                                   precision: precision))
+                                                   engine: engine))
                         }
                     }
                 }
@@ -175,7 +186,7 @@ public final class RepLKNet {
             } else {
                 headNorm = Affine(norm)
             }
-            head = Linear(weight: w, bias: bias, outFeatures: classes, inFeatures: c, precision: precision)
+            head = Linear(weight: w, bias: bias, outFeatures: classes, inFeatures: c, engine: engine)
         } else {
             headNorm = nil
             head = nil
@@ -207,8 +218,8 @@ public final class RepLKNet {
         var t = runStem(x)
         var outs = [Tensor]()
         for i in 0..<stages.count {
-            for (lk, ffn) in stages[i] { t = ffn(lk(t)) }
-            outs.append(stageNorms[i].map { $0(t) } ?? t)
+            for (lk, ffn) in stages[i] { t = ffn(lk(t, pool: pool), pool: pool) }
+            outs.append(stageNorms[i].map { $0(t, pool: pool) } ?? t)
             if i < transitions.count {
                 t = transitions[i].0(t, activation: .relu)
                 t = transitions[i].1(t, activation: .relu)
@@ -224,7 +235,7 @@ public final class RepLKNet {
     public func logits(_ x: Tensor) -> Tensor {
         guard let head else { preconditionFailure("this RepLKNet has no classification head") }
         var t = forwardFeatures(x).last
-        if let headNorm { t = headNorm(t) }
+        if let headNorm { t = headNorm(t, pool: pool) }
         return head(globalAvgPool(t))
     }
 }

@@ -34,18 +34,20 @@ public enum PackedWeights {
     }
 }
 
-/// Runs C = epilogue(A · B) over the thread pool. `packedB` comes from `packB` for a `k × n` matrix.
+/// Runs C = epilogue(A · B) over `pool` (default `ThreadPool.defaultPool`). `packedB` comes from
+/// `packB` for a `k × n` matrix.
 public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePointer<Float>,
                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
-                 pool: ThreadPool = ThreadPool.shared) {
+                 pool: ThreadPool = ThreadPool.defaultPool) {
     gemm(input, m: m, n: n, k: k, weights: .fp32(packedB), c: c, ldc: ldc, epilogue: epilogue, pool: pool)
 }
 
 /// Runs C = epilogue(A · B) over the thread pool, in the precision of the packed `weights`
 /// (bf16 weights: A is rounded to bf16 as it is packed; float32 accumulation and epilogue).
+/// `pool` defaults to `ThreadPool.defaultPool`.
 public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeights,
                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
-                 pool: ThreadPool = ThreadPool.shared) {
+                 pool: ThreadPool = ThreadPool.defaultPool) {
     if m == 0 || n == 0 { return }
     let (mBlocks, mc) = gemmRowBlocks(m)
     let panels = (n + gemmNR - 1) / gemmNR
@@ -105,7 +107,7 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeig
     }
 }
 
-/// How the engine runs stride-1 depth-wise convs (`ConvKernel.depthwiseAlgorithm`).
+/// How the engine runs stride-1 depth-wise convs (`EngineConfiguration.depthwise`).
 public enum DepthwiseAlgorithm: String, CaseIterable, Sendable {
     /// Direct register tiles: per-block bands, or strips on CPUs where they were measured to pay
     /// (Intel). The rounding the demo's mmseg table was reproduced with.
@@ -139,6 +141,12 @@ public final class ConvKernel {
     /// packed for `vdpbf16ps`; a Winograd 3×3 conv and a strided depth-wise conv run float32 at
     /// either precision).
     public let precision: Precision
+    /// How this conv runs when it is a stride-1 depth-wise conv (its configuration's).
+    public let depthwise: DepthwiseAlgorithm
+    /// The configuration the conv was built with.
+    public let engine: EngineConfiguration
+    /// The pool calls run on unless they pass one: the configuration's.
+    public let pool: ThreadPool
 
     private enum Plan { case gemm, depthwise, winograd }
     private let plan: Plan
@@ -156,21 +164,24 @@ public final class ConvKernel {
 
     /// Builds the kernel from a PyTorch-layout weight `(out, in/groups, kH, kW)` and optional bias.
     ///
+    /// `engine` (default `EngineConfiguration()`: all online CPUs, fp32, `auto`, Winograd on) gives
+    /// the precision, the depth-wise algorithm, Winograd and the pool the conv keeps.
+    ///
     /// Dense 3×3 convs with stride 1 and at least 16 input and output channels run as Winograd
     /// F(4×4, 3×3) (a quarter of the multiply-adds; weights transformed here, 4× their size) unless
-    /// `winograd` is false; their outputs differ from the direct conv by rounding only (at most 5e-5
+    /// `engine.winograd` is false; their outputs differ from the direct conv by rounding only (at most 5e-5
     /// of the output's largest magnitude in the tests, 0.4–1.6e-5 measured).
     ///
-    /// With `precision` bf16 (only where `Precision.bf16.isSupported`) GEMM convs round their
+    /// With `engine.precision` bf16 (only where `Precision.bf16.isSupported`) GEMM convs round their
     /// weights to bf16 and pack them for `vdpbf16ps`, and round activations as they pack them;
     /// sums, bias, activation and residual stay float32. Depth-wise convs with stride and dilation
     /// 1 do the same with taps in pairs along each kernel row (`depthwiseConvBandBF16`; the
-    /// opt-in FFT of `depthwiseAlgorithm` stays float32 where it runs). Winograd convs and strided
+    /// opt-in FFT of `engine.depthwise` stays float32 where it runs). Winograd convs and strided
     /// or dilated depth-wise convs stay float32.
     public init(weightOIHW w: UnsafeBufferPointer<Float>, bias: [Float]?, outChannels: Int, inChannels: Int,
                 kernelH: Int, kernelW: Int, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
-                dilation: (Int, Int) = (1, 1), groups: Int = 1, winograd: Bool = ConvKernel.winogradByDefault,
-                precision: Precision = .fp32) {
+                dilation: (Int, Int) = (1, 1), groups: Int = 1, engine: EngineConfiguration = EngineConfiguration()) {
+        let precision = engine.precision, winograd = engine.winograd
         precondition(precision.isSupported, precision.unsupportedReason ?? "")
         precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "channels \(inChannels)→\(outChannels) not divisible by groups \(groups)")
@@ -182,6 +193,9 @@ public final class ConvKernel {
         (strideH, strideW) = stride; (padH, padW) = padding; (dilationH, dilationW) = dilation
         self.groups = groups
         self.precision = precision
+        depthwise = engine.depthwise
+        self.engine = engine
+        pool = engine.pool
         if let bias {
             precondition(bias.count == outChannels, "conv bias has \(bias.count) values, expected \(outChannels)")
             let b = TensorStorage(count: outChannels)
@@ -228,7 +242,7 @@ public final class ConvKernel {
                 // kept when the FFT is chosen as the model is built (31B at bf16 from a checkpoint:
                 // peak RSS 290 → 235 MB).
                 weights = pw
-                let fft = ConvKernel.depthwiseAlgorithm == .fft || ConvKernel.depthwiseAlgorithm == .fftAll
+                let fft = engine.depthwise == .fft || engine.depthwise == .fftAll
                 blockedWeights = fft ? blocked() : nil
             } else {
                 // Strided depth-wise convs (the stage transitions) stay float32 at either precision.
@@ -275,17 +289,11 @@ public final class ConvKernel {
         }
     }
 
-    /// How stride-1 depth-wise convs run, from the next conv on: `REPLK_DEPTHWISE` at start-up
-    /// (`auto` when it is unset or names no algorithm; the tools refuse such a name), `--depthwise`
-    /// in the tools. Set it before running models, not while a conv runs on other threads.
-    public nonisolated(unsafe) static var depthwiseAlgorithm: DepthwiseAlgorithm =
-        DepthwiseAlgorithm.environmentValue.flatMap(DepthwiseAlgorithm.init(rawValue:)) ?? .auto
-
     /// Whether a stride-1 depth-wise conv runs as strips rather than per-block bands:
     /// `DepthwiseStrips.suit` on a CPU where strips pay (`depthwiseStripsPreferred`), unless the
     /// algorithm is `bands` or `strips`.
     func runsAsStrips(_ g: DepthwiseGeometry, threads: Int) -> Bool {
-        switch ConvKernel.depthwiseAlgorithm {
+        switch depthwise {
         case .bands: return false
         case .strips: return !g.windowCoversRow
         default: return depthwiseStripsPreferred && DepthwiseStrips.suit(g, threads: threads)
@@ -299,7 +307,7 @@ public final class ConvKernel {
     // demo's 50 images that flips one pixel whose circle and square logits tie to 2e-7, so the
     // demo's circle IoU would print 54.96 where mmseg printed 54.95.
     func runsAsFFT(_ g: DepthwiseGeometry, threads: Int) -> DepthwiseFFT? {
-        switch ConvKernel.depthwiseAlgorithm {
+        switch depthwise {
         case .fft: return DepthwiseFFT.pays(g) ? DepthwiseFFT(g, threads: threads) : nil
         case .fftAll: return DepthwiseFFT(g, threads: threads)
         default: return nil
@@ -318,12 +326,6 @@ public final class ConvKernel {
             let sp = scratch.pointer
             pool.parallelFor(tasks, affine: true, withWorkerIndex: { t, worker in body(t, sp + worker * scratchCount) })
         }
-    }
-
-    /// Whether 3×3 convs use Winograd when built without saying: yes, unless `REPLK_WINOGRAD=0`.
-    public static var winogradByDefault: Bool {
-        if let v = getenv("REPLK_WINOGRAD") { return String(cString: v) != "0" }
-        return true
     }
 
     /// Whether this conv runs as Winograd F(4×4, 3×3).
@@ -386,9 +388,11 @@ public final class ConvKernel {
         outChannels * (inChannels / groups) * kernelH * kernelW + (bias == nil ? 0 : outChannels)
     }
 
-    /// y = act(conv(x) + bias) + residual, over an NHWC input.
+    /// y = act(conv(x) + bias) + residual, over an NHWC input, on `pool` (default: the conv's own,
+    /// its configuration's).
     public func callAsFunction(_ x: Tensor, activation: Activation = .none, residual: Tensor? = nil,
-                               pool: ThreadPool = ThreadPool.shared) -> Tensor {
+                               pool: ThreadPool? = nil) -> Tensor {
+        let pool = pool ?? self.pool
         precondition(x.rank == 4 && x.channels == inChannels,
                      "conv expects NHWC input with \(inChannels) channels, got \(x.shape)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
@@ -402,9 +406,11 @@ public final class ConvKernel {
         let tiling = plan != .winograd ? nil : WinogradTiling(
             batch: x.batch, height: x.height, width: x.width, inChannels: inChannels, outChannels: outChannels,
             padTop: padH, padLeft: padW, outHeight: oh, outWidth: ow)
-        FLOPCounter.shared.add(Double(x.batch * oh * ow * outChannels * (inChannels / groups) * kernelH * kernelW),
-                               executed: tiling.map { Double($0.tileCount * 36 * inChannels * outChannels) })
-        if FLOPCounter.shared.dryRun { return Tensor(zeros: y.shape) }
+        if let counter = FLOPCounter.current {
+            counter.add(Double(x.batch * oh * ow * outChannels * (inChannels / groups) * kernelH * kernelW),
+                        executed: tiling.map { Double($0.tileCount * 36 * inChannels * outChannels) })
+            if counter.dryRun { return Tensor(zeros: y.shape) }
+        }
         switch plan {
         case .winograd:
             runWinograd(xp, tiling!, yp, activation: activation, residual: residual, pool: pool)
@@ -501,9 +507,15 @@ public final class ConvTranspose2x2 {
     private let packed: TensorStorage
     private let precision: Precision
     private let bias: [Float]
+    /// The pool calls run on unless they pass one: the configuration's.
+    public let pool: ThreadPool
 
-    /// `weight` in PyTorch's ConvTranspose layout (in, out, 2, 2); `precision` as `ConvKernel`'s.
-    public init(weight w: [Float], bias: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32) {
+    /// `weight` in PyTorch's ConvTranspose layout (in, out, 2, 2); `engine` (default
+    /// `EngineConfiguration()`) gives the precision (as `ConvKernel`'s) and the pool.
+    public init(weight w: [Float], bias: [Float], inChannels: Int, outChannels: Int,
+                engine: EngineConfiguration = EngineConfiguration()) {
+        let precision = engine.precision
+        pool = engine.pool
         precondition(precision.isSupported, precision.unsupportedReason ?? "")
         precondition(w.count == inChannels * outChannels * 4 && bias.count == outChannels, "ConvTranspose2x2 weight/bias sizes")
         self.inChannels = inChannels
@@ -530,13 +542,17 @@ public final class ConvTranspose2x2 {
         self.bias = (0..<4).flatMap { _ in bias }
     }
 
-    /// [N, H, W, in] → [N, 2H, 2W, out], with the activation applied after the bias.
-    public func callAsFunction(_ x: Tensor, activation: Activation = .none, pool: ThreadPool = ThreadPool.shared) -> Tensor {
+    /// [N, H, W, in] → [N, 2H, 2W, out], with the activation applied after the bias, on `pool`
+    /// (default: the conv's own).
+    public func callAsFunction(_ x: Tensor, activation: Activation = .none, pool: ThreadPool? = nil) -> Tensor {
+        let pool = pool ?? self.pool
         precondition(x.rank == 4 && x.channels == inChannels, "ConvTranspose2x2 expects \(inChannels) channels, got \(x.shape)")
         let (n, h, w) = (x.batch, x.height, x.width)
         let cols = 4 * outChannels
-        FLOPCounter.shared.add(Double(n * h * w * cols * inChannels))
-        if FLOPCounter.shared.dryRun { return Tensor(zeros: [n, 2 * h, 2 * w, outChannels]) }
+        if let counter = FLOPCounter.current {
+            counter.add(Double(n * h * w * cols * inChannels))
+            if counter.dryRun { return Tensor(zeros: [n, 2 * h, 2 * w, outChannels]) }
+        }
         let tmp = Tensor(uninitializedShape: [n * h * w, cols])
         bias.withUnsafeBufferPointer { bp in
             let weights: PackedWeights = precision == .fp32 ? .fp32(packed.pointer)
@@ -561,35 +577,63 @@ public final class ConvTranspose2x2 {
     }
 }
 
-/// Counts the multiply-accumulates of every conv and linear layer run while enabled (the
-/// convention of the FLOPs columns in the RepLKNet tables: one MAC per weight use).
+/// Counts the multiply-accumulates of the convs and linear layers run inside `count(dryRun:_:)`
+/// (the convention of the FLOPs columns in the RepLKNet tables: one MAC per weight use).
+///
+/// Only its static functions are public; each count is a private instance. A count belongs to the
+/// thread that runs `count`: convs add to the innermost count open on the thread that calls them
+/// (their own parallel loops do not count), so counts on other threads, and an outer count around
+/// a nested one, see none of its MACs.
 public final class FLOPCounter: @unchecked Sendable {
-    public static let shared = FLOPCounter()
     private let lock = NSLockLike()
     private var total: Double = 0
     private var executed: Double = 0
-    public var enabled = true
     /// Count without computing: convs return zero tensors of the right shape. For measuring a
     /// model's cost at sizes where running it would be slow.
-    public var dryRun = false
+    let dryRun: Bool
 
-    public func reset() { lock.locked { total = 0; executed = 0 } }
+    private init(dryRun: Bool) { self.dryRun = dryRun }
+
     /// Multiply-accumulates of the convolutions as defined (direct convolution), what FLOP tables count.
-    public var macs: Double { lock.locked { total } }
+    var macs: Double { lock.locked { total } }
     /// Multiply-accumulates the engine ran: fewer than `macs` where a conv ran as Winograd.
-    public var executedMACs: Double { lock.locked { executed } }
+    var executedMACs: Double { lock.locked { executed } }
 
-    /// Multiply-accumulates of the convs `body` runs, counted without computing them.
-    public static func dryRunMACs(_ body: () -> Void) -> Double {
-        let c = FLOPCounter.shared
-        c.reset()
-        c.dryRun = true
-        defer { c.dryRun = false }
-        body()
-        return c.macs
+    // The innermost open count of each thread (an unretained FLOPCounter; `count` keeps it alive).
+    private static let currentKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The count open on this thread, if any.
+    static var current: FLOPCounter? {
+        guard let p = pthread_getspecific(currentKey) else { return nil }
+        return Unmanaged<FLOPCounter>.fromOpaque(p).takeUnretainedValue()
     }
+
+    /// Runs `body` on this thread and counts the multiply-accumulates of the convs it runs here:
+    /// as defined (`macs`) and as the engine ran them (`executedMACs`, fewer where a conv ran as
+    /// Winograd). With `dryRun` (default false) convs return zero tensors of the right shape
+    /// instead of computing.
+    public static func count<T>(dryRun: Bool = false, _ body: () throws -> T) rethrows
+        -> (result: T, macs: Double, executedMACs: Double) {
+        let counter = FLOPCounter(dryRun: dryRun)
+        let previous = pthread_getspecific(currentKey)
+        pthread_setspecific(currentKey, Unmanaged.passUnretained(counter).toOpaque())
+        defer { pthread_setspecific(currentKey, previous) }
+        let result = try withExtendedLifetime(counter) { try body() }
+        return (result, counter.macs, counter.executedMACs)
+    }
+
+    /// Multiply-accumulates of the convs `body` runs, counted without computing them
+    /// (`count(dryRun: true, body).macs`).
+    public static func dryRunMACs(_ body: () throws -> Void) rethrows -> Double {
+        try count(dryRun: true, body).macs
+    }
+
     func add(_ m: Double, executed e: Double? = nil) {
-        if enabled { lock.locked { total += m; executed += e ?? m } }
+        lock.locked { total += m; executed += e ?? m }
     }
 }
 

@@ -6,9 +6,12 @@ import Darwin
 import RepLKKernels
 import RepLKParallel
 
-/// Splits `count` items into about `4·threads` contiguous chunks and runs them on the pool.
+/// Splits `count` items into about `4·threads` contiguous chunks and runs them on `pool`.
+///
+/// The ops below that run in parallel take `pool:`, by default `ThreadPool.defaultPool` (all online
+/// CPUs): models pass their configuration's pool, so that a model built for 1 thread runs on 1.
 @inline(__always)
-func parallelChunks(_ count: Int, pool: ThreadPool = ThreadPool.shared, minChunk: Int = 1,
+func parallelChunks(_ count: Int, pool: ThreadPool, minChunk: Int = 1,
                     _ body: (Int, Int) -> Void) {
     if count <= 0 { return }
     let chunk = max(minChunk, (count + 4 * pool.threadCount - 1) / (4 * pool.threadCount))
@@ -16,28 +19,29 @@ func parallelChunks(_ count: Int, pool: ThreadPool = ThreadPool.shared, minChunk
     pool.parallelFor(tasks) { t in body(t * chunk, min(count, (t + 1) * chunk)) }
 }
 
-/// Element-wise activation.
-public func activate(_ x: Tensor, _ act: Activation) -> Tensor {
+/// Element-wise activation, on `pool` (default `ThreadPool.defaultPool`).
+public func activate(_ x: Tensor, _ act: Activation, pool: ThreadPool = ThreadPool.defaultPool) -> Tensor {
     if act == .none { return x }
     var y = x
     y.withUnsafeMutableBufferPointer { buf in
         let p = buf.baseAddress!
-        parallelChunks(buf.count, minChunk: 4096) { s, e in RepLKKernels.activate(p + s, count: e - s, act) }
+        parallelChunks(buf.count, pool: pool, minChunk: 4096) { s, e in RepLKKernels.activate(p + s, count: e - s, act) }
     }
     return y
 }
 
-/// x + y (same shape).
-public func add(_ x: Tensor, _ y: Tensor) -> Tensor {
+/// x + y (same shape), on `pool` (default `ThreadPool.defaultPool`).
+public func add(_ x: Tensor, _ y: Tensor, pool: ThreadPool = ThreadPool.defaultPool) -> Tensor {
     precondition(x.shape == y.shape, "add: shapes \(x.shape) and \(y.shape) differ")
     let z = Tensor(uninitializedShape: x.shape)
     let xp = x.storage.pointer, yp = y.storage.pointer, zp = z.storage.pointer
-    parallelChunks(x.count, minChunk: 4096) { s, e in addArrays(xp + s, yp + s, zp + s, count: e - s) }
+    parallelChunks(x.count, pool: pool, minChunk: 4096) { s, e in addArrays(xp + s, yp + s, zp + s, count: e - s) }
     return z
 }
 
-/// Per-channel affine map on an NHWC tensor: y = x·scale[c] + shift[c] (an un-folded BatchNorm).
-public func channelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> Tensor {
+/// Per-channel affine map on an NHWC tensor: y = x·scale[c] + shift[c] (an un-folded BatchNorm), on
+/// `pool` (default `ThreadPool.defaultPool`).
+public func channelAffine(_ x: Tensor, scale: [Float], shift: [Float], pool: ThreadPool = ThreadPool.defaultPool) -> Tensor {
     let c = x.shape.last!
     precondition(scale.count == c && shift.count == c, "affine has \(scale.count) channels, tensor \(c)")
     let y = Tensor(uninitializedShape: x.shape)
@@ -46,7 +50,7 @@ public func channelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> Tensor
     scale.withUnsafeBufferPointer { s in
         shift.withUnsafeBufferPointer { b in
             let sp = s.baseAddress!, bp = b.baseAddress!
-            parallelChunks(pixels, minChunk: 64) { p0, p1 in
+            parallelChunks(pixels, pool: pool, minChunk: 64) { p0, p1 in
                 RepLKKernels.channelAffine(xp + p0 * c, yp + p0 * c, pixels: p1 - p0, channels: c, scale: sp, shift: bp)
             }
         }
@@ -54,8 +58,8 @@ public func channelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> Tensor
     return y
 }
 
-/// Concatenates NHWC tensors of equal N, H, W along channels.
-public func concatChannels(_ parts: [Tensor]) -> Tensor {
+/// Concatenates NHWC tensors of equal N, H, W along channels, on `pool` (default `ThreadPool.defaultPool`).
+public func concatChannels(_ parts: [Tensor], pool: ThreadPool = ThreadPool.defaultPool) -> Tensor {
     precondition(!parts.isEmpty, "concat of nothing")
     let (n, h, w) = (parts[0].batch, parts[0].height, parts[0].width)
     for p in parts {
@@ -66,7 +70,7 @@ public func concatChannels(_ parts: [Tensor]) -> Tensor {
     let y = Tensor(uninitializedShape: [n, h, w, total])
     let yp = y.storage.pointer
     let pixels = n * h * w
-    parallelChunks(pixels, minChunk: 64) { p0, p1 in
+    parallelChunks(pixels, pool: pool, minChunk: 64) { p0, p1 in
         for p in p0..<p1 {
             var off = 0
             for part in parts {
@@ -79,24 +83,27 @@ public func concatChannels(_ parts: [Tensor]) -> Tensor {
     return y
 }
 
-/// Bilinear resize of an NHWC tensor (PyTorch `F.interpolate(mode='bilinear')`).
-public func resizeBilinear(_ x: Tensor, height: Int, width: Int, alignCorners: Bool) -> Tensor {
+/// Bilinear resize of an NHWC tensor (PyTorch `F.interpolate(mode='bilinear')`), on `pool` (default
+/// `ThreadPool.defaultPool`).
+public func resizeBilinear(_ x: Tensor, height: Int, width: Int, alignCorners: Bool,
+                           pool: ThreadPool = ThreadPool.defaultPool) -> Tensor {
     let y = Tensor(uninitializedShape: [x.batch, height, width, x.channels])
     let yTaps = bilinearTaps(inSize: x.height, outSize: height, alignCorners: alignCorners)
     let xTaps = bilinearTaps(inSize: x.width, outSize: width, alignCorners: alignCorners)
     let xp = x.storage.pointer, yp = y.storage.pointer
-    parallelChunks(x.batch * height) { r0, r1 in
+    parallelChunks(x.batch * height, pool: pool) { r0, r1 in
         resizeBilinearRows(xp, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
                            yp, outHeight: height, outWidth: width, yTaps: yTaps, xTaps: xTaps, row0: r0, row1: r1)
     }
     return y
 }
 
-/// Nearest-neighbour resize (PyTorch `F.interpolate(mode='nearest')`).
-public func resizeNearest(_ x: Tensor, height: Int, width: Int) -> Tensor {
+/// Nearest-neighbour resize (PyTorch `F.interpolate(mode='nearest')`), on `pool` (default
+/// `ThreadPool.defaultPool`).
+public func resizeNearest(_ x: Tensor, height: Int, width: Int, pool: ThreadPool = ThreadPool.defaultPool) -> Tensor {
     let y = Tensor(uninitializedShape: [x.batch, height, width, x.channels])
     let xp = x.storage.pointer, yp = y.storage.pointer
-    parallelChunks(x.batch * height) { r0, r1 in
+    parallelChunks(x.batch * height, pool: pool) { r0, r1 in
         resizeNearestRows(xp, batch: x.batch, height: x.height, width: x.width, channels: x.channels,
                           yp, outHeight: height, outWidth: width, row0: r0, row1: r1)
     }
@@ -192,15 +199,16 @@ public func flipHorizontal(_ x: Tensor) -> Tensor {
     return y
 }
 
-/// Index of the largest channel per pixel (the first on ties, as `torch.argmax`).
-public func argmaxChannels(_ x: Tensor) -> [Int32] {
+/// Index of the largest channel per pixel (the first on ties, as `torch.argmax`), on `pool`
+/// (default `ThreadPool.defaultPool`).
+public func argmaxChannels(_ x: Tensor, pool: ThreadPool = ThreadPool.defaultPool) -> [Int32] {
     let c = x.shape.last!
     let n = x.count / c
     var out = [Int32](repeating: 0, count: n)
     let p = x.storage.pointer
     out.withUnsafeMutableBufferPointer { o in
         let op = o.baseAddress!
-        parallelChunks(n, minChunk: 1024) { s, e in
+        parallelChunks(n, pool: pool, minChunk: 1024) { s, e in
             for i in s..<e {
                 let row = p + i * c
                 var best = row[0], arg = 0

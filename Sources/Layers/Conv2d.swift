@@ -11,10 +11,12 @@ public struct Conv2d {
     /// - Parameters:
     ///   - weight: PyTorch layout (out, in/groups, kH, kW).
     ///   - foldNorm: fold `norm` into the weights (true) or run it as its own op (false).
-    ///   - precision: the arithmetic of the conv (`ConvKernel`'s); bf16 only where supported.
+    ///   - engine: how the conv runs (`ConvKernel`'s; default `EngineConfiguration()`); its pool
+    ///     also runs the separate norm.
     public init(weight: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernelSize: (Int, Int),
                 stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
-                groups: Int = 1, norm: BatchNorm? = nil, foldNorm: Bool = true, precision: Precision = .fp32) {
+                groups: Int = 1, norm: BatchNorm? = nil, foldNorm: Bool = true,
+                engine: EngineConfiguration = EngineConfiguration()) {
         var w = weight, b = bias
         var separate: (scale: [Float], shift: [Float])?
         if let norm {
@@ -27,19 +29,20 @@ public struct Conv2d {
         kernel = w.withUnsafeBufferPointer {
             ConvKernel(weightOIHW: $0, bias: b, outChannels: outChannels, inChannels: inChannels,
                        kernelH: kernelSize.0, kernelW: kernelSize.1, stride: stride, padding: padding,
-                       dilation: dilation, groups: groups, precision: precision)
+                       dilation: dilation, groups: groups, engine: engine)
         }
         separateNorm = separate
     }
 
     public var outChannels: Int { kernel.outChannels }
 
-    /// act(norm(conv(x))) + residual.
+    /// act(norm(conv(x))) + residual, on the conv's pool.
     public func callAsFunction(_ x: Tensor, activation: Activation = .none, residual: Tensor? = nil) -> Tensor {
         guard let n = separateNorm else { return kernel(x, activation: activation, residual: residual) }
-        var y = channelAffine(kernel(x), scale: n.scale, shift: n.shift)
-        y = activate(y, activation)
-        if let residual { y = add(y, residual) }
+        let pool = kernel.pool
+        var y = channelAffine(kernel(x), scale: n.scale, shift: n.shift, pool: pool)
+        y = activate(y, activation, pool: pool)
+        if let residual { y = add(y, residual, pool: pool) }
         return y
     }
 }
@@ -48,11 +51,13 @@ public struct Conv2d {
 public struct Linear {
     public let kernel: ConvKernel
 
-    /// `weight` is (out, in) as PyTorch stores it; `precision` is the arithmetic (`ConvKernel`'s).
-    public init(weight: [Float], bias: [Float]?, outFeatures: Int, inFeatures: Int, precision: Precision = .fp32) {
+    /// `weight` is (out, in) as PyTorch stores it; `engine` says how it runs (`ConvKernel`'s;
+    /// default `EngineConfiguration()`).
+    public init(weight: [Float], bias: [Float]?, outFeatures: Int, inFeatures: Int,
+                engine: EngineConfiguration = EngineConfiguration()) {
         kernel = weight.withUnsafeBufferPointer {
             ConvKernel(weightOIHW: $0, bias: bias, outChannels: outFeatures, inChannels: inFeatures, kernelH: 1, kernelW: 1,
-                       precision: precision)
+                       engine: engine)
         }
     }
 

@@ -69,14 +69,29 @@ public final class ThreadPool: @unchecked Sendable {
         return key
     }()
 
-    /// The pool used by the engine. Replace it (before running models) to change the thread count.
-    public nonisolated(unsafe) static var shared = ThreadPool(threadCount: ThreadPool.defaultThreadCount)
+    /// The number of online CPUs (at least 1): the thread count of a default `EngineConfiguration`.
+    public static var onlineCPUCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-    /// Online CPUs, or `REPLK_THREADS` when set.
-    public static var defaultThreadCount: Int {
-        if let env = getenv("REPLK_THREADS"), let n = Int(String(cString: env)), n > 0 { return n }
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    // Pools start OS threads, so every configuration with the same thread count shares one. Only
+    // pools are added and none is ever replaced: a cache of immutable resources, not a setting.
+    private static let pools = Mutex<[Int: ThreadPool]>([:])
+
+    /// The process-wide pool of `threads` threads (at least 1), started on first use and kept for
+    /// the process's lifetime; every caller asking for the same count gets the same pool.
+    public static func shared(threads: Int) -> ThreadPool {
+        let n = max(1, threads)
+        return pools.withLock { pools in
+            if let pool = pools[n] { return pool }
+            let pool = ThreadPool(threadCount: n)
+            pools[n] = pool
+            return pool
+        }
     }
+
+    /// The pool of the free ops (`activate`, `add`, `resizeBilinear`, …) and GEMMs when they are
+    /// called without one, outside any model: `shared(threads: onlineCPUCount)`. Models pass their
+    /// own configuration's pool instead, so this never decides how a model runs.
+    public static let defaultPool = ThreadPool.shared(threads: ThreadPool.onlineCPUCount)
 
     /// Creates a pool that runs loops on `threadCount` threads (the caller and `threadCount - 1` workers).
     public init(threadCount: Int) {
@@ -100,7 +115,7 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Stops the workers and waits for them. They hold no reference to the pool, so a pool that
-    /// goes away (a replaced `shared` pool, one made for a single measurement or test) would
+    /// goes away (one made for a single measurement or test) would
     /// otherwise leave them spinning on, and then sleeping in, freed memory.
     deinit {
         pthread_mutex_lock(&mutex)

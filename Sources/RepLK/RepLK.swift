@@ -2,7 +2,8 @@
 //
 // - Checkpoints and models: `Checkpoint`, `RepLKNetConfig`, `RepLKNet` (RepLKNetWeights/Backbone),
 //   `Classifier`, `Segmenter` with `SegmentationPipeline`, `CascadeMaskRCNN` with `DetectionPipeline`.
-// - Tensors and engine settings: `Tensor`, `Precision`, `DepthwiseAlgorithm`, `ThreadPool`.
+// - Tensors and engine settings: `Tensor`, `EngineConfiguration` (threads, `Precision`,
+//   `DepthwiseAlgorithm`, Winograd), `ThreadPool`, `FLOPCounter`.
 // - Images: `Image` (JPEG/PNG decode and encode, resizes, drawing).
 // - Datasets and evaluators: the ImageNet-folder, ADE20K, Cityscapes and COCO readers, `TopKAccuracy`,
 //   `SegmentationMetric`, `COCOEvaluator`, `RLE`.

@@ -1,5 +1,4 @@
 import Foundation
-import RepLKParallel
 
 /// Standard error, unbuffered.
 public func printError(_ s: String) {
@@ -27,11 +26,6 @@ public func exitWithError(_ tool: String, _ error: Error) -> Never {
     case ToolError.setting: exit(ToolExitCode.setting)
     default: exit(ToolExitCode.failure)
     }
-}
-
-/// Applies `--threads`: replaces the shared pool (0 or nil keeps the default: all online CPUs).
-public func configureThreads(_ n: Int?) {
-    if let n, n > 0, n != ThreadPool.shared.threadCount { ThreadPool.shared = ThreadPool(threadCount: n) }
 }
 
 /// A progress line on stderr: count, rate and ETA. On a terminal it redraws in place; otherwise it

@@ -11,16 +11,18 @@ public final class Classifier {
     public let checkpointPath: String
 
     /// Loads a classification checkpoint (plain, `{'model': …}`, `{'state_dict': …}`, EMA, merged
-    /// or un-merged); the configuration comes from the tensor shapes. `precision` is the arithmetic
-    /// of every conv and the head (bf16 only where `Precision.bf16.isSupported`).
+    /// or un-merged); the configuration comes from the tensor shapes. `engine` (default
+    /// `EngineConfiguration()`) says how every conv and the head run: threads, precision (bf16 only
+    /// where `Precision.bf16.isSupported`), depth-wise algorithm, Winograd.
     public init(checkpoint path: String, reparameterize: Bool = true, variant: StateDictVariant = .model,
-                inputSize: Int? = nil, mean: [Float]? = nil, std: [Float]? = nil, precision: Precision = .fp32) throws {
+                inputSize: Int? = nil, mean: [Float]? = nil, std: [Float]? = nil,
+                engine: EngineConfiguration = EngineConfiguration()) throws {
         let sd = try Checkpoint(path: path).stateDict(variant)
         let kind = CheckpointKind(sd)
         if kind == .segmentation || kind == .cascadeDetector || kind == .fcosDetector {
             throw kind.mismatch(file: path, expected: "a classifier")
         }
-        model = try RepLKNet(stateDict: sd, file: path, options: RepLKNetOptions(reparameterize: reparameterize, precision: precision))
+        model = try RepLKNet(stateDict: sd, file: path, options: RepLKNetOptions(reparameterize: reparameterize, engine: engine))
         guard model.hasHead else {
             throw WeightsError.invalidModel(file: path, detail: "the checkpoint has no classification head ('head.weight')")
         }

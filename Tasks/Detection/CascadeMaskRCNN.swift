@@ -59,9 +59,11 @@ public final class CascadeMaskRCNN {
     public var numClasses: Int { boxHeads[0].numClasses }
     public var stageCount: Int { boxHeads.count }
 
-    public convenience init(checkpoint path: String, reparameterize: Bool = true, precision: Precision = .fp32) throws {
+    /// Loads an mmdet checkpoint file (see `init(stateDict:file:reparameterize:engine:)`).
+    public convenience init(checkpoint path: String, reparameterize: Bool = true,
+                            engine: EngineConfiguration = EngineConfiguration()) throws {
         let ck = try Checkpoint(path: path)
-        try self.init(stateDict: try ck.stateDict(), file: path, reparameterize: reparameterize, precision: precision)
+        try self.init(stateDict: try ck.stateDict(), file: path, reparameterize: reparameterize, engine: engine)
         if let dm = ck.meta?["dataset_meta"]?.dict, case let .tuple(t)? = dm["classes"] {
             metaClasses = t.compactMap(\.string)
         } else if let dm = ck.meta?["dataset_meta"]?.dict, case let .list(l)? = dm["classes"] {
@@ -71,9 +73,11 @@ public final class CascadeMaskRCNN {
         }
     }
 
-    /// Builds the model from an mmdet state dict; `precision` is the arithmetic of every conv and
-    /// linear layer (bf16 only where `Precision.bf16.isSupported`).
-    public init(stateDict sd: StateDict, file path: String, reparameterize: Bool = true, precision: Precision = .fp32) throws {
+    /// Builds the model from an mmdet state dict; `engine` (default `EngineConfiguration()`) says
+    /// how every conv, linear layer and op runs: threads, precision (bf16 only where
+    /// `Precision.bf16.isSupported`), depth-wise algorithm, Winograd.
+    public init(stateDict sd: StateDict, file path: String, reparameterize: Bool = true,
+                engine: EngineConfiguration = EngineConfiguration()) throws {
         let kind = CheckpointKind(sd)
         guard kind == .cascadeDetector else {
             throw kind.mismatch(file: path, expected: "an mmdetection Cascade Mask R-CNN checkpoint (no 'roi_head.bbox_head.0.fc_cls.weight')")
@@ -82,7 +86,7 @@ public final class CascadeMaskRCNN {
         let cfg = try RepLKNetConfig.infer(from: bsd, file: path)
         let bb = WeightBinder(bsd, file: path)
         backbone = try RepLKNet(binder: bb, config: cfg, options: RepLKNetOptions(reparameterize: reparameterize, includeHead: false,
-                                                                                 precision: precision))
+                                                                                 engine: engine))
         try bb.finish()
         var binders = [WeightBinder]()
         func scoped(_ prefix: String) -> WeightBinder {
@@ -90,16 +94,16 @@ public final class CascadeMaskRCNN {
             binders.append(b)
             return b
         }
-        fpn = try FPN(binder: scoped("neck."), inChannels: cfg.channels, precision: precision)
-        rpn = try RPNHead(binder: scoped("rpn_head."), channels: fpn.channels, precision: precision)
+        fpn = try FPN(binder: scoped("neck."), inChannels: cfg.channels, engine: engine)
+        rpn = try RPNHead(binder: scoped("rpn_head."), channels: fpn.channels, engine: engine)
         var boxHeads = [BBoxHead](), maskHeads = [MaskHead]()
         while sd["roi_head.bbox_head.\(boxHeads.count).fc_cls.weight"] != nil {
             let s = boxHeads.count
             boxHeads.append(try BBoxHead(binder: scoped("roi_head.bbox_head.\(s)."), inChannels: fpn.channels, roiSize: 7,
-                                            precision: precision))
+                                            engine: engine))
             if sd["roi_head.mask_head.\(s).conv_logits.weight"] != nil {
                 maskHeads.append(try MaskHead(binder: scoped("roi_head.mask_head.\(s)."), inChannels: fpn.channels,
-                                              precision: precision))
+                                              engine: engine))
             }
         }
         guard boxHeads.count == config.stageStds.count else {

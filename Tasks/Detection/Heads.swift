@@ -8,19 +8,21 @@ final class FPN {
     let lateral: [Conv2d]
     let output: [Conv2d]
     let channels: Int
+    let pool: ThreadPool
 
-    init(binder b: WeightBinder, inChannels: [Int], precision: Precision) throws {
+    init(binder b: WeightBinder, inChannels: [Int], engine: EngineConfiguration) throws {
+        pool = engine.pool
         let shape = try b.requireShape("lateral_convs.0.conv.weight", rank: 4)
         channels = shape[0]
         let c = channels
         lateral = try inChannels.enumerated().map { i, cin in
             Conv2d(weight: try b.floats("lateral_convs.\(i).conv.weight", shape: [c, cin, 1, 1]),
-                   bias: try b.floats("lateral_convs.\(i).conv.bias", shape: [c]), outChannels: c, inChannels: cin, kernelSize: (1, 1), precision: precision)
+                   bias: try b.floats("lateral_convs.\(i).conv.bias", shape: [c]), outChannels: c, inChannels: cin, kernelSize: (1, 1), engine: engine)
         }
         output = try inChannels.indices.map { i in
             Conv2d(weight: try b.floats("fpn_convs.\(i).conv.weight", shape: [c, c, 3, 3]),
                    bias: try b.floats("fpn_convs.\(i).conv.bias", shape: [c]), outChannels: c, inChannels: c, kernelSize: (3, 3),
-                   padding: (1, 1), precision: precision)
+                   padding: (1, 1), engine: engine)
         }
     }
 
@@ -28,7 +30,8 @@ final class FPN {
     func callAsFunction(_ features: [Tensor]) -> [Tensor] {
         var lat = zip(lateral, features).map { $0($1) }
         for i in stride(from: lat.count - 1, to: 0, by: -1) {
-            lat[i - 1] = add(lat[i - 1], resizeNearest(lat[i], height: lat[i - 1].height, width: lat[i - 1].width))
+            lat[i - 1] = add(lat[i - 1], resizeNearest(lat[i], height: lat[i - 1].height, width: lat[i - 1].width, pool: pool),
+                           pool: pool)
         }
         var outs = zip(output, lat).map { $0($1) }
         outs.append(maxPool2d(outs[outs.count - 1], kernel: 1, stride: 2))
@@ -43,17 +46,17 @@ final class RPNHead {
     let reg: Conv2d
     let anchorsPerLocation: Int
 
-    init(binder b: WeightBinder, channels c: Int, precision: Precision) throws {
+    init(binder b: WeightBinder, channels c: Int, engine: EngineConfiguration) throws {
         let clsShape = try b.requireShape("rpn_cls.weight", rank: 4)
         anchorsPerLocation = clsShape[0]
         let feat = try b.requireShape("rpn_conv.weight", rank: 4)[0]
         conv = Conv2d(weight: try b.floats("rpn_conv.weight", shape: [feat, c, 3, 3]), bias: try b.floats("rpn_conv.bias", shape: [feat]),
-                      outChannels: feat, inChannels: c, kernelSize: (3, 3), padding: (1, 1), precision: precision)
+                      outChannels: feat, inChannels: c, kernelSize: (3, 3), padding: (1, 1), engine: engine)
         let a = anchorsPerLocation
         cls = Conv2d(weight: try b.floats("rpn_cls.weight", shape: [a, feat, 1, 1]), bias: try b.floats("rpn_cls.bias", shape: [a]),
-                     outChannels: a, inChannels: feat, kernelSize: (1, 1), precision: precision)
+                     outChannels: a, inChannels: feat, kernelSize: (1, 1), engine: engine)
         reg = Conv2d(weight: try b.floats("rpn_reg.weight", shape: [4 * a, feat, 1, 1]), bias: try b.floats("rpn_reg.bias", shape: [4 * a]),
-                     outChannels: 4 * a, inChannels: feat, kernelSize: (1, 1), precision: precision)
+                     outChannels: 4 * a, inChannels: feat, kernelSize: (1, 1), engine: engine)
     }
 
     /// (objectness logits [H·W·A], deltas [H·W·A·4]) for one level.
@@ -72,7 +75,7 @@ final class BBoxHead {
     let numClasses: Int
     let roiSize: Int
 
-    init(binder b: WeightBinder, inChannels: Int, roiSize: Int, precision: Precision) throws {
+    init(binder b: WeightBinder, inChannels: Int, roiSize: Int, engine: EngineConfiguration) throws {
         self.roiSize = roiSize
         var convs = [Conv2d]()
         var cin = inChannels
@@ -81,7 +84,7 @@ final class BBoxHead {
             let out = try b.requireShape("shared_convs.\(k).conv.weight", rank: 4)[0]
             convs.append(Conv2d(weight: try b.floats("shared_convs.\(k).conv.weight", shape: [out, cin, 3, 3]), bias: nil,
                                 outChannels: out, inChannels: cin, kernelSize: (3, 3), padding: (1, 1),
-                                norm: try b.batchNorm("shared_convs.\(k).bn", channels: out), precision: precision))
+                                norm: try b.batchNorm("shared_convs.\(k).bn", channels: out), engine: engine))
             cin = out
         }
         self.convs = convs
@@ -102,16 +105,16 @@ final class BBoxHead {
                 }
                 first = false
             }
-            fcs.append(Linear(weight: w, bias: try b.floats("shared_fcs.\(k).bias", shape: [out]), outFeatures: out, inFeatures: fin, precision: precision))
+            fcs.append(Linear(weight: w, bias: try b.floats("shared_fcs.\(k).bias", shape: [out]), outFeatures: out, inFeatures: fin, engine: engine))
             fin = out
         }
         self.fcs = fcs
         let clsRows = try b.requireShape("fc_cls.weight", rank: 2)[0]
         numClasses = clsRows - 1
         cls = Linear(weight: try b.floats("fc_cls.weight", shape: [clsRows, fin]), bias: try b.floats("fc_cls.bias", shape: [clsRows]),
-                     outFeatures: clsRows, inFeatures: fin, precision: precision)
+                     outFeatures: clsRows, inFeatures: fin, engine: engine)
         reg = Linear(weight: try b.floats("fc_reg.weight", shape: [4 * numClasses, fin]),
-                     bias: try b.floats("fc_reg.bias", shape: [4 * numClasses]), outFeatures: 4 * numClasses, inFeatures: fin, precision: precision)
+                     bias: try b.floats("fc_reg.bias", shape: [4 * numClasses]), outFeatures: 4 * numClasses, inFeatures: fin, engine: engine)
     }
 
     /// Class logits [N, classes + 1] (background last) and deltas [N, 4·classes].
@@ -131,7 +134,7 @@ final class MaskHead {
     let logits: Conv2d
     let numClasses: Int
 
-    init(binder b: WeightBinder, inChannels: Int, precision: Precision) throws {
+    init(binder b: WeightBinder, inChannels: Int, engine: EngineConfiguration) throws {
         var convs = [Conv2d]()
         var cin = inChannels
         while b.contains("convs.\(convs.count).conv.weight") {
@@ -139,7 +142,7 @@ final class MaskHead {
             let out = try b.requireShape("convs.\(k).conv.weight", rank: 4)[0]
             convs.append(Conv2d(weight: try b.floats("convs.\(k).conv.weight", shape: [out, cin, 3, 3]),
                                 bias: try b.floats("convs.\(k).conv.bias", shape: [out]), outChannels: out, inChannels: cin,
-                                kernelSize: (3, 3), padding: (1, 1), precision: precision))
+                                kernelSize: (3, 3), padding: (1, 1), engine: engine))
             cin = out
         }
         self.convs = convs
@@ -148,11 +151,11 @@ final class MaskHead {
             throw WeightsError.shapeMismatch(file: b.file, key: "upsample.weight", expected: [cin, up[1], 2, 2], found: up)
         }
         upsample = ConvTranspose2x2(weight: try b.floats("upsample.weight", shape: up), bias: try b.floats("upsample.bias", shape: [up[1]]),
-                                    inChannels: cin, outChannels: up[1], precision: precision)
+                                    inChannels: cin, outChannels: up[1], engine: engine)
         numClasses = try b.requireShape("conv_logits.weight", rank: 4)[0]
         logits = Conv2d(weight: try b.floats("conv_logits.weight", shape: [numClasses, up[1], 1, 1]),
                         bias: try b.floats("conv_logits.bias", shape: [numClasses]), outChannels: numClasses, inChannels: up[1],
-                        kernelSize: (1, 1), precision: precision)
+                        kernelSize: (1, 1), engine: engine)
     }
 
     /// Mask logits [N, 2S, 2S, classes].

@@ -31,11 +31,16 @@ public struct ERFModelOptions: Sendable, Equatable {
     /// Apply the last stage's `stages.N.norm` (mmseg/mmdet backbones with
     /// `norm_intermediate_features`) to the output; the official script's `forward_features` does not.
     public var stageNorm: Bool
+    /// How the forward and backward convs and the element-wise ops run: threads, depth-wise
+    /// algorithm, Winograd, and the convs' precision (the tools run it at fp32).
+    public var engine: EngineConfiguration
 
-    /// Defaults: the re-parameterised network, no stage norm (the official script's).
-    public init(reparameterize: Bool = true, stageNorm: Bool = false) {
+    /// Defaults: the re-parameterised network, no stage norm (the official script's), run as
+    /// `EngineConfiguration()` says.
+    public init(reparameterize: Bool = true, stageNorm: Bool = false, engine: EngineConfiguration = EngineConfiguration()) {
         self.reparameterize = reparameterize
         self.stageNorm = stageNorm
+        self.engine = engine
     }
 }
 
@@ -51,18 +56,22 @@ public final class ERFModel {
     let stages: [[(GradLKBlock, GradFFNBlock)]]
     let transitions: [(GradConv, GradConv)]
     let outputNorm: GradAffine?
+    /// The pool of the ops between the convs: `options.engine`'s.
+    let pool: ThreadPool
 
     /// Builds the network from backbone keys (no `backbone.` prefix) in `binder`.
     public init(binder b: WeightBinder, config: RepLKNetConfig, options: ERFModelOptions = ERFModelOptions()) throws {
         self.config = config
         self.options = options
         let fold = options.reparameterize
+        let engine = options.engine
+        pool = engine.pool
         func convBN(_ prefix: String, out: Int, in cin: Int, k: Int, stride: Int = 1, groups: Int = 1,
                     inputAffine: BatchNorm? = nil, act: GradActivation) throws -> GradConv {
             let w = try b.floats(prefix + ".conv.weight", shape: [out, cin / groups, k, k])
             let bn = try b.batchNorm(prefix + ".bn", channels: out)
             return GradConv(weight: w, out: out, in: cin, k: k, stride: stride, groups: groups, bn: bn, fold: fold,
-                            inputAffine: inputAffine, activation: act)
+                            inputAffine: inputAffine, activation: act, engine: engine)
         }
         let c0 = config.channels[0]
         stem = [
@@ -85,7 +94,7 @@ public final class ERFModel {
                 if config.checkpointMerged {
                     branches.append(GradConv(weight: try b.floats(lk + "lkb_reparam.weight", shape: [d, 1, k, k]), out: d, in: d, k: k,
                                              groups: d, bias: try b.floats(lk + "lkb_reparam.bias", shape: [d]),
-                                             bn: nil, fold: true, activation: .relu))
+                                             bn: nil, fold: true, activation: .relu, engine: engine))
                 } else {
                     let wl = try b.floats(lk + "lkb_origin.conv.weight", shape: [d, 1, k, k])
                     let bnl = try b.batchNorm(lk + "lkb_origin.bn", channels: d)
@@ -97,11 +106,13 @@ public final class ERFModel {
                     if fold {
                         let (w, bias) = mergeLargeKernel(wl, norm: bnl, small: small, channels: d, kernel: k)
                         branches.append(GradConv(weight: w, out: d, in: d, k: k, groups: d, bias: bias, bn: nil, fold: true,
-                                                 activation: .relu))
+                                                 activation: .relu, engine: engine))
                     } else {
-                        branches.append(GradConv(weight: wl, out: d, in: d, k: k, groups: d, bn: bnl, fold: false, activation: .none))
+                        branches.append(GradConv(weight: wl, out: d, in: d, k: k, groups: d, bn: bnl, fold: false, activation: .none,
+                                                 engine: engine))
                         if let (ws, bns, s) = small {
-                            branches.append(GradConv(weight: ws, out: d, in: d, k: s, groups: d, bn: bns, fold: false, activation: .none))
+                            branches.append(GradConv(weight: ws, out: d, in: d, k: s, groups: d, bn: bns, fold: false, activation: .none,
+                                                 engine: engine))
                         }
                     }
                 }
@@ -180,7 +191,7 @@ public final class ERFModel {
                 tape.transitions.append((s1, s2)); t = b
             }
         }
-        if let outputNorm { t = outputNorm.forward(t) }
+        if let outputNorm { t = outputNorm.forward(t, pool: pool) }
         return (t, tape)
     }
 

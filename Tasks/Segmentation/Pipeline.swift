@@ -124,11 +124,13 @@ public struct SegmentationPipeline {
 
     /// Segments one RGB image.
     public func callAsFunction(_ image: Image) -> SegmentationOutput {
+        let pool = model.backbone.pool
         guard let ratios = config.augRatios else {
             let x = inputTensor(resized(image, scale: config.scale))
             let modelLogits = logits(x)
-            let ori = resizeBilinear(modelLogits, height: image.height, width: image.width, alignCorners: config.alignCorners)
-            return SegmentationOutput(labels: argmaxChannels(ori), width: image.width, height: image.height,
+            let ori = resizeBilinear(modelLogits, height: image.height, width: image.width, alignCorners: config.alignCorners,
+                                     pool: pool)
+            return SegmentationOutput(labels: argmaxChannels(ori, pool: pool), width: image.width, height: image.height,
                                       scores: ori, modelSizeLogits: modelLogits)
         }
         // Multi-scale + flip (mmseg 0.x MultiScaleFlipAug): softmax at the original size, averaged.
@@ -139,15 +141,16 @@ public struct SegmentationPipeline {
             let img = resized(image, scale: scale)
             for flip in [false, true] {
                 let x = inputTensor(flip ? img.flippedHorizontally() : img)
-                var p = softmax(resizeBilinear(logits(x), height: image.height, width: image.width, alignCorners: config.alignCorners))
+                var p = softmax(resizeBilinear(logits(x), height: image.height, width: image.width, alignCorners: config.alignCorners,
+                                               pool: pool))
                 if flip { p = flipHorizontal(p) }
-                total = total.map { add($0, p) } ?? p
+                total = total.map { add($0, p, pool: pool) } ?? p
                 passes += 1
             }
         }
         var avg = total!
         avg.withUnsafeMutableBufferPointer { b in for i in 0..<b.count { b[i] /= Float(passes) } }
-        return SegmentationOutput(labels: argmaxChannels(avg), width: image.width, height: image.height,
+        return SegmentationOutput(labels: argmaxChannels(avg, pool: pool), width: image.width, height: image.height,
                                   scores: avg, modelSizeLogits: nil)
     }
 }

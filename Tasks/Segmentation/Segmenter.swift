@@ -16,18 +16,20 @@ public final class Segmenter {
     public private(set) var metaClasses: [String]?
     public private(set) var metaPalette: [(UInt8, UInt8, UInt8)]?
 
+    /// Loads an mmseg checkpoint file (see `init(stateDict:file:alignCorners:reparameterize:engine:)`).
     public convenience init(checkpoint path: String, alignCorners: Bool, reparameterize: Bool = true,
-                            precision: Precision = .fp32) throws {
+                            engine: EngineConfiguration = EngineConfiguration()) throws {
         let ck = try Checkpoint(path: path)
         try self.init(stateDict: try ck.stateDict(), file: path, alignCorners: alignCorners, reparameterize: reparameterize,
-                      precision: precision)
+                      engine: engine)
         (metaClasses, metaPalette) = datasetMeta(ck)
     }
 
     /// Builds the model from an mmseg state dict (`backbone.` / `decode_head.` / `auxiliary_head.` keys);
-    /// `precision` is the arithmetic of every conv (bf16 only where `Precision.bf16.isSupported`).
+    /// `engine` (default `EngineConfiguration()`) says how every conv and op runs: threads,
+    /// precision (bf16 only where `Precision.bf16.isSupported`), depth-wise algorithm, Winograd.
     public init(stateDict sd: StateDict, file path: String, alignCorners: Bool, reparameterize: Bool = true,
-                precision: Precision = .fp32) throws {
+                engine: EngineConfiguration = EngineConfiguration()) throws {
         let kind = CheckpointKind(sd)
         guard kind == .segmentation else {
             throw kind.mismatch(file: path, expected: "an mmsegmentation UperNet checkpoint (no 'decode_head.conv_seg.weight')")
@@ -36,10 +38,10 @@ public final class Segmenter {
         let config = try RepLKNetConfig.infer(from: backboneSD, file: path)
         let bb = WeightBinder(backboneSD, file: path)
         backbone = try RepLKNet(binder: bb, config: config, options: RepLKNetOptions(reparameterize: reparameterize, includeHead: false,
-                                                                                  precision: precision))
+                                                                                  engine: engine))
         try bb.finish()
         let hb = WeightBinder(sd.stripping(prefix: "decode_head."), file: path)
-        head = try UperNetHead(binder: hb, inChannels: config.channels, alignCorners: alignCorners, precision: precision)
+        head = try UperNetHead(binder: hb, inChannels: config.channels, alignCorners: alignCorners, engine: engine)
         try hb.finish()
         let known = ["backbone.", "decode_head.", "auxiliary_head."]
         let stray = sd.keys.filter { k in !known.contains { k.hasPrefix($0) } }
@@ -69,7 +71,7 @@ public final class Segmenter {
     /// `EncoderDecoder.encode_decode`: logits [1, H, W, classes] at the input's size.
     public func logits(_ input: Tensor) -> Tensor {
         let out = head(backbone.features(input))
-        return resizeBilinear(out, height: input.height, width: input.width, alignCorners: head.alignCorners)
+        return resizeBilinear(out, height: input.height, width: input.width, alignCorners: head.alignCorners, pool: backbone.pool)
     }
 }
 

@@ -15,11 +15,15 @@ public final class UperNetHead {
     private let fpn: [Conv2d]
     private let fpnBottleneck: Conv2d
     private let classifier: Conv2d
+    /// The pool of the ops between the convs (resizes, sums, concatenations): the configuration's.
+    private let pool: ThreadPool
 
     /// Builds the head from `decode_head.*` keys (prefix removed); widths and class count come from
-    /// the tensor shapes, `inChannels` from the backbone.
+    /// the tensor shapes, `inChannels` from the backbone; `engine` (default `EngineConfiguration()`)
+    /// says how its convs and ops run.
     public init(binder b: WeightBinder, inChannels: [Int], alignCorners: Bool, poolScales: [Int] = [1, 2, 3, 6],
-                precision: Precision = .fp32) throws {
+                engine: EngineConfiguration = EngineConfiguration()) throws {
+        pool = engine.pool
         let seg = try b.requireShape("conv_seg.weight", rank: 4)
         numClasses = seg[0]
         channels = seg[1]
@@ -33,7 +37,7 @@ public final class UperNetHead {
         self.poolScales = poolScales
         func convModule(_ p: String, out: Int, in cin: Int, k: Int) throws -> Conv2d {
             Conv2d(weight: try b.floats(p + ".conv.weight", shape: [out, cin, k, k]), bias: nil, outChannels: out, inChannels: cin,
-                   kernelSize: (k, k), padding: (k / 2, k / 2), norm: try b.batchNorm(p + ".bn", channels: out), precision: precision)
+                   kernelSize: (k, k), padding: (k / 2, k / 2), norm: try b.batchNorm(p + ".bn", channels: out), engine: engine)
         }
         let levels = inChannels.count
         lateral = try (0..<(levels - 1)).map { try convModule("lateral_convs.\($0)", out: c, in: inChannels[$0], k: 1) }
@@ -43,7 +47,7 @@ public final class UperNetHead {
         fpnBottleneck = try convModule("fpn_bottleneck", out: c, in: levels * c, k: 3)
         classifier = Conv2d(weight: try b.floats("conv_seg.weight", shape: [numClasses, c, 1, 1]),
                             bias: try b.floats("conv_seg.bias", shape: [numClasses]), outChannels: numClasses, inChannels: c,
-                            kernelSize: (1, 1), precision: precision)
+                            kernelSize: (1, 1), engine: engine)
     }
 
     /// Logits [N, H/4, W/4, classes] from the backbone's four feature maps.
@@ -54,22 +58,23 @@ public final class UperNetHead {
         var psp = [top]
         for (s, conv) in zip(poolScales, ppm) {
             let pooled = conv(adaptiveAvgPool(top, height: s, width: s), activation: .relu)
-            psp.append(resizeBilinear(pooled, height: top.height, width: top.width, alignCorners: alignCorners))
+            psp.append(resizeBilinear(pooled, height: top.height, width: top.width, alignCorners: alignCorners, pool: pool))
         }
         var laterals = zip(lateral, features).map { $0($1, activation: .relu) }
-        laterals.append(bottleneck(concatChannels(psp), activation: .relu))
+        laterals.append(bottleneck(concatChannels(psp, pool: pool), activation: .relu))
         // Top-down: each level receives the already-updated level above it.
         for i in stride(from: laterals.count - 1, to: 0, by: -1) {
             let below = laterals[i - 1]
-            laterals[i - 1] = add(below, resizeBilinear(laterals[i], height: below.height, width: below.width, alignCorners: alignCorners))
+            laterals[i - 1] = add(below, resizeBilinear(laterals[i], height: below.height, width: below.width, alignCorners: alignCorners,
+                                                        pool: pool), pool: pool)
         }
         var outs = zip(fpn, laterals).map { $0($1, activation: .relu) }
         outs.append(laterals[laterals.count - 1])
         let size = (outs[0].height, outs[0].width)
         for i in 1..<outs.count {
-            outs[i] = resizeBilinear(outs[i], height: size.0, width: size.1, alignCorners: alignCorners)
+            outs[i] = resizeBilinear(outs[i], height: size.0, width: size.1, alignCorners: alignCorners, pool: pool)
         }
-        return classifier(fpnBottleneck(concatChannels(outs), activation: .relu))
+        return classifier(fpnBottleneck(concatChannels(outs, pool: pool), activation: .relu))
     }
 }
 

@@ -17,7 +17,7 @@ final class BF16AccuracyTests: XCTestCase {
         for (dir, file) in [("dev-cls-a", "model.pth"), ("dev-cls-a", "model_reparam.pth"), ("dev-cls-b", "model.pth")] {
             let path = Fixtures.path("dev-cls-a/\(file)")
             let model = try RepLKNet(stateDict: try Checkpoint(path: path).stateDict(), file: path,
-                                     options: RepLKNetOptions(precision: .bf16))
+                                     options: RepLKNetOptions(engine: EngineConfiguration(precision: .bf16)))
             let x = try Fixtures.npy(dir + "/input.npy")
             let input = x.values.withUnsafeBufferPointer {
                 Tensor.fromNCHW($0, n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3])

@@ -68,6 +68,19 @@ final class ClassificationFixtureTests: XCTestCase {
         try assertMatches(try load(Self.merged, reparameterize: false), case: "dev-cls-a", suffix: "_reparam")
     }
 
+    /// A model built for one thread keeps that configuration's pool (convs and the ops between
+    /// them) and still gives the official outputs, merged and run as trained (separate BNs).
+    func testModelBuiltForOneThreadRunsOnItsOwnPoolAndMatchesOfficialOutputs() throws {
+        let sd = try Checkpoint(path: Self.unmerged).stateDict()
+        for reparameterize in [true, false] {
+            let options = RepLKNetOptions(reparameterize: reparameterize, engine: EngineConfiguration(threads: 1))
+            let model = try RepLKNet(stateDict: sd, file: Self.unmerged, options: options)
+            XCTAssertEqual(model.options.engine.threads, 1)
+            XCTAssertEqual(model.pool.threadCount, 1)
+            try assertMatches(model, case: "dev-cls-a", suffix: "")
+        }
+    }
+
     func testBatchOfTwoNonSquareImages() throws {
         // dev-cls-b uses the same weights (manifest: identical_to ../dev-cls-a/model.pth).
         try assertMatches(try load(Self.unmerged, reparameterize: true), case: "dev-cls-b", suffix: "")

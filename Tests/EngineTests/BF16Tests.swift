@@ -70,7 +70,8 @@ final class BF16Tests: XCTestCase {
         let bias = rng.array(c.cout)
         let conv = weight.withUnsafeBufferPointer {
             ConvKernel(weightOIHW: $0, bias: bias, outChannels: c.cout, inChannels: c.cin, kernelH: c.kh, kernelW: c.kw,
-                       stride: c.stride, padding: c.pad, groups: c.groups, winograd: winograd, precision: .bf16)
+                       stride: c.stride, padding: c.pad, groups: c.groups,
+                       engine: EngineConfiguration(precision: .bf16, winograd: winograd))
         }
         func reference(_ x: [Float], _ w: [Float]) -> (values: [Float], oh: Int, ow: Int) {
             referenceConv(x, n: c.n, h: c.h, w: c.w, cin: c.cin, weight: w, bias: bias, cout: c.cout, kh: c.kh, kw: c.kw,

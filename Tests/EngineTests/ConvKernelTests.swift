@@ -21,7 +21,8 @@ final class ConvKernelTests: XCTestCase {
         // The buffer pointer is valid only inside the closure: build the kernel there.
         let conv = weight.withUnsafeBufferPointer {
             ConvKernel(weightOIHW: $0, bias: bias, outChannels: c.cout, inChannels: c.cin, kernelH: c.kh, kernelW: c.kw,
-                       stride: c.stride, padding: c.pad, dilation: c.dilation, groups: c.groups, winograd: winograd)
+                       stride: c.stride, padding: c.pad, dilation: c.dilation, groups: c.groups,
+                       engine: EngineConfiguration(winograd: winograd))
         }
         var (expected, oh, ow) = referenceConv(x, n: c.n, h: c.h, w: c.w, cin: c.cin, weight: weight, bias: bias,
                                                cout: c.cout, kh: c.kh, kw: c.kw, stride: c.stride, pad: c.pad,

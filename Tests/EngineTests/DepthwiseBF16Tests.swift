@@ -155,7 +155,7 @@ final class DepthwiseBF16Tests: XCTestCase {
             var d = makeData(c, seed: 70 + UInt64(i))
             let conv = d.weight.withUnsafeBufferPointer {
                 ConvKernel(weightOIHW: $0, bias: d.bias, outChannels: c.c, inChannels: c.c, kernelH: c.kh, kernelW: c.kw,
-                           padding: c.pad, groups: c.c, precision: .bf16)
+                           padding: c.pad, groups: c.c, engine: EngineConfiguration(precision: .bf16))
             }
             let shape = [c.n, d.g.outHeight, d.g.outWidth, c.c]
             var rng = SeededRandom(seed: 90 + UInt64(i))
@@ -173,7 +173,7 @@ final class DepthwiseBF16Tests: XCTestCase {
         let outputs = [Precision.fp32, .bf16].map { p in
             w.withUnsafeBufferPointer {
                 ConvKernel(weightOIHW: $0, bias: bias, outChannels: 24, inChannels: 24, kernelH: 3, kernelW: 3,
-                           stride: (2, 2), padding: (1, 1), groups: 24, precision: p)
+                           stride: (2, 2), padding: (1, 1), groups: 24, engine: EngineConfiguration(precision: p))
             }(x, activation: .relu).scalars
         }
         XCTAssertEqual(outputs[0], outputs[1])

@@ -14,7 +14,7 @@ final class BF16SegmentationTests: XCTestCase {
         }
         let sd = try SegmentationFixtureTests.stateDict()
         let fp32 = try Segmenter(stateDict: sd, file: "dev-seg", alignCorners: false)
-        let bf16 = try Segmenter(stateDict: sd, file: "dev-seg", alignCorners: false, precision: .bf16)
+        let bf16 = try Segmenter(stateDict: sd, file: "dev-seg", alignCorners: false, engine: EngineConfiguration(precision: .bf16))
         for (dir, mode) in [("dev-seg-ade-whole", SegmentationTestConfig.Mode.whole),
                             ("dev-seg-ade-slide", .slide(crop: (512, 512), stride: (341, 341)))] {
             var config = SegmentationTestConfig.ade20k

@@ -88,10 +88,12 @@ struct Accuracy: ParsableCommand {
 
             // The official float32 logits of dev-cls-a and dev-cls-b (one checkpoint, two inputs).
             var logitError = [Precision: Double](), top1Agree = [Precision: Double]()
+            var engine = EngineConfiguration.fromEnvironment()
             for p in Precision.allCases {
+                engine.precision = p
                 let path = fixtures + "/dev-cls-a/model.pth"
                 let model = try RepLKNet(stateDict: try Checkpoint(path: path).stateDict(), file: path,
-                                         options: RepLKNetOptions(precision: p))
+                                         options: RepLKNetOptions(engine: engine))
                 var worst = 0.0, agree = 0, images = 0
                 for dir in ["dev-cls-a", "dev-cls-b"] {
                     let x = try NPY.read(path: fixtures + "/\(dir)/input.npy")
@@ -121,8 +123,10 @@ struct Accuracy: ParsableCommand {
             for k in backbone.keys where !k.hasPrefix("norm.") && !k.hasPrefix("head.") { sd.insert("backbone." + k, backbone[k]!) }
             let heads = try Checkpoint(path: fixtures + "/dev-seg-ade-whole/heads.safetensors").stateDict()
             for k in heads.keys { sd.insert(k, heads[k]!) }
-            let models = try Dictionary(uniqueKeysWithValues: Precision.allCases.map {
-                ($0, try Segmenter(stateDict: sd, file: "dev-seg", alignCorners: false, precision: $0))
+            let models = try Dictionary(uniqueKeysWithValues: Precision.allCases.map { p -> (Precision, Segmenter) in
+                var e = engine
+                e.precision = p
+                return (p, try Segmenter(stateDict: sd, file: "dev-seg", alignCorners: false, engine: e))
             })
             for (dir, mode) in [("dev-seg-ade-whole", SegmentationTestConfig.Mode.whole),
                                 ("dev-seg-ade-slide", .slide(crop: (512, 512), stride: (341, 341)))] {

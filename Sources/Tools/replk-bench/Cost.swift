@@ -9,20 +9,20 @@ import RepLKWeights
 
 /// Full-size models with random weights for cost accounting and timing.
 enum FullSize {
-    static func upernet(_ name: String, classes: Int = 150, precision: Precision = .fp32) throws -> Segmenter {
+    static func upernet(_ name: String, classes: Int = 150, engine: EngineConfiguration = EngineConfiguration()) throws -> Segmenter {
         let cfg = RepLKNetConfig.preset(name, numClasses: nil)!
         var sd = randomStateDict(cfg.stateDictShapes(), prefix: "backbone.")
         let head = randomStateDict(UperNetHead.stateDictShapes(inChannels: cfg.channels, classes: classes), seed: 2)
         for k in head.keys { sd.insert(k, head[k]!) }
-        return try Segmenter(stateDict: sd, file: name, alignCorners: false, precision: precision)
+        return try Segmenter(stateDict: sd, file: name, alignCorners: false, engine: engine)
     }
 
-    static func cascade(_ name: String, precision: Precision = .fp32) throws -> CascadeMaskRCNN {
+    static func cascade(_ name: String, engine: EngineConfiguration = EngineConfiguration()) throws -> CascadeMaskRCNN {
         let cfg = RepLKNetConfig.preset(name, numClasses: nil)!
         var sd = randomStateDict(cfg.stateDictShapes(), prefix: "backbone.")
         let heads = randomStateDict(CascadeMaskRCNN.stateDictShapes(inChannels: cfg.channels), seed: 3)
         for k in heads.keys { sd.insert(k, heads[k]!) }
-        return try CascadeMaskRCNN(stateDict: sd, file: name, precision: precision)
+        return try CascadeMaskRCNN(stateDict: sd, file: name, engine: engine)
     }
 }
 

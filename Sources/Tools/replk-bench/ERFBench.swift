@@ -34,13 +34,13 @@ struct ERFBench: ParsableCommand {
 
     func run() throws {
         do {
-            try common.configure()
+            let engine = try common.engine()
             let name = model.rawValue
             let peak = measurePeak(threads: common.threads)
             let rssBefore = peakRSSMegabytes()
             let cfg = RepLKNetConfig.preset(String(name.dropFirst("replknet-".count)), numClasses: nil)!
             let net = try ERFModel(stateDict: randomStateDict(cfg.stateDictShapes()), file: name,
-                                   options: ERFModelOptions(reparameterize: !noReparam))
+                                   options: ERFModelOptions(reparameterize: !noReparam, engine: engine))
             // A deterministic input with structure (a constant one leaves many central channels at 0).
             var values = [Float](repeating: 0, count: size * size * 3)
             for i in 0..<values.count { values[i] = Float((i &* 2654435761) % 1000) / 500 - 1 }
@@ -51,7 +51,7 @@ struct ERFBench: ParsableCommand {
             let (t, peers) = try measureAlternating(repeats: common.repeats, rounds: common.rounds, probe: probe,
                                                     peers: common.peers, peerArgs: args, run)
             var obj: [String: Any] = ["model": name, "input": [size, size], "threads": common.threads, "peak_gflops": peak,
-                                      "depthwise": depthwiseSetting, "reparameterized": !noReparam,
+                                      "depthwise": engine.depthwise.rawValue, "reparameterized": !noReparam,
                                       "median_ms": t.median, "min_ms": t.min, "mean_ms": t.mean, "runs": common.repeats,
                                       "peak_rss_mb": peakRSSMegabytes(), "rss_before_model_mb": rssBefore]
             if let peers { obj["peers"] = peers }
@@ -59,7 +59,7 @@ struct ERFBench: ParsableCommand {
             if common.json { print(jsonText(obj)); return }
             print(String(format: "%@ ERF forward + backward at %d×%d, %d thread(s): %.0f ms median (min %.0f, %d runs), peak RSS %.0f MB%@",
                          name, size, size, common.threads, t.median, t.min, common.repeats, obj["peak_rss_mb"] as! Double,
-                         t.stealNote + depthwiseNote))
+                         t.stealNote + depthwiseNote(engine)))
             printPeers(obj["peers"], ours: t.median)
         } catch {
             exitWithError("replk-bench", error)

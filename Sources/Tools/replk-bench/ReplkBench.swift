@@ -100,11 +100,12 @@ final class PeakProbe {
     private let precision: Precision
 
     init(threads: Int, iterations: Int, precision: Precision = .fp32) {
-        // The engine's own pool where it has as many threads, so that its workers leave the probe
-        // awake, as between back-to-back runs (and as the peers run). With a pool of its own, the
-        // engine's workers fell asleep during every 20 ms probe, and the first conv of every timed
-        // run waited for a wake-up (50–100 µs in this VM) while the probe's worker still spun.
-        pool = ThreadPool.shared.threadCount == threads ? ThreadPool.shared : ThreadPool(threadCount: threads)
+        // The engine's own pool of that many threads (the one a model built for `threads` runs
+        // on), so that its workers leave the probe awake, as between back-to-back runs (and as the
+        // peers run). With a pool of its own, the engine's workers fell asleep during every 20 ms
+        // probe, and the first conv of every timed run waited for a wake-up (50–100 µs in this VM)
+        // while the probe's worker still spun.
+        pool = ThreadPool.shared(threads: threads)
         self.threads = threads
         self.iterations = iterations
         self.precision = precision
@@ -167,8 +168,8 @@ let benchThreadsHelp = ArgumentHelp("Threads (default: all CPUs, or REPLK_THREAD
 struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("threads"), parsing: .unconditional, help: benchThreadsHelp)
     var threadsOption: Int?
-    /// `--threads`, else all CPUs (as the other tools).
-    var threads: Int { threadsOption ?? ThreadPool.defaultThreadCount }
+    /// `--threads`, else `REPLK_THREADS`, else all CPUs (as the other tools).
+    var threads: Int { threadsOption ?? EngineConfiguration.fromEnvironment().threads }
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs (after one warm-up).")
     var repeats: Int = 10
@@ -188,10 +189,11 @@ struct CommonOptions: ParsableArguments {
     @Option(help: precisionOptionHelp)
     var precision: Precision = .fp32
 
-    /// Applies `--threads` and `--depthwise` (`validate` checked that this CPU runs `--precision`).
-    func configure() throws {
-        configureThreads(threads)
-        try configureDepthwise(depthwise)
+    /// The engine configuration of `--threads`, `--depthwise` and `--precision` over the
+    /// environment (`validate` checked that this CPU runs `--precision`); a `REPLK_DEPTHWISE` that
+    /// names no algorithm is a setting error.
+    func engine() throws -> EngineConfiguration {
+        try engineConfiguration(threads: threadsOption, depthwise: depthwise, precision: precision)
     }
 }
 
@@ -199,7 +201,8 @@ struct CommonOptions: ParsableArguments {
 struct PeakOptions: ParsableArguments {
     @Option(name: .customLong("threads"), parsing: .unconditional, help: benchThreadsHelp)
     var threadsOption: Int?
-    var threads: Int { threadsOption ?? ThreadPool.defaultThreadCount }
+    /// `--threads`, else `REPLK_THREADS`, else all CPUs.
+    var threads: Int { threadsOption ?? EngineConfiguration.fromEnvironment().threads }
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -217,7 +220,8 @@ struct PeakOptions: ParsableArguments {
 struct KernelOptions: ParsableArguments {
     @Option(name: .customLong("threads"), parsing: .unconditional, help: benchThreadsHelp)
     var threadsOption: Int?
-    var threads: Int { threadsOption ?? ThreadPool.defaultThreadCount }
+    /// `--threads`, else `REPLK_THREADS`, else all CPUs.
+    var threads: Int { threadsOption ?? EngineConfiguration.fromEnvironment().threads }
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs (after one warm-up).")
     var repeats: Int = 10
@@ -234,7 +238,14 @@ struct KernelOptions: ParsableArguments {
         try checkOption("--repeat", repeats, in: 1...100_000)
     }
 
-    func configure() throws { configureThreads(threads) }
+    /// The engine configuration of `--threads` and `--precision` over the environment (these
+    /// commands run no depth-wise conv).
+    var engine: EngineConfiguration {
+        var engine = EngineConfiguration.fromEnvironment()
+        engine.threads = threads
+        engine.precision = precision
+        return engine
+    }
 }
 
 /// `coco-eval`'s options: repeats, JSON and the peers it compares with (single-threaded, fp32).
@@ -278,14 +289,14 @@ struct DWStack {
     let nominalMACs: Double
     let usefulMACs: Double
 
-    init(channels c: Int, size r: Int, kernel k: Int, depth: Int, batch: Int, precision: Precision = .fp32) {
+    init(channels c: Int, size r: Int, kernel k: Int, depth: Int, batch: Int, engine: EngineConfiguration) {
         var seed: UInt32 = 12345
         func next() -> Float { seed = seed &* 1664525 &+ 1013904223; return Float(seed >> 8) / Float(1 << 24) - 0.5 }
         convs = (0..<depth).map { _ in
             let w = (0..<(c * k * k)).map { _ in next() / Float(k) }
             return w.withUnsafeBufferPointer {
                 ConvKernel(weightOIHW: $0, bias: nil, outChannels: c, inChannels: c, kernelH: k, kernelW: k, padding: (k / 2, k / 2), groups: c,
-                           precision: precision)
+                           engine: engine)
             }
         }
         input = Tensor(shape: [batch, r, r, c], values: (0..<(batch * r * r * c)).map { _ in next() })
@@ -316,9 +327,9 @@ struct DWConv: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        try common.configure()
+        let engine = try common.engine()
         let peak = measurePeak(threads: common.threads, precision: common.precision)
-        let stack = DWStack(channels: channels, size: size, kernel: kernel, depth: depth, batch: batch, precision: common.precision)
+        let stack = DWStack(channels: channels, size: size, kernel: kernel, depth: depth, batch: batch, engine: engine)
         let probe = PeakProbe(threads: common.threads, roughPeak: peak, precision: common.precision)
         let (t, peers) = try measureAlternating(
             repeats: common.repeats, rounds: common.rounds, probe: probe, peers: common.peers,
@@ -332,22 +343,23 @@ struct DWConv: ParsableCommand {
                                   "threads": common.threads, "useful_gflops_per_s": useful, "nominal_gflops_per_s": nominal,
                                   "peak_gflops": peak, "percent_of_peak_useful": 100 * useful / peak,
                                   "peak_gflops_beside_runs": medianOf(t.peaks), "percent_of_peak_useful_paired": paired,
-                                  "depthwise": depthwiseSetting]
+                                  "depthwise": engine.depthwise.rawValue]
         if let peers { obj["peers"] = peers }
         obj.merge(t.jsonFields) { a, _ in a }
         if common.json { print(jsonText(obj)); return }
         print(String(format: "dwconv C=%d R=%d K=%d ×%d, %d thread(s): %.2f ms median (min %.2f), %.1f useful GFLOP/s = %.0f%% of %.0f peak, %.0f%% paired (%.1f nominal)%@",
-                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, paired, nominal, t.stealNote + depthwiseNote))
+                     channels, size, kernel, depth, common.threads, t.median, t.min, useful, 100 * useful / peak, peak, paired, nominal,
+                     t.stealNote + depthwiseNote(engine)))
         printPeers(obj["peers"], ours: t.median)
     }
 }
 
-/// The depth-wise algorithm the engine runs (`--depthwise`, else `REPLK_DEPTHWISE`, else "auto"),
-/// reported with the figures so that those of the opt-in FFT or a forced split say so.
-var depthwiseSetting: String { ConvKernel.depthwiseAlgorithm.rawValue }
-
-/// ", depth-wise …" for a text line, empty for `auto`.
-var depthwiseNote: String { depthwiseSetting == "auto" ? "" : ", depth-wise \(depthwiseSetting)" }
+/// ", depth-wise …" for a text line, empty for `auto`: the depth-wise algorithm `engine` runs
+/// (`--depthwise`, else `REPLK_DEPTHWISE`, else auto), reported with the figures so that those of
+/// the opt-in FFT or a forced split say so (the JSON has it as "depthwise").
+func depthwiseNote(_ engine: EngineConfiguration) -> String {
+    engine.depthwise == .auto ? "" : ", depth-wise \(engine.depthwise.rawValue)"
+}
 
 struct Table1: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -357,14 +369,14 @@ struct Table1: ParsableCommand {
     @Option(parsing: .unconditional, help: "Map sizes.") var sizes = IntList([16, 32, 64])
 
     func run() throws {
-        try common.configure()
+        let engine = try common.engine()
         let peak = measurePeak(threads: common.threads, precision: common.precision)
         let probe = PeakProbe(threads: common.threads, roughPeak: peak, precision: common.precision)
         let ks = kernels.values, rs = sizes.values
         var rows = [[String]](), out = [[String: Any]]()
         for r in rs {
             for k in ks {
-                let stack = DWStack(channels: 384, size: r, kernel: k, depth: 24, batch: 1, precision: common.precision)
+                let stack = DWStack(channels: 384, size: r, kernel: k, depth: 24, batch: 1, engine: engine)
                 let (t, peers) = try measureAlternating(
                     repeats: common.repeats, rounds: common.rounds, probe: probe, peers: common.peers,
                     peerArgs: ["dwconv", "--channels", "384", "--size", "\(r)", "--kernel", "\(k)", "--depth", "24", "--batch", "1",
@@ -387,10 +399,10 @@ struct Table1: ParsableCommand {
                 out.append(row)
             }
         }
-        if common.json { print(jsonText(["peak_gflops": peak, "threads": common.threads, "depthwise": depthwiseSetting, "rows": out])); return }
+        if common.json { print(jsonText(["peak_gflops": peak, "threads": common.threads, "depthwise": engine.depthwise.rawValue, "rows": out])); return }
         var header = ["R", "K", "ms", "useful GFLOP/s", "% of peak", "% paired", "host steal"]
         if common.peers != nil { header += ["PyTorch ms (ratio)", "onnxruntime ms (ratio)", "OpenVINO ms (ratio)"] }
-        print(String(format: "24 depth-wise convs, C = 384, batch 1, %d thread(s); FMA peak %.0f GFLOP/s (\"paired\": each run against the peak measured just before it)%@", common.threads, peak, depthwiseNote))
+        print(String(format: "24 depth-wise convs, C = 384, batch 1, %d thread(s); FMA peak %.0f GFLOP/s (\"paired\": each run against the peak measured just before it)%@", common.threads, peak, depthwiseNote(engine)))
         print(markdownTable(header: header, rows: rows, rightAligned: Set(0..<header.count)))
     }
 }
@@ -416,11 +428,11 @@ struct Model: ParsableCommand {
 
     func run() throws {
         do {
-            try common.configure()
+            let engine = try common.engine()
             let peak = measurePeak(threads: common.threads, precision: common.precision)
             let rssBefore = peakRSSMegabytes()
             var obj: [String: Any] = ["model": name, "threads": common.threads, "batch": batch, "peak_gflops": peak,
-                                      "depthwise": depthwiseSetting, "precision": common.precision.rawValue]
+                                      "depthwise": engine.depthwise.rawValue, "precision": common.precision.rawValue]
             var t = Timing()
             var run: () -> Void = {}
             var macs: Double = 0, executed: Double = 0
@@ -428,41 +440,33 @@ struct Model: ParsableCommand {
             case "replknet-31b", "replknet-31l", "replknet-xl":
                 let cfg = RepLKNetConfig.preset(String(name.dropFirst("replknet-".count)))!
                 let s = size ?? 224
-                let options = RepLKNetOptions(precision: common.precision)
+                let options = RepLKNetOptions(engine: engine)
                 let model = try checkpoint.map { try RepLKNet(stateDict: try Checkpoint(path: $0).stateDict(), file: $0, options: options) }
                     ?? RepLKNet(stateDict: randomStateDict(cfg.stateDictShapes()), file: name, options: options)
                 let x = Tensor(shape: [batch, s, s, 3], repeating: 0.1)
-                FLOPCounter.shared.reset()
-                _ = model.logits(x)
-                macs = FLOPCounter.shared.macs
-                executed = FLOPCounter.shared.executedMACs
+                (_, macs, executed) = FLOPCounter.count { model.logits(x) }
                 run = { _ = model.logits(x) }
                 obj["input"] = [s, s]
                 obj["params"] = cfg.parameterCount(merged: true)
             case "upernet-31b":
                 let (h, w) = (height ?? size ?? 512, width ?? size ?? 512)
-                let model = try FullSize.upernet("31b", precision: common.precision)
+                let model = try FullSize.upernet("31b", engine: engine)
                 var config = SegmentationTestConfig.ade20k
                 if slide { config.mode = .slide(crop: (512, 512), stride: (341, 341)) }
                 let pipeline = SegmentationPipeline(model: model, config: config)
                 let x = Tensor(shape: [1, h, w, 3], repeating: 0.1)
-                FLOPCounter.shared.reset()
-                _ = pipeline.logits(x)
-                macs = FLOPCounter.shared.macs
-                executed = FLOPCounter.shared.executedMACs
+                (_, macs, executed) = FLOPCounter.count { pipeline.logits(x) }
                 run = { _ = pipeline.logits(x) }
                 obj["input"] = [h, w]
                 obj["mode"] = slide ? "slide 512/341" : "whole"
                 obj["params"] = model.parameterCount
             case "cascade-31b":
                 let (h, w) = (height ?? 800, width ?? 1333)
-                let model = try FullSize.cascade("31b", precision: common.precision)
+                let model = try FullSize.cascade("31b", engine: engine)
                 let ph = (h + 31) / 32 * 32, pw = (w + 31) / 32 * 32
                 let x = Tensor(shape: [1, ph, pw, 3], repeating: 0.1)
-                FLOPCounter.shared.reset()
-                let raw = model.detect(x, imageShape: (h, w))
-                macs = FLOPCounter.shared.macs
-                executed = FLOPCounter.shared.executedMACs
+                let (raw, counted, ran) = FLOPCounter.count { model.detect(x, imageShape: (h, w)) }
+                (macs, executed) = (counted, ran)
                 obj["detections"] = raw.boxes.count
                 run = { _ = model.detect(x, imageShape: (h, w)) }
                 obj["input"] = [h, w]
@@ -497,7 +501,7 @@ struct Model: ParsableCommand {
             let ran = executed < macs ? String(format: " (%.1f G run, the 3×3 convs as Winograd)", executed / 1e9) : ""
             print(String(format: "%@ %@, batch %d, %d thread(s): %.1f ms median (min %.1f), %.1f GMAC%@, %.0f GFLOP/s run = %.0f%% of %.0f peak (%.0f%% paired), peak RSS %.0f MB%@",
                          name, "\(obj["input"]!)", batch, common.threads, t.median, t.min, macs / 1e9, ran, executedGflops,
-                         100 * executedGflops / peak, peak, paired, obj["peak_rss_mb"] as! Double, t.stealNote + depthwiseNote))
+                         100 * executedGflops / peak, peak, paired, obj["peak_rss_mb"] as! Double, t.stealNote + depthwiseNote(engine)))
             printPeers(obj["peers"], ours: t.median)
         } catch {
             exitWithError("replk-bench", error)
@@ -551,7 +555,7 @@ struct GEMMBench: ParsableCommand {
     var cold = false
 
     func run() throws {
-        try common.configure()
+        let engine = common.engine
         let peak = measurePeak(threads: common.threads, precision: common.precision)
         let act = activation.engine
         var shapes = [(56, 128, 512), (56, 512, 128), (28, 256, 1024), (28, 1024, 256), (14, 512, 2048), (14, 2048, 512),
@@ -564,7 +568,7 @@ struct GEMMBench: ParsableCommand {
             let convs = (0..<copies).map { _ in
                 w.withUnsafeBufferPointer {
                     ConvKernel(weightOIHW: $0, bias: [Float](repeating: 0.1, count: cout), outChannels: cout, inChannels: cin,
-                               kernelH: 1, kernelW: 1, precision: common.precision)
+                               kernelH: 1, kernelW: 1, engine: engine)
                 }
             }
             let x = Tensor(shape: [1, r, r, cin], repeating: 0.5)
@@ -600,7 +604,9 @@ struct Conv3x3Bench: ParsableCommand {
     var shapes = ConvShapes(argument: "128x2048x512,128x512x512,64x512x512,16x3072x512,200x256x256")!
 
     func run() throws {
-        try common.configure()
+        let engine = common.engine
+        var direct = engine
+        direct.winograd = false
         let peak = measurePeak(threads: common.threads, precision: common.precision)
         var rows = [[String]]()
         var results = [[String: Any]]()
@@ -609,22 +615,21 @@ struct Conv3x3Bench: ParsableCommand {
             for i in w.indices { w[i] = Float((i &* 2654435761) % 1000) * 5e-5 - 0.025 }
             let bias = [Float](repeating: 0.1, count: cout)
             let fast = w.withUnsafeBufferPointer {
-                ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3, padding: (1, 1))
-            }
-            let direct = w.withUnsafeBufferPointer {
                 ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3, padding: (1, 1),
-                           winograd: false)
+                           engine: engine)
+            }
+            let directConv = w.withUnsafeBufferPointer {
+                ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3, padding: (1, 1),
+                           engine: direct)
             }
             let x = Tensor(shape: [1, r, r, cin], repeating: 0.5)
             // Alternating halves, so that both see the same machine.
             // The multiply-adds as defined, and those the Winograd conv runs, as the engine counts them.
-            FLOPCounter.shared.reset()
-            _ = fast(x, activation: Activation.relu)
-            let macs = FLOPCounter.shared.macs, run = FLOPCounter.shared.executedMACs
+            let (_, macs, run) = FLOPCounter.count { fast(x, activation: Activation.relu) }
             var tw = measure(repeats: (common.repeats + 1) / 2) { _ = fast(x, activation: Activation.relu) }
-            var td = measure(repeats: (common.repeats + 1) / 2) { _ = direct(x, activation: Activation.relu) }
+            var td = measure(repeats: (common.repeats + 1) / 2) { _ = directConv(x, activation: Activation.relu) }
             tw += measure(warmup: 0, repeats: common.repeats / 2) { _ = fast(x, activation: Activation.relu) }
-            td += measure(warmup: 0, repeats: common.repeats / 2) { _ = direct(x, activation: Activation.relu) }
+            td += measure(warmup: 0, repeats: common.repeats / 2) { _ = directConv(x, activation: Activation.relu) }
             let gd = 2 * macs / (td.median / 1000) / 1e9, gw = 2 * run / (tw.median / 1000) / 1e9
             rows.append(["\(r)×\(r)", "\(cin)", "\(cout)", String(format: "%.1f", td.median), String(format: "%.0f%%", 100 * gd / peak),
                          String(format: "%.1f", tw.median), String(format: "%.0f%%", 100 * gw / peak),

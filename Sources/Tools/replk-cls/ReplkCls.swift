@@ -58,12 +58,15 @@ struct ModelOptions: ParsableArguments {
         try checkThreads(threads)
     }
 
+    /// The engine configuration of the options (`--threads`, `--depthwise`, `--precision` over the environment).
+    func engine() throws -> EngineConfiguration {
+        try engineConfiguration(threads: threads, depthwise: depthwise, precision: precision)
+    }
+
     func load() throws -> Classifier {
-        configureThreads(threads)
-        try configureDepthwise(depthwise)
-        return try Classifier(checkpoint: checkpoint, reparameterize: !noReparam, variant: ema ? .ema : .model,
-                              inputSize: inputSize, mean: mean?.values.map(Float.init), std: std?.values.map(Float.init),
-                              precision: precision)
+        try Classifier(checkpoint: checkpoint, reparameterize: !noReparam, variant: ema ? .ema : .model,
+                       inputSize: inputSize, mean: mean?.values.map(Float.init), std: std?.values.map(Float.init),
+                       engine: try engine())
     }
 }
 
@@ -236,8 +239,8 @@ struct Evaluate: ParsableCommand {
     func journalSettings(_ clf: Classifier) -> [String: Any] {
         var settings: [String: Any] = ["root": root, "input_size": clf.preprocess.inputSize,
                                        "reparam": !model.noReparam, "ema": model.ema]
-        recordDepthwise(in: &settings)
-        recordPrecision(model.precision, in: &settings)
+        recordDepthwise(clf.model.options.engine, in: &settings)
+        recordPrecision(clf.model.options.precision, in: &settings)
         return settings
     }
 
@@ -256,11 +259,11 @@ struct Evaluate: ParsableCommand {
                 task: "classification", dataset: "imagenet", split: (root as NSString).lastPathComponent,
                 model: clf.model.config.name, checkpointPath: model.checkpoint, imageCount: 0,
                 testMode: ["input_size": .int(clf.preprocess.inputSize), "crop_pct": .double(clf.preprocess.cropPct), "interpolation": "bicubic"],
-                metrics: [:], parameters: clf.model.config.parameterCount(merged: true), threads: ThreadPool.shared.threadCount)
+                metrics: [:], parameters: clf.model.config.parameterCount(merged: true), threads: clf.model.options.engine.threads)
             record.checkpointSHA256 = checkpointSHA256
             record.flops = clf.macs
-            record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
-            record.precision = model.precision.rawValue
+            record.depthwise = clf.model.options.engine.depthwise.rawValue
+            record.precision = clf.model.options.precision.rawValue
             record.flopsInput = [clf.preprocess.inputSize, clf.preprocess.inputSize]
             record.splitImages = ds.samples.count
             let report: [String: Any] = ["record": try record.object(), "classes": clf.numClasses]

@@ -45,10 +45,13 @@ struct DetOptions: ParsableArguments {
         try checkThreads(threads)
     }
 
+    /// The engine configuration of the options (`--threads`, `--depthwise`, `--precision` over the environment).
+    func engine() throws -> EngineConfiguration {
+        try engineConfiguration(threads: threads, depthwise: depthwise, precision: precision)
+    }
+
     func load() throws -> DetectionPipeline {
-        configureThreads(threads)
-        try configureDepthwise(depthwise)
-        let model = try CascadeMaskRCNN(checkpoint: checkpoint, reparameterize: !noReparam, precision: precision)
+        let model = try CascadeMaskRCNN(checkpoint: checkpoint, reparameterize: !noReparam, engine: try engine())
         var p = DetectionPipeline(model: model)
         p.scale = (scale.values[0], scale.values[1])
         return p
@@ -191,11 +194,11 @@ struct Evaluate: ParsableCommand {
 
     /// The settings a resume (or a merge) must share with the interrupted run (the journal adds
     /// the checkpoint's path and sha256).
-    func journalSettings() -> [String: Any] {
+    func journalSettings(engine: EngineConfiguration) -> [String: Any] {
         var settings: [String: Any] = ["root": root, "split": split, "scale": options.scale.defaultValueDescription,
                                        "reparam": !options.noReparam]
-        recordDepthwise(in: &settings)
-        recordPrecision(options.precision, in: &settings)
+        recordDepthwise(engine, in: &settings)
+        recordPrecision(engine.precision, in: &settings)
         return settings
     }
 
@@ -204,6 +207,7 @@ struct Evaluate: ParsableCommand {
             let ds = try COCODataset(root: root, split: split)
             let pipeline = try options.load()
             let model = pipeline.model
+            let engine = model.backbone.options.engine
             // Map model labels to the annotation file's categories: by name when the checkpoint names
             // its classes (mmdet's cat_ids), else in id order when the counts agree.
             let cats = ds.groundTruth.categories
@@ -225,11 +229,11 @@ struct Evaluate: ParsableCommand {
                 testMode: ["scale": .string(options.scale.defaultValueDescription), "max_dets": [100, 300, 1000],
                            "score_thr": .double(Double("\(model.config.scoreThreshold)")!)],
                 metrics: [:], parameters: model.mergedParameterCount,
-                flops: model.macs(height: flopsInput[1], width: flopsInput[0]), threads: ThreadPool.shared.threadCount)
+                flops: model.macs(height: flopsInput[1], width: flopsInput[0]), threads: engine.threads)
             record.flopsInput = flopsInput
             record.checkpointSHA256 = checkpointSHA256
-            record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
-            record.precision = options.precision.rawValue
+            record.depthwise = engine.depthwise.rawValue
+            record.precision = engine.precision.rawValue
             record.splitImages = ds.images.count
             let report: [String: Any] = ["record": try record.object(), "root": root, "split": split, "category_ids": ids]
             if let showDir {
@@ -242,7 +246,7 @@ struct Evaluate: ParsableCommand {
             let task = DetectionTask(dataset: ds, pipeline: pipeline, categoryIds: ids,
                                      show: showDir.map { ($0, names, detectionPalette(names.count), showScoreThr) })
             let identity = EvaluationIdentity(tool: "replk-det", kind: "det", checkpoint: options.checkpoint,
-                                              checkpointSHA256: checkpointSHA256, settings: journalSettings())
+                                              checkpointSHA256: checkpointSHA256, settings: journalSettings(engine: engine))
             guard let outcomes = try evaluateOrShard(task, samples: images, identity: identity, options: evaluation, report: report) else { return }
             try finishDetection(report: report, groundTruth: ds.groundTruth, outcomes: outcomes, results: evaluation.results, json: evaluation.json)
         } catch {

@@ -76,7 +76,10 @@ struct Compute: ParsableCommand {
 
     func run() throws {
         do {
-            configureThreads(threads)
+            // replk-erf has no --depthwise: REPLK_DEPTHWISE applies as the engine read it before, a
+            // name that is not an algorithm running as auto.
+            var engine = EngineConfiguration.fromEnvironment()
+            if let threads { engine.threads = threads }
             let outDir = out.count > 1 && out.hasSuffix("/") ? String(out.dropLast()) : out
             let outputs = ["erf.npy", "erf.png", "erf.json"].map { outDir + "/" + $0 }
             // Never write over an input (the checkpoint, the tensor, or an image).
@@ -92,7 +95,7 @@ struct Compute: ParsableCommand {
 
             let sd = try Checkpoint(path: checkpoint).stateDict()
             let model = try ERFModel(stateDict: sd, file: checkpoint,
-                                     options: ERFModelOptions(reparameterize: !noReparam, stageNorm: stageNorm))
+                                     options: ERFModelOptions(reparameterize: !noReparam, stageNorm: stageNorm, engine: engine))
             var tensorInput: (shape: [Int], values: [Float])?
             if let tensor {
                 let (shape, values) = try NPY.read(path: tensor)

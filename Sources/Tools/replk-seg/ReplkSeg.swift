@@ -98,11 +98,14 @@ struct SegOptions: ParsableArguments {
         return c
     }
 
+    /// The engine configuration of the options (`--threads`, `--depthwise`, `--precision` over the environment).
+    func engine() throws -> EngineConfiguration {
+        try engineConfiguration(threads: threads, depthwise: depthwise, precision: precision)
+    }
+
     func load() throws -> (Segmenter, SegmentationPipeline) {
-        configureThreads(threads)
-        try configureDepthwise(depthwise)
         let model = try Segmenter(checkpoint: checkpoint, alignCorners: data == .cityscapes, reparameterize: !noReparam,
-                                  precision: precision)
+                                  engine: try engine())
         return (model, SegmentationPipeline(model: model, config: try testConfig(model: model)))
     }
 
@@ -174,7 +177,7 @@ struct Evaluate: ParsableCommand {
 
     /// The settings a resume (or a merge) must share with the interrupted run (the journal adds
     /// the checkpoint's path and sha256).
-    func journalSettings(_ config: SegmentationTestConfig) -> [String: Any] {
+    func journalSettings(_ config: SegmentationTestConfig, engine: EngineConfiguration) -> [String: Any] {
         var settings = options.describe(config).mapValues(\.foundationValue)
         settings["root"] = root
         settings["reparam"] = !options.noReparam
@@ -183,8 +186,8 @@ struct Evaluate: ParsableCommand {
             settings["data"] = options.data.rawValue
             settings["split"] = split ?? defaultSplit
         }
-        recordDepthwise(in: &settings)
-        recordPrecision(options.precision, in: &settings)
+        recordDepthwise(engine, in: &settings)
+        recordPrecision(engine.precision, in: &settings)
         return settings
     }
 
@@ -196,6 +199,7 @@ struct Evaluate: ParsableCommand {
                 ? try CityscapesDataset(root: root, split: split ?? "val")
                 : try ADE20KDataset(root: root, split: split ?? "validation")
             let (model, pipeline) = try options.load()
+            let engine = model.backbone.options.engine
             let (names, _) = options.classes(model)
             let samples = Array(ds.samples.prefix(evaluation.limit ?? ds.samples.count))
             // --save-pred or --show-dir in the dataset's own folders would replace its images or ground truth.
@@ -215,10 +219,10 @@ struct Evaluate: ParsableCommand {
                 testMode: options.describe(pipeline.config), metrics: [:],
                 parameters: model.mergedParameterCount,
                 flops: model.macs(height: pipeline.config.scale.1, width: pipeline.config.scale.0),
-                threads: ThreadPool.shared.threadCount)
+                threads: engine.threads)
             record.checkpointSHA256 = checkpointSHA256
-            record.depthwise = ConvKernel.depthwiseAlgorithm.rawValue
-            record.precision = options.precision.rawValue
+            record.depthwise = engine.depthwise.rawValue
+            record.precision = engine.precision.rawValue
             record.flopsInput = [pipeline.config.scale.0, pipeline.config.scale.1]
             record.splitImages = ds.samples.count
             let report: [String: Any] = ["record": try record.object(), "classes": names]
@@ -226,7 +230,7 @@ struct Evaluate: ParsableCommand {
             let task = SegmentationTask(dataset: ds, pipeline: pipeline, classes: model.numClasses, savePred: savePred,
                                         show: showDir.map { ($0, names0, palette) })
             let identity = EvaluationIdentity(tool: "replk-seg", kind: "seg", checkpoint: options.checkpoint,
-                                              checkpointSHA256: checkpointSHA256, settings: journalSettings(pipeline.config))
+                                              checkpointSHA256: checkpointSHA256, settings: journalSettings(pipeline.config, engine: engine))
             guard let outcomes = try evaluateOrShard(task, samples: samples, identity: identity, options: evaluation, report: report) else { return }
             try finishSegmentation(report: report, outcomes: outcomes, results: evaluation.results, json: evaluation.json)
         } catch {
