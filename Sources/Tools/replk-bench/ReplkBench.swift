@@ -609,11 +609,12 @@ struct Conv3x3Bench: ParsableCommand {
             for i in w.indices { w[i] = Float((i &* 2654435761) % 1000) * 5e-5 - 0.025 }
             let bias = [Float](repeating: 0.1, count: cout)
             let fast = w.withUnsafeBufferPointer {
-                ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3, padding: (1, 1))
+                ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3, padding: (1, 1),
+                           precision: common.precision)
             }
             let direct = w.withUnsafeBufferPointer {
                 ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3, padding: (1, 1),
-                           winograd: false)
+                           winograd: false, precision: common.precision)
             }
             let x = Tensor(shape: [1, r, r, cin], repeating: 0.5)
             // Alternating halves, so that both see the same machine.
