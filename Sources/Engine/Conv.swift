@@ -149,6 +149,8 @@ public final class ConvKernel {
     public let pool: ThreadPool
 
     private enum Plan { case gemm, depthwise, winograd }
+    /// Winograd with bf16 GEMMs (experimental).
+    private var winogradBF16 = false
     private let plan: Plan
     /// GEMM: one packed B per group (at bf16 `packBBF16`'s pair words in this float buffer).
     /// Depth-wise: tap-major weights `[kH·kW][C]` (stride 1 at bf16: `pairWeights`, the only copy).
@@ -211,10 +213,21 @@ public final class ConvKernel {
             // float32 at either precision: F(4×4, 3×3) runs a quarter of the multiply-adds, more than
             // bf16's twice the rate gains, and its transforms amplify bf16's rounding (tried: up to
             // 7 % of the output's largest magnitude against 4e-6 at float32).
-            let s = TensorStorage(count: winogradWeightCount(inChannels: inChannels, outChannels: outChannels))
-            winogradTransformWeights(w, inChannels: inChannels, outChannels: outChannels, into: s.pointer)
-            weights = s
-            groupStride = packedBCount(k: inChannels, n: outChannels)
+            if precision == .bf16 && getenv("REPLK_WINOGRAD_BF16") != nil {
+                let stride = packedBF16BCount(k: inChannels, n: outChannels)
+                let s = TensorStorage(count: 36 * stride)
+                winogradTransformWeightsBF16(w, inChannels: inChannels, outChannels: outChannels,
+                                             into: UnsafeMutableRawPointer(s.pointer).assumingMemoryBound(to: UInt32.self))
+                weights = s
+                groupStride = stride
+                winogradBF16 = true
+            } else {
+                let s = TensorStorage(count: winogradWeightCount(inChannels: inChannels, outChannels: outChannels))
+                winogradTransformWeights(w, inChannels: inChannels, outChannels: outChannels, into: s.pointer)
+                weights = s
+                groupStride = packedBCount(k: inChannels, n: outChannels)
+                winogradBF16 = false
+            }
             blockedWeights = nil
             pairWeights = nil
         } else if groups == inChannels && groups == outChannels && groups > 1 {
@@ -359,6 +372,18 @@ public final class ConvKernel {
             // its block of A once per K block and streams that ξ's weights once.
             let (mBlocks, mc) = gemmRowBlocks(count)
             let panels = (outChannels + gemmNR - 1) / gemmNR
+            if winogradBF16 {
+                let words = UnsafeRawPointer(wp).assumingMemoryBound(to: UInt32.self)
+                pool.parallelFor(36 * mBlocks) { task in
+                    let xi = task / mBlocks, mb = task - xi * mBlocks
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBF16ScratchCount(mc: mc)) { scratch in
+                        gemmBlockBF16(.rows(vp + xi * count * inChannels, ld: inChannels), m: count, n: outChannels, k: inChannels,
+                                      packedB: words + xi * groupStride, c: mp + xi * count * outChannels, ldc: outChannels,
+                                      epilogue: Epilogue(), m0: mb * mc, mc: mc, panel0: 0, panelCount: panels,
+                                      scratch: scratch.baseAddress!)
+                    }
+                }
+            } else {
             pool.parallelFor(36 * mBlocks) { task in
                 let xi = task / mBlocks, mb = task - xi * mBlocks
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: mc)) { scratch in
@@ -367,6 +392,7 @@ public final class ConvKernel {
                               epilogue: Epilogue(), m0: mb * mc, mc: mc, panel0: 0, panelCount: panels,
                               scratch: scratch.baseAddress!)
                 }
+            }
             }
             pool.parallelFor(tasks) { i in
                 winogradOutputTransform(mp, t, tiles: first + i * chunk, min(first + count, first + (i + 1) * chunk),

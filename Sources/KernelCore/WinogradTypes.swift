@@ -47,6 +47,17 @@ public func winogradWeightCount(inChannels: Int, outChannels: Int) -> Int {
 /// `dst + ξ · packedBCount(k: Cin, n: Cout)`. Computed in double precision.
 public func winogradTransformWeights(_ w: UnsafeBufferPointer<Float>, inChannels ci: Int, outChannels co: Int,
                                      into dst: UnsafeMutablePointer<Float>) {
+    let u = winogradTransformedWeights(w, inChannels: ci, outChannels: co)
+    let stride = packedBCount(k: ci, n: co)
+    u.withUnsafeBufferPointer { p in
+        for xi in 0..<36 {
+            packB(p.baseAddress! + xi * ci * co, k: ci, n: co, strideK: co, strideN: 1, into: dst + xi * stride)
+        }
+    }
+}
+
+/// U = G g Gᵀ of PyTorch-layout 3×3 weights, unpacked: `[ξ][ci][co]`, computed in double precision.
+func winogradTransformedWeights(_ w: UnsafeBufferPointer<Float>, inChannels ci: Int, outChannels co: Int) -> [Float] {
     precondition(w.count == co * ci * 9, "3×3 weight has \(w.count) values, expected \(co * ci * 9)")
     // G·g·Gᵀ with G = [[1/4, 0, 0], [−1/6, −1/6, −1/6], [−1/6, 1/6, −1/6], [1/24, 1/12, 1/6],
     // [1/24, −1/12, 1/6], [0, 0, 1]], applied to the columns of g, then to the rows of the result.
@@ -74,10 +85,18 @@ public func winogradTransformWeights(_ w: UnsafeBufferPointer<Float>, inChannels
             }
         }
     }
-    let stride = packedBCount(k: ci, n: co)
+    return u
+}
+
+/// `winogradTransformWeights` for the bf16 GEMM: the same G·g·Gᵀ, rounded to bf16 (nearest even)
+/// and packed by `packBBF16` as 36 matrices of `packedBF16BCount(k: ci, n: co)` words each.
+public func winogradTransformWeightsBF16(_ w: UnsafeBufferPointer<Float>, inChannels ci: Int, outChannels co: Int,
+                                         into dst: UnsafeMutablePointer<UInt32>) {
+    let u = winogradTransformedWeights(w, inChannels: ci, outChannels: co)
+    let stride = packedBF16BCount(k: ci, n: co)
     u.withUnsafeBufferPointer { p in
         for xi in 0..<36 {
-            packB(p.baseAddress! + xi * ci * co, k: ci, n: co, strideK: co, strideN: 1, into: dst + xi * stride)
+            packBBF16(p.baseAddress! + xi * ci * co, k: ci, n: co, strideK: co, strideN: 1, into: dst + xi * stride)
         }
     }
 }
