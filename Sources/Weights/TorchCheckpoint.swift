@@ -18,7 +18,9 @@ public enum StateDictVariant: Sendable {
 /// A parsed checkpoint: its object graph (pickle formats) or its tensors (safetensors). Reading it
 /// never executes code: the pickle subset only rebuilds containers, tensors and inert objects.
 public struct Checkpoint {
+    /// The file's path (or the display name of an in-memory checkpoint), used in error messages.
     public let path: String
+    /// The encoding the file was recognised as, from its first bytes.
     public let format: CheckpointFormat
     /// The unpickled top-level object (nil for safetensors).
     public let root: PickleValue?

@@ -15,6 +15,7 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
     case notAStateDict(file: String, detail: String)
     case invalidModel(file: String, detail: String)
 
+    /// The message on one line, naming the file (control characters escaped as `\n`, `\u{…}`).
     public var description: String { Self.oneLine(message) }
 
     private var message: String {
