@@ -13,6 +13,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
     /// A pixel limit setting (environment variable or option) that is not a positive whole number.
     case badLimit(setting: String, value: String)
 
+    /// The message for the user, naming the file (or the setting, for `badLimit`).
     public var description: String {
         switch self {
         case let .unreadable(f, r): return "\(f): cannot read: \(r)"
@@ -66,21 +67,33 @@ public struct ImageLimits: Sendable, Equatable {
 
 /// An 8-bit image, row-major HWC. Decoded images are RGB (3 channels); label maps have 1.
 public struct Image: Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
+    /// Samples per pixel: 3 (RGB) for decoded images, 1 for label maps; PNG encoding also takes 4 (RGBA).
     public var channels: Int
+    /// The samples, row-major HWC: pixel (x, y) channel c is at `(y * width + x) * channels + c`.
     public var pixels: [UInt8]
 
+    /// An image over `pixels` (row-major HWC).
+    ///
+    /// - Precondition: `pixels.count == width * height * channels`.
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
         precondition(pixels.count == width * height * channels, "image buffer size mismatch")
         self.width = width; self.height = height; self.channels = channels; self.pixels = pixels
     }
 
+    /// An image with every sample set to `fill`.
     public init(width: Int, height: Int, channels: Int, fill: UInt8 = 0) {
         self.init(width: width, height: height, channels: channels,
                   pixels: [UInt8](repeating: fill, count: width * height * channels))
     }
 
+    /// The sample of channel `c` at column `x`, row `y` (0-based).
+    ///
+    /// - Precondition: `x < width`, `y < height`, `c < channels`, none negative (only the array's own
+    ///   bounds are checked).
     @inline(__always) public subscript(x: Int, y: Int, c: Int) -> UInt8 {
         get { pixels[(y * width + x) * channels + c] }
         set { pixels[(y * width + x) * channels + c] = newValue }
@@ -211,8 +224,11 @@ public struct Image: Equatable {
 
 /// A single-channel 16-bit map (Cityscapes `*_instanceIds.png`); 8-bit files are widened.
 public struct Map16: Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
+    /// The values, row-major: pixel (x, y) is at `y * width + x`.
     public var values: [UInt16]
 
     /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
