@@ -5,6 +5,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case invalid(path: String, detail: String)
     case malformedJSON(path: String, line: Int, column: Int, detail: String)
 
+    /// The message for the user, starting with the path (and `line:column` for malformed JSON).
     public var description: String {
         switch self {
         case let .missing(p, w): return "\(p): \(w) not found"
