@@ -8,7 +8,9 @@ public enum COCOIoUType: String, Sendable {
 
 /// One row of mmdetection's class-wise COCO table.
 public struct COCOCategoryAP: Sendable {
+    /// The category id.
     public var id: Int
+    /// The category name.
     public var name: String
     /// AP at IoU 0.50:0.95, 0.50, 0.75, and at 0.50:0.95 for small, medium and large objects.
     public var ap: Double, ap50: Double, ap75: Double, apSmall: Double, apMedium: Double, apLarge: Double
@@ -23,7 +25,9 @@ public struct COCOCategoryAP: Sendable {
 
 /// The 12 summary numbers and the per-category APs of one evaluation.
 public struct COCOSummary: Sendable {
+    /// What was compared: boxes or masks.
     public var iouType: COCOIoUType
+    /// The evaluator's detection limits (`COCOEvaluator.maxDets`), which the summary lines name.
     public var maxDets: [Int]
     /// `COCOeval.stats`, in pycocotools' order.
     public var stats: [Double]
@@ -69,7 +73,12 @@ public func formatPython3f(_ x: Double) -> String {
 /// category) pairs that hold ground truth or detections are visited, and each category keeps its
 /// precision curves as runs of equal values.
 public final class COCOEvaluator {
+    /// What is compared: boxes (`bbox`) or masks (`segm`).
     public let iouType: COCOIoUType
+    /// The detection limits, as `COCOeval.params.maxDets`: the last is how many of the highest-scoring
+    /// detections are matched per image and category. `summary()` reads them as `COCOeval.summarize()`
+    /// does: AR at the first, second and last; the first AP at 100 (−1 when 100 is not listed), the
+    /// other APs at the last.
     public let maxDets: [Int]
 
     /// `np.linspace(.5, .95, 10)`.
