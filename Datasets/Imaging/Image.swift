@@ -3,10 +3,16 @@ import Foundation
 
 /// Errors from decoding, encoding and reading image files. Each names the file.
 public enum ImageError: Error, CustomStringConvertible, Equatable {
+    /// The file is missing, a directory, or cannot be read.
     case unreadable(file: String, reason: String)
+    /// The bytes are neither JPEG nor PNG.
     case notAnImage(file: String)
+    /// The decoder failed on the data.
     case corrupt(file: String, detail: String)
+    /// The output file cannot be created.
     case unwritable(file: String, reason: String)
+    /// A label map that is not a PNG, or an image that cannot be encoded (then `file` is `<png>` or
+    /// `<jpeg>`).
     case invalid(file: String, detail: String)
     /// The file declares more pixels than `ImageLimits.maxPixels`; refused before decoding.
     case tooLarge(file: String, width: Int, height: Int, limit: Int)

@@ -109,7 +109,10 @@ public struct COCODetection: Sendable {
 
 /// Problems with evaluation inputs.
 public enum EvalError: Error, CustomStringConvertible, Equatable {
+    /// A detection names an image the ground truth does not list.
     case unknownImage(imageId: Int)
+    /// An input the evaluation refuses (a missing field, mismatched sizes, an out-of-range value, a
+    /// mask pycocotools cannot make); the message says which.
     case invalid(String)
 
     /// The message for the user.

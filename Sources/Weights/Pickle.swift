@@ -234,21 +234,35 @@ func pickleContainersFormCycle(_ containers: [PickleContainer], budget: Int) -> 
 
 /// A value produced by the pickle machine. Nothing in it was ever executed.
 public indirect enum PickleValue {
+    /// Python's `None`.
     case none
+    /// `True` or `False`.
     case bool(Bool)
+    /// An integer that fits in Int.
     case int(Int)
     /// An integer too large for Int (kept as little-endian two's-complement bytes).
     case bigInt([UInt8])
+    /// A Python float (float64).
     case float(Double)
+    /// A `str`, decoded as UTF-8.
     case string(String)
+    /// `bytes`, `bytearray`, or a Python 2 `str` written as BINSTRING.
     case bytes([UInt8])
+    /// A tuple (immutable, so held by value).
     case tuple([PickleValue])
+    /// A list.
     case list(PickleList)
+    /// A set or frozenset, its elements in pickle order (duplicates kept).
     case set(PickleList)
+    /// A dict or `collections.OrderedDict`.
     case dict(PickleDict)
+    /// An allow-listed class or function, by name; it is never imported or called.
     case global(module: String, name: String)
+    /// An inert instance of an allow-listed class.
     case object(PickleObject)
+    /// A tensor storage, from a persistent id.
     case storage(StorageRef)
+    /// A tensor (or `nn.Parameter`, unwrapped) rebuilt as a view of a storage.
     case tensor(TensorRef)
 
     /// The dict, when this value is one.

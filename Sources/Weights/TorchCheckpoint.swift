@@ -4,6 +4,7 @@ public enum CheckpointFormat: String, Sendable {
     case torchZip
     /// The pre-1.6 stream: five pickles followed by the storages.
     case torchLegacy
+    /// A safetensors file: a little-endian u64 header length, a JSON header, then the raw tensor data.
     case safetensors
 }
 
