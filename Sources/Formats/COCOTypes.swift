@@ -56,9 +56,13 @@ public struct COCOAnnotation: Sendable {
     /// A ground-truth object.
     ///
     /// - Parameters:
+    ///   - id: the annotation's `id`.
+    ///   - imageId: the `image_id` of its image.
+    ///   - categoryId: the `category_id` of its category.
     ///   - bbox: `[x, y, w, h]` in pixels, COCO's layout (top-left corner, then size).
     ///   - area: the file's `area` in square pixels, used as given for the area ranges.
     ///   - isCrowd: COCO's `iscrowd`.
+    ///   - segmentation: the object's polygons or RLE, or nil.
     public init(id: Int, imageId: Int, categoryId: Int, bbox: [Double], area: Double, isCrowd: Bool,
                 segmentation: COCOSegmentation? = nil) {
         self.id = id; self.imageId = imageId; self.categoryId = categoryId; self.bbox = bbox
@@ -100,6 +104,9 @@ public struct COCODetection: Sendable {
     /// A detection.
     ///
     /// - Parameters:
+    ///   - imageId: the `image_id` of the image it was found in.
+    ///   - categoryId: the predicted `category_id`.
+    ///   - score: the confidence.
     ///   - bbox: `[x, y, w, h]` in pixels, or nil for mask-only results.
     ///   - segmentation: the predicted mask (an RLE for mask-only results), or nil.
     public init(imageId: Int, categoryId: Int, score: Double, bbox: [Double]?, segmentation: COCOSegmentation? = nil) {
