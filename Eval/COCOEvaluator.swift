@@ -109,7 +109,15 @@ public final class COCOEvaluator {
     private var boxResults: Bool?
     private var added = 0
 
-    /// - Parameter maxDets: pycocotools' default [1, 10, 100]; mmdetection uses [100, 300, 1000].
+    /// An evaluator over `gt`'s images and categories.
+    ///
+    /// - Parameters:
+    ///   - gt: the ground truth; annotations whose image or category it does not list are never
+    ///     evaluated, as in pycocotools.
+    ///   - iouType: compare boxes or masks.
+    ///   - maxDets: pycocotools' default [1, 10, 100]; mmdetection uses [100, 300, 1000].
+    /// - Throws: `EvalError.invalid` when `maxDets` is empty or not all positive, or (for `segm`)
+    ///   when an annotation has no segmentation or one pycocotools cannot make a mask of.
     public init(groundTruth gt: COCOGroundTruth, iouType: COCOIoUType, maxDets: [Int] = [1, 10, 100]) throws {
         guard !maxDets.isEmpty, maxDets.allSatisfy({ $0 > 0 }) else { throw EvalError.invalid("maxDets must be positive") }
         self.iouType = iouType
@@ -177,7 +185,13 @@ public final class COCOEvaluator {
 
     /// Adds detections (a results file's entries, in file order). The kind of results (box or mask)
     /// is decided by the first detection ever added, as `loadRes` does.
-    /// - Parameter source: the results file, named in errors.
+    ///
+    /// - Parameters:
+    ///   - detections: the results; those of categories the ground truth lacks are dropped.
+    ///   - source: the results file, named in errors.
+    /// - Throws: `EvalError.unknownImage` for an image the ground truth does not list;
+    ///   `EvalError.invalid` for a detection without the box or mask its kind of results needs, or
+    ///   a mask pycocotools cannot make.
     public func add(_ detections: [COCODetection], source: String? = nil) throws {
         for d in detections {
             added += 1

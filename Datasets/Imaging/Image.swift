@@ -120,13 +120,24 @@ public struct Image: Equatable {
 
     /// Decodes a JPEG or PNG file to RGB: grayscale is replicated, alpha dropped, palettes expanded
     /// (what `PIL.Image.convert('RGB')` and `cv2.imread(IMREAD_COLOR)` give).
-    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    ///
+    /// - Parameters:
+    ///   - path: the file to decode.
+    ///   - limits: nil for `ImageLimits.fromEnvironment()`.
+    /// - Throws: `ImageError` when the file cannot be read, is not JPEG or PNG, is corrupt, or has
+    ///   more pixels than the limit.
     public init(contentsOf path: String, limits: ImageLimits? = nil) throws {
         try self.init(data: try Image.readFile(path), name: path, limits: limits)
     }
 
-    /// Decodes JPEG or PNG bytes to RGB; `name` appears in errors.
-    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    /// Decodes JPEG or PNG bytes to RGB.
+    ///
+    /// - Parameters:
+    ///   - data: the encoded file's bytes.
+    ///   - name: the name errors give for the data (a path, usually).
+    ///   - limits: nil for `ImageLimits.fromEnvironment()`.
+    /// - Throws: `ImageError` when the data is not JPEG or PNG, is corrupt, or has more pixels than
+    ///   the limit.
     public init(data: [UInt8], name: String, limits: ImageLimits? = nil) throws {
         let maxPixels = try Image.pixelLimit(limits)
         var img = replk_image()
@@ -145,7 +156,13 @@ public struct Image: Equatable {
 
     /// Reads a label PNG as raw sample values (palette indices, never colours; 16-bit values keep
     /// their low byte, as numpy's uint8 cast does).
-    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    ///
+    /// - Parameters:
+    ///   - path: the PNG file.
+    ///   - limits: nil for `ImageLimits.fromEnvironment()`.
+    /// - Returns: a 1-channel image of the values.
+    /// - Throws: `ImageError`: `invalid` when the file is not a PNG, `corrupt` for a colour PNG or
+    ///   bad data, `tooLarge` above the limit, `unreadable` when it cannot be read.
     public static func readLabelMap(_ path: String, limits: ImageLimits? = nil) throws -> Image {
         let data = try readFile(path)
         guard data.count >= 8 && data[0] == 0x89 && data[1] == 0x50 && data[2] == 0x4E && data[3] == 0x47 else {
@@ -237,7 +254,14 @@ public struct Map16: Equatable {
     /// The values, row-major: pixel (x, y) is at `y * width + x`.
     public var values: [UInt16]
 
-    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    /// Reads a single-channel (greyscale or palette) PNG's values as 16-bit integers; files of 8 bits
+    /// or fewer are widened.
+    ///
+    /// - Parameters:
+    ///   - path: the PNG file.
+    ///   - limits: nil for `ImageLimits.fromEnvironment()`.
+    /// - Throws: `ImageError` when the file cannot be read, is not a single-channel PNG, or has more
+    ///   pixels than the limit.
     public init(contentsOf path: String, limits: ImageLimits? = nil) throws {
         let data = try Image.readFile(path)
         let maxPixels = try Image.pixelLimit(limits)
