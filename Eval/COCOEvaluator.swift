@@ -8,7 +8,9 @@ public enum COCOIoUType: String, Sendable {
 
 /// One row of mmdetection's class-wise COCO table.
 public struct COCOCategoryAP: Sendable {
+    /// The category id.
     public var id: Int
+    /// The category name.
     public var name: String
     /// AP at IoU 0.50:0.95, 0.50, 0.75, and at 0.50:0.95 for small, medium and large objects.
     public var ap: Double, ap50: Double, ap75: Double, apSmall: Double, apMedium: Double, apLarge: Double
@@ -23,7 +25,9 @@ public struct COCOCategoryAP: Sendable {
 
 /// The 12 summary numbers and the per-category APs of one evaluation.
 public struct COCOSummary: Sendable {
+    /// What was compared: boxes or masks.
     public var iouType: COCOIoUType
+    /// The evaluator's detection limits (`COCOEvaluator.maxDets`), which the summary lines name.
     public var maxDets: [Int]
     /// `COCOeval.stats`, in pycocotools' order.
     public var stats: [Double]
@@ -69,7 +73,12 @@ public func formatPython3f(_ x: Double) -> String {
 /// category) pairs that hold ground truth or detections are visited, and each category keeps its
 /// precision curves as runs of equal values.
 public final class COCOEvaluator {
+    /// What is compared: boxes (`bbox`) or masks (`segm`).
     public let iouType: COCOIoUType
+    /// The detection limits, as `COCOeval.params.maxDets`: the last is how many of the highest-scoring
+    /// detections are matched per image and category. `summary()` reads them as `COCOeval.summarize()`
+    /// does: AR at the first, second and last; the first AP at 100 (−1 when 100 is not listed), the
+    /// other APs at the last.
     public let maxDets: [Int]
 
     /// `np.linspace(.5, .95, 10)`.
@@ -100,7 +109,15 @@ public final class COCOEvaluator {
     private var boxResults: Bool?
     private var added = 0
 
-    /// - Parameter maxDets: pycocotools' default [1, 10, 100]; mmdetection uses [100, 300, 1000].
+    /// An evaluator over `gt`'s images and categories.
+    ///
+    /// - Parameters:
+    ///   - gt: the ground truth; annotations whose image or category it does not list are never
+    ///     evaluated, as in pycocotools.
+    ///   - iouType: compare boxes or masks.
+    ///   - maxDets: pycocotools' default [1, 10, 100]; mmdetection uses [100, 300, 1000].
+    /// - Throws: `EvalError.invalid` when `maxDets` is empty or not all positive, or (for `segm`)
+    ///   when an annotation has no segmentation or one pycocotools cannot make a mask of.
     public init(groundTruth gt: COCOGroundTruth, iouType: COCOIoUType, maxDets: [Int] = [1, 10, 100]) throws {
         guard !maxDets.isEmpty, maxDets.allSatisfy({ $0 > 0 }) else { throw EvalError.invalid("maxDets must be positive") }
         self.iouType = iouType
@@ -168,7 +185,13 @@ public final class COCOEvaluator {
 
     /// Adds detections (a results file's entries, in file order). The kind of results (box or mask)
     /// is decided by the first detection ever added, as `loadRes` does.
-    /// - Parameter source: the results file, named in errors.
+    ///
+    /// - Parameters:
+    ///   - detections: the results; those of categories the ground truth lacks are dropped.
+    ///   - source: the results file, named in errors.
+    /// - Throws: `EvalError.unknownImage` for an image the ground truth does not list;
+    ///   `EvalError.invalid` for a detection without the box or mask its kind of results needs, or
+    ///   a mask pycocotools cannot make.
     public func add(_ detections: [COCODetection], source: String? = nil) throws {
         for d in detections {
             added += 1

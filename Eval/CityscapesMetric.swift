@@ -32,8 +32,10 @@ public struct CityscapesMetric: Sendable {
     private var confusion = [UInt64](repeating: 0, count: 34 * 34)
     private var classTPW = [Double](repeating: 0, count: 34), classFNW = [Double](repeating: 0, count: 34)
     private var catTPW: [String: Double] = ["human": 0, "vehicle": 0], catFNW: [String: Double] = ["human": 0, "vehicle": 0]
+    /// The number of images added.
     public private(set) var imageCount = 0
 
+    /// An empty accumulator.
     public init() {}
 
     /// Adds one image: predicted label ids, ground-truth label ids, and (for iIoU) instance ids.
@@ -124,6 +126,11 @@ public struct CityscapesMetric: Sendable {
 
 /// Scores of the official Cityscapes evaluation (fractions), indexed by label id / category.
 public struct CityscapesSummary: Sendable {
+    /// IoU and instance-weighted iIoU (fractions, 0–1): the class arrays are indexed by label id (0…33),
+    /// the category arrays by category (void, flat, construction, object, nature, sky, human, vehicle).
+    /// NaN where cityscapesScripts gives no score: labels ignored in evaluation and the void category,
+    /// iIoU outside the classes with instances and the human and vehicle categories, and empty
+    /// denominators.
     public let classIoU: [Double], classIIoU: [Double], categoryIoU: [Double], categoryIIoU: [Double]
 
     /// `getScoreAverage`: sequential float64 mean of the non-NaN entries.
@@ -133,9 +140,14 @@ public struct CityscapesSummary: Sendable {
         return n == 0 ? .nan : s / Double(n)
     }
 
+    /// The mean class IoU over the 19 evaluated classes (`averageScoreClasses`), skipping NaN.
     public var averageScoreClasses: Double { CityscapesSummary.average(classIoU) }
+    /// The mean class iIoU over the 8 evaluated classes with instances (`averageScoreInstClasses`),
+    /// skipping NaN.
     public var averageScoreInstClasses: Double { CityscapesSummary.average(classIIoU) }
+    /// The mean category IoU (`averageScoreCategories`), skipping NaN.
     public var averageScoreCategories: Double { CityscapesSummary.average(categoryIoU) }
+    /// The mean category iIoU, over human and vehicle (`averageScoreInstCategories`), skipping NaN.
     public var averageScoreInstCategories: Double { CityscapesSummary.average(categoryIIoU) }
 
     /// The class and category tables cityscapesScripts prints.

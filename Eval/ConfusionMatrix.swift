@@ -2,11 +2,16 @@
 /// accumulates it: rows are ground-truth classes, columns predicted ones, pixels whose ground
 /// truth is `ignoreIndex` left out.
 public struct ConfusionMatrix: Sendable, Equatable {
+    /// The number of classes; the matrix is `classCount × classCount`.
     public let classCount: Int
+    /// The ground-truth value whose pixels are left out (mmseg's 255).
     public let ignoreIndex: Int
     /// Pixel counts, row-major: `counts[gt * classCount + pred]`.
     public private(set) var counts: [Int]
 
+    /// An all-zero matrix.
+    ///
+    /// - Precondition: `classCount >= 1`.
     public init(classCount: Int, ignoreIndex: Int = 255) {
         precondition(classCount >= 1)
         self.classCount = classCount

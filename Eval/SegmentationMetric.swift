@@ -4,14 +4,22 @@ import Foundation
 /// digit matches (seg-metrics.md §1): per-image histograms of intersection, prediction and label
 /// over the pixels whose ground truth is not `ignoreIndex`, summed over images in float32.
 public struct SegmentationMetric: Sendable {
+    /// The class names, indexed by class (train id); their count is the number of classes.
     public let classNames: [String]
+    /// The ground-truth value whose pixels are left out (mmseg's 255).
     public let ignoreIndex: Int
+    /// Per class, the pixels predicted as the class where the ground truth is that class (float32 sum).
     public private(set) var totalIntersect: [Float]
+    /// Per class, predicted plus ground-truth pixels minus their intersection (float32 sum).
     public private(set) var totalUnion: [Float]
+    /// Per class, the pixels predicted as the class, outside ignored ground truth (float32 sum).
     public private(set) var totalPred: [Float]
+    /// Per class, the ground-truth pixels of the class (float32 sum).
     public private(set) var totalLabel: [Float]
+    /// The number of images added.
     public private(set) var imageCount = 0
 
+    /// An empty accumulator for the classes `classNames`.
     public init(classNames: [String], ignoreIndex: Int = 255) {
         self.classNames = classNames
         self.ignoreIndex = ignoreIndex
@@ -19,6 +27,7 @@ public struct SegmentationMetric: Sendable {
         totalIntersect = z; totalUnion = z; totalPred = z; totalLabel = z
     }
 
+    /// The number of classes.
     public var numClasses: Int { classNames.count }
 
     /// Per-image counts (exact integers) for one prediction / ground-truth pair of equal size.
@@ -89,8 +98,13 @@ func round2(_ x: Float) -> Float {
 
 /// mmseg's results: percentages rounded to 2 decimals (float32), per class and averaged.
 public struct SegmentationSummary: Sendable {
+    /// The class names, in the order of `iou` and `acc`.
     public let classNames: [String]
+    /// Overall pixel accuracy, mean IoU and mean class accuracy, in percent rounded to 2 decimals; the
+    /// means skip classes whose value is NaN (numpy's `nanmean`).
     public let aAcc: Float, mIoU: Float, mAcc: Float
+    /// Per class IoU and accuracy in percent, rounded to 2 decimals; NaN for a class absent from both
+    /// prediction and ground truth (IoU) or from the ground truth (accuracy).
     public let iou: [Float], acc: [Float]
     /// Un-rounded ratios (0–1).
     public let rawIoU: [Float], rawAcc: [Float]

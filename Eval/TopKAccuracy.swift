@@ -1,9 +1,13 @@
 /// Top-k classification accuracy, accumulated one prediction at a time.
 public struct TopKAccuracy: Sendable {
+    /// The k of each accuracy, in the order given.
     public let ks: [Int]
+    /// The number of samples added.
     public private(set) var count = 0
+    /// For each entry of `ks`, the number of samples whose label ranked within the top k.
     public private(set) var correct: [Int]
 
+    /// An empty accumulator for top-k accuracy at each k of `ks` (top-1 and top-5 by default).
     public init(ks: [Int] = [1, 5]) {
         self.ks = ks
         correct = ks.map { _ in 0 }

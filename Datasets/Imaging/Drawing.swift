@@ -17,6 +17,7 @@ public struct DrawingScale: Equatable, Sendable {
 
 /// A rectangle in pixels: `x`, `y` top-left, `width` × `height`.
 public struct PixelRect: Equatable, Sendable, CustomStringConvertible {
+    /// Column and row of the top-left pixel (0-based), then the size, all in pixels.
     public var x: Int, y: Int, width: Int, height: Int
     /// The rectangle whose top-left pixel is (x, y).
     public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
@@ -30,8 +31,11 @@ public struct PixelRect: Equatable, Sendable, CustomStringConvertible {
 
 /// Simple raster drawing on RGB images: filled and outlined rectangles, bitmap text, mask blending.
 extension Image {
+    /// A colour as (red, green, blue), 0–255 each.
     public typealias RGB = (UInt8, UInt8, UInt8)
 
+    /// Blends `c` into pixel (x, y): each sample becomes `old · (1 − alpha) + c · alpha`, rounded;
+    /// `alpha` ≥ 1 replaces the pixel. Does nothing outside the image or unless it has 3 channels.
     @inline(__always) public mutating func blendPixel(_ x: Int, _ y: Int, _ c: RGB, _ alpha: Float) {
         guard x >= 0 && y >= 0 && x < width && y < height && channels == 3 else { return }
         let i = (y * width + x) * 3

@@ -3,16 +3,23 @@ import Foundation
 
 /// Errors from decoding, encoding and reading image files. Each names the file.
 public enum ImageError: Error, CustomStringConvertible, Equatable {
+    /// The file is missing, a directory, or cannot be read.
     case unreadable(file: String, reason: String)
+    /// The bytes are neither JPEG nor PNG.
     case notAnImage(file: String)
+    /// The decoder failed on the data.
     case corrupt(file: String, detail: String)
+    /// The output file cannot be created.
     case unwritable(file: String, reason: String)
+    /// A label map that is not a PNG, or an image that cannot be encoded (then `file` is `<png>` or
+    /// `<jpeg>`).
     case invalid(file: String, detail: String)
     /// The file declares more pixels than `ImageLimits.maxPixels`; refused before decoding.
     case tooLarge(file: String, width: Int, height: Int, limit: Int)
     /// A pixel limit setting (environment variable or option) that is not a positive whole number.
     case badLimit(setting: String, value: String)
 
+    /// The message for the user, naming the file (or the setting, for `badLimit`).
     public var description: String {
         switch self {
         case let .unreadable(f, r): return "\(f): cannot read: \(r)"
@@ -66,21 +73,33 @@ public struct ImageLimits: Sendable, Equatable {
 
 /// An 8-bit image, row-major HWC. Decoded images are RGB (3 channels); label maps have 1.
 public struct Image: Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
+    /// Samples per pixel: 3 (RGB) for decoded images, 1 for label maps; PNG encoding also takes 4 (RGBA).
     public var channels: Int
+    /// The samples, row-major HWC: pixel (x, y) channel c is at `(y * width + x) * channels + c`.
     public var pixels: [UInt8]
 
+    /// An image over `pixels` (row-major HWC).
+    ///
+    /// - Precondition: `pixels.count == width * height * channels`.
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
         precondition(pixels.count == width * height * channels, "image buffer size mismatch")
         self.width = width; self.height = height; self.channels = channels; self.pixels = pixels
     }
 
+    /// An image with every sample set to `fill`.
     public init(width: Int, height: Int, channels: Int, fill: UInt8 = 0) {
         self.init(width: width, height: height, channels: channels,
                   pixels: [UInt8](repeating: fill, count: width * height * channels))
     }
 
+    /// The sample of channel `c` at column `x`, row `y` (0-based).
+    ///
+    /// - Precondition: `x < width`, `y < height`, `c < channels`, none negative (only the array's own
+    ///   bounds are checked).
     @inline(__always) public subscript(x: Int, y: Int, c: Int) -> UInt8 {
         get { pixels[(y * width + x) * channels + c] }
         set { pixels[(y * width + x) * channels + c] = newValue }
@@ -101,13 +120,24 @@ public struct Image: Equatable {
 
     /// Decodes a JPEG or PNG file to RGB: grayscale is replicated, alpha dropped, palettes expanded
     /// (what `PIL.Image.convert('RGB')` and `cv2.imread(IMREAD_COLOR)` give).
-    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    ///
+    /// - Parameters:
+    ///   - path: the file to decode.
+    ///   - limits: nil for `ImageLimits.fromEnvironment()`.
+    /// - Throws: `ImageError` when the file cannot be read, is not JPEG or PNG, is corrupt, or has
+    ///   more pixels than the limit.
     public init(contentsOf path: String, limits: ImageLimits? = nil) throws {
         try self.init(data: try Image.readFile(path), name: path, limits: limits)
     }
 
-    /// Decodes JPEG or PNG bytes to RGB; `name` appears in errors.
-    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    /// Decodes JPEG or PNG bytes to RGB.
+    ///
+    /// - Parameters:
+    ///   - data: the encoded file's bytes.
+    ///   - name: the name errors give for the data (a path, usually).
+    ///   - limits: nil for `ImageLimits.fromEnvironment()`.
+    /// - Throws: `ImageError` when the data is not JPEG or PNG, is corrupt, or has more pixels than
+    ///   the limit.
     public init(data: [UInt8], name: String, limits: ImageLimits? = nil) throws {
         let maxPixels = try Image.pixelLimit(limits)
         var img = replk_image()
@@ -126,7 +156,13 @@ public struct Image: Equatable {
 
     /// Reads a label PNG as raw sample values (palette indices, never colours; 16-bit values keep
     /// their low byte, as numpy's uint8 cast does).
-    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    ///
+    /// - Parameters:
+    ///   - path: the PNG file.
+    ///   - limits: nil for `ImageLimits.fromEnvironment()`.
+    /// - Returns: a 1-channel image of the values.
+    /// - Throws: `ImageError`: `invalid` when the file is not a PNG, `corrupt` for a colour PNG or
+    ///   bad data, `tooLarge` above the limit, `unreadable` when it cannot be read.
     public static func readLabelMap(_ path: String, limits: ImageLimits? = nil) throws -> Image {
         let data = try readFile(path)
         guard data.count >= 8 && data[0] == 0x89 && data[1] == 0x50 && data[2] == 0x4E && data[3] == 0x47 else {
@@ -211,11 +247,21 @@ public struct Image: Equatable {
 
 /// A single-channel 16-bit map (Cityscapes `*_instanceIds.png`); 8-bit files are widened.
 public struct Map16: Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
+    /// The values, row-major: pixel (x, y) is at `y * width + x`.
     public var values: [UInt16]
 
-    /// - Parameter limits: nil for `ImageLimits.fromEnvironment()`.
+    /// Reads a single-channel (greyscale or palette) PNG's values as 16-bit integers; files of 8 bits
+    /// or fewer are widened.
+    ///
+    /// - Parameters:
+    ///   - path: the PNG file.
+    ///   - limits: nil for `ImageLimits.fromEnvironment()`.
+    /// - Throws: `ImageError` when the file cannot be read, is not a single-channel PNG, or has more
+    ///   pixels than the limit.
     public init(contentsOf path: String, limits: ImageLimits? = nil) throws {
         let data = try Image.readFile(path)
         let maxPixels = try Image.pixelLimit(limits)

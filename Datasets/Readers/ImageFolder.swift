@@ -1,13 +1,19 @@
 /// An ImageNet-style folder: one sub-folder per class; class index = position of the folder name
 /// in sorted order (torchvision `ImageFolder`).
 public struct ImageFolderDataset {
+    /// One image and its class.
     public struct Sample: Equatable {
+        /// The image's path: `<root>/<class>/<file>` (files in sub-folders of a class folder included).
         public let path: String
+        /// The class index (0-based), a position in `classNames`.
         public let label: Int
     }
 
+    /// The dataset folder.
     public let root: String
+    /// The class folder names, sorted by code point as Python's `sorted()` does; index = class index.
     public let classNames: [String]
+    /// The images, class by class, in `os.walk` + `sorted` order within each class folder.
     public let samples: [Sample]
 
     /// Extensions torchvision's ImageFolder accepts. Only JPEG and PNG decode; others are reported.

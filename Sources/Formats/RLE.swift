@@ -7,10 +7,15 @@ import Darwin
 /// A binary mask as COCO run-length encoding: column-major (index = x·h + y) runs that alternate
 /// 0s and 1s, starting with 0s. The algorithms follow pycocotools' C mask API exactly (coco-eval.md §7).
 public struct RLE: Equatable, Sendable {
+    /// Mask height in pixels (rows).
     public var height: Int
+    /// Mask width in pixels (columns).
     public var width: Int
+    /// Run lengths in column-major order, alternately 0s and 1s, starting with 0s (a mask whose first
+    /// pixel is set starts with a 0-length run).
     public var counts: [UInt32]
 
+    /// An RLE from uncompressed counts, as given (not checked to cover `height × width` pixels).
     public init(height: Int, width: Int, counts: [UInt32]) {
         self.height = height; self.width = width; self.counts = counts
     }
@@ -436,6 +441,7 @@ public enum MaskError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A box that is not [x, y, w, h].
     case box(count: Int)
 
+    /// A one-line message for the user, naming the limit where there is one.
     public var description: String {
         switch self {
         case let .coordinate(x):

@@ -9,6 +9,7 @@ import Darwin
 public final class BinaryFile {
     /// The name used in error messages: the path, or the display name of an in-memory buffer.
     public let path: String
+    /// The length of the file, in bytes.
     public let size: Int
     private enum Backing {
         case descriptor(Int32)
@@ -16,6 +17,10 @@ public final class BinaryFile {
     }
     private let backing: Backing
 
+    /// Opens `path` for reading; nothing is read until asked.
+    ///
+    /// - Throws: `WeightsError.unreadable` when the file cannot be opened or is a
+    ///   directory.
     public init(path: String) throws {
         self.path = path
         var st = stat()

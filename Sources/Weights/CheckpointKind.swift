@@ -2,6 +2,10 @@
 public enum CheckpointKind: Equatable, Sendable {
     case classifier, segmentation, cascadeDetector, fcosDetector, backbone, unknown
 
+    /// Classifies `sd` by the first of these keys it holds: `decode_head.conv_seg.weight`
+    /// (segmentation); `roi_head.bbox_head.0.fc_cls.weight` with `rpn_head.rpn_cls.weight` (Cascade
+    /// R-CNN); `bbox_head.conv_cls.weight` (FCOS); `head.weight` or `head.cls_22k.weight` (classifier);
+    /// `stem.0.conv.weight` or `backbone.stem.0.conv.weight` (a bare backbone). Otherwise `.unknown`.
     public init(_ sd: StateDict) {
         if sd["decode_head.conv_seg.weight"] != nil { self = .segmentation }
         else if sd["roi_head.bbox_head.0.fc_cls.weight"] != nil && sd["rpn_head.rpn_cls.weight"] != nil { self = .cascadeDetector }

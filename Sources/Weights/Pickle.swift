@@ -8,6 +8,7 @@ import Darwin
 public enum DType: String, Sendable {
     case float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool
 
+    /// Bytes per element.
     public var itemSize: Int {
         switch self {
         case .float64, .int64: return 8
@@ -37,8 +38,12 @@ public enum DType: String, Sendable {
 
 /// A storage named by a persistent id: `('storage', torch.FloatStorage, key, location, numel)`.
 public struct StorageRef: Equatable {
+    /// The storage's name in the checkpoint: its entry under `data/` in a ZIP checkpoint, or its key
+    /// in a legacy file's storage list.
     public let key: String
+    /// The element type (from the `torch.<Name>Storage` class).
     public let dtype: DType
+    /// The number of elements the persistent id declares (never negative).
     public let numel: Int
     /// Element offset inside the root storage (legacy views only).
     public let baseOffset: Int
@@ -46,14 +51,19 @@ public struct StorageRef: Equatable {
 
 /// A tensor rebuilt by `torch._utils._rebuild_tensor_v2`: a strided view of a storage.
 public struct TensorRef: Equatable {
+    /// The storage the view reads.
     public let storage: StorageRef
+    /// Offset of the first element in the storage, in elements (not bytes).
     public let offset: Int
+    /// Size of each dimension, outermost first.
     public let shape: [Int]
+    /// Step between consecutive elements of each dimension, in elements (PyTorch's `stride()`).
     public let strides: [Int]
 }
 
 /// A list, set or dict is a reference type in a pickle: it can be memoized and filled later.
 public final class PickleList {
+    /// The elements in order.
     public var items: [PickleValue] = []
     /// Nesting depth of the tree below (an empty container is 1), as the machine built it.
     var height = 1
@@ -64,7 +74,10 @@ public final class PickleList {
     deinit { PickleTeardown.release(&items) }
 }
 
+/// A pickled dict (or `collections.OrderedDict`), in insertion order. A string key set twice keeps
+/// its first place and its last value.
 public final class PickleDict {
+    /// The key-value pairs in insertion order; keys may be any pickle value.
     public private(set) var items: [(key: PickleValue, value: PickleValue)] = []
     private var stringIndex: [String: Int] = [:]
     var height = 1
@@ -93,13 +106,17 @@ public final class PickleDict {
 
     /// Value for a string key.
     public subscript(_ key: String) -> PickleValue? { stringIndex[key].map { items[$0].value } }
+    /// The string keys in insertion order (other keys are skipped).
     public var stringKeys: [String] { items.compactMap { if case let .string(s) = $0.key { return s } else { return nil } } }
 }
 
 /// An instance of an allow-listed inert class (argparse.Namespace, a numpy scalar, …), kept as data.
 public final class PickleObject {
+    /// The class's qualified name, `module.name` (e.g. `argparse.Namespace`).
     public let className: String
+    /// The arguments the pickle gave the constructor (never called).
     public private(set) var args: [PickleValue]
+    /// The state a BUILD opcode gave the object (usually its attribute dict), or nil.
     public var state: PickleValue?
     var height = 1
 
@@ -217,26 +234,44 @@ func pickleContainersFormCycle(_ containers: [PickleContainer], budget: Int) -> 
 
 /// A value produced by the pickle machine. Nothing in it was ever executed.
 public indirect enum PickleValue {
+    /// Python's `None`.
     case none
+    /// `True` or `False`.
     case bool(Bool)
+    /// An integer that fits in Int.
     case int(Int)
     /// An integer too large for Int (kept as little-endian two's-complement bytes).
     case bigInt([UInt8])
+    /// A Python float (float64).
     case float(Double)
+    /// A `str`, decoded as UTF-8.
     case string(String)
+    /// `bytes`, `bytearray`, or a Python 2 `str` written as BINSTRING.
     case bytes([UInt8])
+    /// A tuple (immutable, so held by value).
     case tuple([PickleValue])
+    /// A list.
     case list(PickleList)
+    /// A set or frozenset, its elements in pickle order (duplicates kept).
     case set(PickleList)
+    /// A dict or `collections.OrderedDict`.
     case dict(PickleDict)
+    /// An allow-listed class or function, by name; it is never imported or called.
     case global(module: String, name: String)
+    /// An inert instance of an allow-listed class.
     case object(PickleObject)
+    /// A tensor storage, from a persistent id.
     case storage(StorageRef)
+    /// A tensor (or `nn.Parameter`, unwrapped) rebuilt as a view of a storage.
     case tensor(TensorRef)
 
+    /// The dict, when this value is one.
     public var dict: PickleDict? { if case let .dict(d) = self { return d } else { return nil } }
+    /// The tensor, when this value is one.
     public var tensor: TensorRef? { if case let .tensor(t) = self { return t } else { return nil } }
+    /// The string, when this value is one (not bytes).
     public var string: String? { if case let .string(s) = self { return s } else { return nil } }
+    /// The integer, when this value is an `int` that fits in Int or a `bool` (as 0 or 1).
     public var int: Int? {
         switch self {
         case let .int(i): return i

@@ -13,13 +13,17 @@ enum TensorSource {
 /// One named tensor of a checkpoint: dtype, shape, and a strided view of its storage. Values are
 /// read on demand, so an unused tensor never costs memory.
 public struct WeightTensor {
+    /// The element type as stored; `floats(file:key:)` converts every type but `bool` to float32.
     public let dtype: DType
+    /// Size of each dimension, outermost first, as PyTorch lists it (e.g. `[out, in, kH, kW]` for a
+    /// convolution weight); empty for a scalar.
     public let shape: [Int]
     let source: TensorSource
     /// Element offset and strides into the source.
     let offset: Int
     let strides: [Int]
 
+    /// The number of elements: the product of `shape` (1 for a scalar).
     public var count: Int { shape.reduce(1, *) }
 
     init(dtype: DType, shape: [Int], source: TensorSource, offset: Int, strides: [Int]) {
@@ -163,19 +167,25 @@ func halfToFloat(_ h: UInt16) -> Float {
 
 /// Named tensors in file order.
 public struct StateDict {
+    /// The keys in insertion order (the file's order for a loaded checkpoint).
     public private(set) var keys: [String] = []
     private var tensors: [String: WeightTensor] = [:]
 
+    /// An empty state dict.
     public init() {}
 
+    /// The tensor stored under `key`, or nil.
     public subscript(_ key: String) -> WeightTensor? { tensors[key] }
+    /// The number of tensors.
     public var count: Int { keys.count }
 
+    /// Stores `tensor` under `key`. A new key goes last in `keys`; replacing a key keeps its place.
     public mutating func insert(_ key: String, _ tensor: WeightTensor) {
         if tensors[key] == nil { keys.append(key) }
         tensors[key] = tensor
     }
 
+    /// Removes `key` and its tensor; does nothing when `key` is absent.
     public mutating func remove(_ key: String) {
         if tensors.removeValue(forKey: key) != nil { keys.removeAll { $0 == key } }
     }

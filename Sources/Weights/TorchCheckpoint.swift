@@ -4,6 +4,7 @@ public enum CheckpointFormat: String, Sendable {
     case torchZip
     /// The pre-1.6 stream: five pickles followed by the storages.
     case torchLegacy
+    /// A safetensors file: a little-endian u64 header length, a JSON header, then the raw tensor data.
     case safetensors
 }
 
@@ -18,7 +19,9 @@ public enum StateDictVariant: Sendable {
 /// A parsed checkpoint: its object graph (pickle formats) or its tensors (safetensors). Reading it
 /// never executes code: the pickle subset only rebuilds containers, tensors and inert objects.
 public struct Checkpoint {
+    /// The file's path (or the display name of an in-memory checkpoint), used in error messages.
     public let path: String
+    /// The encoding the file was recognised as, from its first bytes.
     public let format: CheckpointFormat
     /// The unpickled top-level object (nil for safetensors).
     public let root: PickleValue?

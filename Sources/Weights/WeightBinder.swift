@@ -4,15 +4,19 @@ import RepLKLayers
 /// are reported by `finish`, so a checkpoint for another architecture fails loudly instead of
 /// running with silently ignored weights.
 public final class WeightBinder {
+    /// The checkpoint's path, used in error messages.
     public let file: String
+    /// The tensors being bound.
     public let stateDict: StateDict
     private var used = Set<String>()
 
+    /// A binder over `stateDict`, with `file` named in its errors.
     public init(_ stateDict: StateDict, file: String) {
         self.stateDict = stateDict
         self.file = file
     }
 
+    /// Whether `key` is present (does not mark it used).
     public func contains(_ key: String) -> Bool { stateDict[key] != nil }
 
     /// Shape of a key, if present.

@@ -2,19 +2,34 @@
 /// applies, the key and the shapes, so a message alone tells the user what to fix. The description
 /// is always one line: control characters from the file (in keys, names, headers) are escaped.
 public enum WeightsError: Error, CustomStringConvertible, Equatable {
+    /// The file cannot be opened or read (missing, a directory, an I/O error), or an export cannot be
+    /// written.
     case unreadable(file: String, reason: String)
+    /// The file ends before the data it declares (an incomplete download, usually).
     case truncated(file: String, detail: String)
+    /// The file is of a known format but its structure is corrupt or impossible.
     case malformed(file: String, detail: String)
+    /// The file is not a format this reader handles (a plain pickle, gzip, a compressed ZIP entry, an
+    /// unknown storage or `.npy` dtype).
     case unsupportedFormat(file: String, detail: String)
     /// The pickle names a callable outside the allow-list; nothing was executed.
     case forbiddenGlobal(file: String, global: String)
+    /// The model needs `key` and the state dict lacks it.
     case missingKey(file: String, key: String, expectedShape: [Int]?)
+    /// The state dict holds keys the model never took (`WeightBinder.finish`).
     case unusedKeys(file: String, keys: [String])
+    /// `key` exists with another shape than the model needs.
     case shapeMismatch(file: String, key: String, expected: [Int], found: [Int])
+    /// `key`'s element type cannot be read as weights (`bool`, or a safetensors dtype this reader lacks).
     case unsupportedDType(file: String, key: String, dtype: String)
+    /// The checkpoint holds no usable state dict: the top level is not a dict, has no tensors or no EMA
+    /// weights, or mixes in entries that are not tensors.
     case notAStateDict(file: String, detail: String)
+    /// The tensors are readable but do not describe the model asked for (another task's checkpoint, a
+    /// non-RepLKNet backbone, inconsistent shapes).
     case invalidModel(file: String, detail: String)
 
+    /// The message on one line, naming the file (control characters escaped as `\n`, `\u{…}`).
     public var description: String { Self.oneLine(message) }
 
     private var message: String {

@@ -1,10 +1,13 @@
 /// One entry of a ZIP archive, located through the central directory.
 public struct ZipEntry {
+    /// The entry's path inside the archive as stored (decoded as UTF-8), e.g. `archive/data.pkl`.
     public let name: String
     /// Offset of the entry's bytes in the archive (past its local header).
     public let dataOffset: Int
     /// Bytes of the entry in the archive (for a STORED entry, also its uncompressed size).
     public let size: Int
+    /// The ZIP compression method: 0 is STORED, 8 DEFLATE. Checkpoints are read only from STORED
+    /// entries.
     public let method: Int
 }
 
@@ -13,8 +16,14 @@ public struct ZipEntry {
 /// Every offset, size and count is checked against the file's length, with checked arithmetic,
 /// before it is used.
 public struct ZipArchive {
+    /// The entries in central-directory order.
     public let entries: [ZipEntry]
 
+    /// Reads the central directory (ZIP64 included) and each entry's local header.
+    ///
+    /// - Throws: `WeightsError.truncated` when the end record is missing or an entry
+    ///   lies past the end of the file; `WeightsError.malformed` for corrupt headers or
+    ///   a STORED entry whose sizes disagree.
     public init(file: BinaryFile) throws {
         let path = file.path
         func corrupt(_ detail: String) -> WeightsError { .malformed(file: path, detail: "ZIP: " + detail) }
