@@ -27,7 +27,8 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// How stride-1 depth-wise convs run. Default: `auto`.
     public var depthwise: DepthwiseAlgorithm
     /// Whether dense 3×3 stride-1 convs with at least 16 input and output channels run as Winograd
-    /// F(4×4, 3×3) (differing from the direct conv by rounding only). Default: true.
+    /// F(4×4, 3×3) (differing from the direct conv by rounding only; at bf16 its products are bf16
+    /// and its rounding about nine times a direct bf16 conv's). Default: true.
     public var winograd: Bool
 
     /// A configuration; every argument left out takes its default (all online CPUs, fp32, `auto`,

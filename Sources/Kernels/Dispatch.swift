@@ -318,6 +318,22 @@ extension Precision {
     precondition(Precision.bf16.isSupported, Precision.bf16.unsupportedReason ?? "")
 }
 
+/// Winograd input transform of micro-panel `panel` of a batch of tiles into the bf16 GEMM's packed
+/// A (`RepLKKernelsV4.winogradInputTransformBF16Panel`): `scratch` of `gemmMR · 36 · Cin` floats.
+/// Only where `Precision.bf16.isSupported`.
+package func winogradInputTransformBF16Panel(_ x: UnsafePointer<Float>, _ t: WinogradTiling, panel: Int,
+                                             batchFirst first: Int, batchCount count: Int,
+                                             into v: UnsafeMutablePointer<UInt32>, xiStride: Int,
+                                             scratch: UnsafeMutablePointer<Float>) {
+    #if arch(x86_64)
+    requireBF16()
+    RepLKKernelsV4.winogradInputTransformBF16Panel(x, t, panel: panel, batchFirst: first, batchCount: count,
+                                                   into: v, xiStride: xiStride, scratch: scratch)
+    #else
+    preconditionFailure(Precision.bf16.unsupportedReason ?? "")
+    #endif
+}
+
 /// `gemmBlock` with bf16 operands (float32 accumulation and epilogue): `packedB` from `packBBF16`,
 /// a `.packed` A from `packAPanelsBF16`, `scratch` of `gemmBF16ScratchCount(mc:)` floats. Only
 /// where `Precision.bf16.isSupported`.

@@ -28,6 +28,29 @@ package func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: 
     }
 }
 
+/// Winograd F(4×4, 3×3) input transform of one micro-panel of a batch of tiles, straight into the
+/// bf16 GEMM's packed A: tiles `first + panel·MR ..< min(first + count, first + (panel + 1)·MR)`
+/// are transformed in float32 into `scratch` (MR × 36 × Cin floats, each tile's V[ξ][ci] a row),
+/// then each ξ's MR × Cin block is rounded (nearest even) and laid out as `packAPanelsBF16` lays it,
+/// at `v + ξ·xiStride + panel·P·MR` words (P = ⌈Cin/2⌉; rows past the batch zero). The 36 GEMMs then
+/// read V in place (`.packed`), half the bytes of float32 V and no packing pass of their own.
+package func winogradInputTransformBF16Panel(_ x: UnsafePointer<Float>, _ t: WinogradTiling, panel: Int,
+                                             batchFirst first: Int, batchCount count: Int,
+                                             into v: UnsafeMutablePointer<UInt32>, xiStride: Int,
+                                             scratch: UnsafeMutablePointer<Float>) {
+    let C = t.inChannels
+    let t0 = first + panel * gemmMR, t1 = min(first + count, t0 + gemmMR)
+    let row = 36 * C
+    for tile in t0..<t1 {
+        winogradInputTransform(x, t, tiles: tile, tile + 1, batchFirst: tile, batchCount: 1,
+                               into: scratch + (tile - t0) * row)
+    }
+    let panelOffset = panel * bf16Pairs(C) * gemmMR
+    for xi in 0..<36 {
+        replk_bf16_pack_a_rows(scratch + xi * C, row, t1 - t0, C, v + xi * xiStride + panelOffset)
+    }
+}
+
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
 /// C = epilogue(A · B) single-threaded, with bf16 operands. `packedB` comes from `packBBF16` for a
 /// `k × n` matrix; a `.packed` A comes from `packAPanelsBF16` (its pointer holds pair words).

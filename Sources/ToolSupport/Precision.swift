@@ -7,7 +7,7 @@ extension Precision: ExpressibleByArgument {}
 
 /// The help of the tools' `--precision` option.
 public let precisionOptionHelp = ArgumentHelp(
-    "Arithmetic of the convs and linear layers: fp32 (the reference digits) or bf16 (bf16 operands, float32 sums; AVX512_BF16 CPUs only, about twice as fast; Winograd 3×3 convs, resizes, softmax, RoIAlign, NMS and the metrics stay float32).",
+    "Arithmetic of the convs and linear layers: fp32 (the reference digits) or bf16 (bf16 operands, float32 sums; AVX512_BF16 CPUs only, about twice as fast; Winograd 3×3 convs too, their products in bf16; resizes, softmax, RoIAlign, NMS and the metrics stay float32).",
     valueName: "precision")
 
 /// Refuses to run, as `requireSupportedCPU` does, when this CPU cannot run `precision`: one line

@@ -88,12 +88,10 @@ final class WinogradBF16Tests: XCTestCase {
             let s = Float(1 / (9 * Double(cin)).squareRoot())
             let weight = rng.array(cout * cin * 9, -2 * s, 2 * s)
             let bias = rng.array(cout)
-            setenv("REPLK_WINOGRAD_BF16", "1", 1)
             let conv = weight.withUnsafeBufferPointer {
                 ConvKernel(weightOIHW: $0, bias: bias, outChannels: cout, inChannels: cin, kernelH: 3, kernelW: 3,
                            padding: (1, 1), engine: EngineConfiguration(precision: .bf16))
             }
-            unsetenv("REPLK_WINOGRAD_BF16")
             XCTAssertTrue(conv.usesWinograd)
             let got = conv(Tensor(shape: [1, h, w, cin], values: x)).scalars
             let want = Self.reference(x, h: h, w: w, cin: cin, weight: weight, bias: bias, cout: cout)
