@@ -2,11 +2,13 @@ import RepLKWeights
 
 /// RepLKNet hyper-parameters, all read off a checkpoint's tensor shapes (replknet.md §7).
 public struct RepLKNetConfig: Equatable, Sendable {
+    /// Input channels of the stem (3 for RGB checkpoints).
     public var inChannels: Int
     /// Width of each stage.
     public var channels: [Int]
     /// Block pairs (RepLK + ConvFFN) per stage.
     public var layers: [Int]
+    /// Side of the large depth-wise kernel per stage (e.g. 31, 29, 27, 13 for RepLKNet-31B).
     public var largeKernels: [Int]
     /// Size of the parallel re-parameterisable kernel, or nil (XL).
     public var smallKernel: Int?
@@ -23,8 +25,11 @@ public struct RepLKNetConfig: Equatable, Sendable {
     /// The checkpoint already holds merged `lkb_reparam` kernels.
     public var checkpointMerged: Bool
 
+    /// Number of stages (4 in the released models).
     public var stageCount: Int { channels.count }
+    /// The official `dw_ratio`, recovered as the first stage's `dwChannels / channels`.
     public var dwRatio: Double { Double(dwChannels[0]) / Double(channels[0]) }
+    /// The official `ffn_ratio`, recovered as the first stage's `ffnChannels / channels`.
     public var ffnRatio: Double { Double(ffnChannels[0]) / Double(channels[0]) }
 
     /// The official name when the shapes match a released family, otherwise a description.

@@ -71,7 +71,9 @@ struct FFNBlock {
 
 /// The RepLKNet backbone (and optional classifier), built from a checkpoint's tensors.
 public final class RepLKNet {
+    /// The hyper-parameters inferred from the checkpoint.
     public let config: RepLKNetConfig
+    /// The options the network was built with.
     public let options: RepLKNetOptions
     private let stem: [Conv2d]
     private let stages: [[(LargeKernelBlock, FFNBlock)]]
@@ -202,6 +204,7 @@ public final class RepLKNet {
         try binder.finish(ignoring: options.includeHead ? [] : ["norm.", "head."])
     }
 
+    /// Whether the classification head was built (the checkpoint has one and `options.includeHead`).
     public var hasHead: Bool { head != nil }
 
     private func runStem(_ x: Tensor) -> Tensor {

@@ -5,6 +5,17 @@ import RepLKWeights
 /// (conv + BN) and `small_conv` (conv + BN) become one `lkb_reparam` conv with bias; every other
 /// key is kept as it is. Works under any prefix (`backbone.` in mmseg/mmdet checkpoints).
 public enum StructuralReparam {
+    /// Merges every large-kernel block of `sd`.
+    ///
+    /// - Parameters:
+    ///   - sd: The state dict, with the training-time `lkb_origin` and `small_conv` keys.
+    ///   - file: The checkpoint's path, used in error messages.
+    /// - Returns: The tensors in row-major order with their PyTorch shapes (OIHW for conv weights): the
+    ///   merged `lkb_reparam.weight` `[C, 1, K, K]` and `lkb_reparam.bias` `[C]` of each block and every
+    ///   other key unchanged.
+    /// - Throws: `WeightsError` when an `lkb_origin` weight is not a depth-wise square kernel, a key the
+    ///   merge needs is missing or has the wrong shape, a tensor's data cannot be read, or
+    ///   `lkb_origin`/`small_conv` keys have no matching `lkb_origin` conv.
     public static func merge(_ sd: StateDict, file: String) throws -> [(name: String, shape: [Int], values: [Float])] {
         let suffix = "lkb_origin.conv.weight"
         var out = [(name: String, shape: [Int], values: [Float])]()

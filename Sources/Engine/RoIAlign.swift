@@ -10,6 +10,7 @@ extension Tensor {
     ///   - aligned: mmcv's `aligned=True` (half-pixel offset), as mmdetection's RoI extractors use.
     ///   - samplingRatio: samples per bin side, or 0 for the adaptive grid (ceil(bin size)).
     ///   - output: an `[N, S, S, C]` tensor with this map's `C` channels; item `item` is written.
+    ///   - item: the index along N of `output` that receives the pooled grid.
     /// - Precondition: this tensor is `[1, H, W, C]` and `item < N`.
     public func roiAlign(box: (Float, Float, Float, Float), spatialScale: Float, outputSize: Int, aligned: Bool = true,
                          samplingRatio: Int = 0, into output: inout Tensor, item: Int) {

@@ -101,6 +101,8 @@ final class LargeBufferCache: @unchecked Sendable {
 /// (`shape = [batch, height, width, channels]`). PyTorch's NCHW arrays are converted once, at the
 /// boundary (`fromNCHW`, `toNCHW`).
 public struct Tensor {
+    /// The size of each dimension, outermost first; four-dimensional activations are NHWC
+    /// `[batch, height, width, channels]`.
     public private(set) var shape: [Int]
     package private(set) var storage: TensorStorage
 
@@ -131,6 +133,7 @@ public struct Tensor {
 
     /// Number of elements.
     public var count: Int { storage.count }
+    /// Number of dimensions (`shape.count`).
     public var rank: Int { shape.count }
 
     /// Read access to the elements in row-major order.
@@ -179,9 +182,13 @@ public struct Tensor {
     }
 
     // NHWC accessors.
+    /// Batch size N of an NHWC tensor (`shape[0]`).
     public var batch: Int { shape[0] }
+    /// Height H of an NHWC tensor in pixels (`shape[1]`).
     public var height: Int { shape[1] }
+    /// Width W of an NHWC tensor in pixels (`shape[2]`).
     public var width: Int { shape[2] }
+    /// Channel count C of an NHWC tensor (`shape[3]`).
     public var channels: Int { shape[3] }
 
     /// Converts a row-major NCHW array to an NHWC tensor.
@@ -217,5 +224,6 @@ public struct Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The shape only, as `Tensor([1, 56, 56, 128])`; the elements are not printed.
     public var description: String { "Tensor(\(shape))" }
 }

@@ -1,17 +1,32 @@
 /// BatchNorm statistics at inference: y = (x − mean) / √(var + eps) · weight + bias.
 public struct BatchNorm {
+    /// Per-channel scale γ (PyTorch's `weight`).
     public var weight: [Float]
+    /// Per-channel shift β (PyTorch's `bias`).
     public var bias: [Float]
+    /// Per-channel running mean μ (PyTorch's `running_mean`).
     public var runningMean: [Float]
+    /// Per-channel running variance σ² (PyTorch's `running_var`).
     public var runningVar: [Float]
+    /// Added to the variance before the square root (PyTorch's default 1e-5).
     public var eps: Float
 
+    /// Creates inference-time BatchNorm statistics; the four vectors must have one value per channel
+    /// (the initializer traps when their lengths differ).
+    ///
+    /// - Parameters:
+    ///   - weight: Per-channel scale γ.
+    ///   - bias: Per-channel shift β.
+    ///   - runningMean: Per-channel running mean μ.
+    ///   - runningVar: Per-channel running variance σ².
+    ///   - eps: Added to the variance before the square root; default 1e-5 as in PyTorch.
     public init(weight: [Float], bias: [Float], runningMean: [Float], runningVar: [Float], eps: Float = 1e-5) {
         precondition(weight.count == bias.count && bias.count == runningMean.count && runningMean.count == runningVar.count,
                      "BatchNorm vectors differ in length")
         self.weight = weight; self.bias = bias; self.runningMean = runningMean; self.runningVar = runningVar; self.eps = eps
     }
 
+    /// Number of channels (the length of each vector).
     public var channels: Int { weight.count }
 
     /// Per-channel scale t = weight / √(var + eps).

@@ -4,12 +4,24 @@ import RepLKKernels
 /// A PyTorch `Conv2d` with an optional BatchNorm, either folded into the weights (the fast
 /// inference form) or applied as a separate per-channel affine op (the verification form).
 public struct Conv2d {
+    /// The convolution, with the BatchNorm folded in when `foldNorm` was true.
     public let kernel: ConvKernel
     /// Un-folded BN applied after the conv, as (scale, shift).
     public let separateNorm: (scale: [Float], shift: [Float])?
 
+    /// Prepares the conv from PyTorch weights and, if given, the BatchNorm that follows it.
+    ///
     /// - Parameters:
     ///   - weight: PyTorch layout (out, in/groups, kH, kW).
+    ///   - bias: One value per output channel, or `nil` for none.
+    ///   - outChannels: Number of output channels.
+    ///   - inChannels: Number of input channels.
+    ///   - kernelSize: Kernel (height, width).
+    ///   - stride: (vertical, horizontal) stride; default (1, 1).
+    ///   - padding: Zero padding (top and bottom, left and right) in pixels; default (0, 0).
+    ///   - dilation: (vertical, horizontal) dilation; default (1, 1).
+    ///   - groups: Number of channel groups; `groups == inChannels == outChannels` is depth-wise.
+    ///   - norm: The BatchNorm that follows the conv, if any.
     ///   - foldNorm: fold `norm` into the weights (true) or run it as its own op (false).
     ///   - engine: how the conv runs (`ConvKernel`'s; default `EngineConfiguration()`); its pool
     ///     also runs the separate norm.
@@ -34,6 +46,7 @@ public struct Conv2d {
         separateNorm = separate
     }
 
+    /// Number of output channels.
     public var outChannels: Int { kernel.outChannels }
 
     /// act(norm(conv(x))) + residual, on the conv's pool.
@@ -49,6 +62,7 @@ public struct Conv2d {
 
 /// A PyTorch `Linear` (y = x·Wᵀ + b) over [N, in] inputs, run as a 1×1 conv.
 public struct Linear {
+    /// The 1×1 convolution that computes the product.
     public let kernel: ConvKernel
 
     /// `weight` is (out, in) as PyTorch stores it; `engine` says how it runs (`ConvKernel`'s;
@@ -61,6 +75,7 @@ public struct Linear {
         }
     }
 
+    /// Number of output features.
     public var outFeatures: Int { kernel.outChannels }
 
     /// [N, in] → [N, out].

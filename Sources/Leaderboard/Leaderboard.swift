@@ -3,21 +3,37 @@ import RepLKRecords
 
 /// One row of a leaderboard: a results record, or a number the paper reports.
 public struct LeaderboardRow {
-    public var task: String            // classification, segmentation, detection
-    public var dataset: String         // imagenet, ade20k, cityscapes, coco (or as recorded)
+    /// The task: `classification`, `segmentation` or `detection`.
+    public var task: String
+    /// The data set key: `imagenet`, `ade20k`, `cityscapes`, `coco`, or as the record names it.
+    public var dataset: String
+    /// The backbone's name, e.g. `RepLKNet-31B` (for segmentation and detection without the method prefix).
     public var backbone: String
+    /// The method around the backbone: `UperNet`, `Cascade Mask R-CNN`, or "—" for classification.
     public var method: String
+    /// The pre-training data set (ImageNet-1K, ImageNet-22K, MegData-73M) read from the checkpoint's
+    /// file name, or "—" when the name says none.
     public var pretraining: String
-    public var setting: String         // resolution or test mode
+    /// The test mode: the center crop for classification, the inference mode (and "ms+flip") for
+    /// segmentation, "single scale" for detection, "paper" for the paper's rows.
+    public var setting: String
     /// Metrics in percent: top1/top5, mIoU/mIoU_ms/mAcc/aAcc, box/mask AP.
     public var metrics: [String: Double]
+    /// Number of parameters (a count, not millions), or nil when unknown.
     public var params: Double?
+    /// Multiply-accumulates of one image at the record's FLOPs input size (the RepLKNet tables'
+    /// convention), or nil when unknown.
     public var flops: Double?
-    public var source: String          // "paper", or the checkpoint file
+    /// "paper" for a paper row, otherwise the checkpoint file the record was measured with.
+    public var source: String
+    /// When the record was written (ISO 8601, UTC); empty for the paper's rows and records without one.
     public var date: String
+    /// Whether the row is a number the paper reports rather than a measured record.
     public var isReference: Bool
     /// Released checkpoint file names this paper row belongs to.
     public var releasedAs: [String] = []
+    /// Per-class IoU in percent of a segmentation record, as (class name, IoU; nil where the record
+    /// holds no number), in the record's class order; empty otherwise.
     public var perClass: [(String, Double?)] = []
     /// The arithmetic the record's model ran at (`--precision`); records from before it, and the
     /// paper's rows, are fp32.
@@ -25,12 +41,16 @@ public struct LeaderboardRow {
     /// The split evaluated, its image count (before `--limit`; nil in older records), the images
     /// evaluated, and whether the run covered less than the whole split.
     public var split = ""
+    /// The split's image count before `--limit`; nil in older records.
     public var splitImages: Int? = nil
+    /// The number of images evaluated.
     public var images: Int? = nil
+    /// Whether the run covered less than the whole split.
     public var partial = false
     /// The test scale: "224²" for classification, "W×H" for segmentation and detection; the
     /// classification input size as a number.
     public var scale = ""
+    /// The classification input size in pixels (nil for the other tasks).
     public var resolution: Int? = nil
     /// A run over the bundled demo shapes (Datasets/Demo): its checkpoint or class names say so.
     public var demoShapes = false
@@ -276,10 +296,13 @@ public enum Leaderboard {
 
 /// One table of the leaderboard: the rows of one data set, full runs ranked, partial runs after them.
 public struct LeaderboardGroup {
+    /// The grouping key: `task/dataset/official`, or `task/dataset/split/size` for other sets.
     public var key: String
+    /// The table's heading, naming the task, data set, split and size.
     public var title: String
     /// The official validation split of a dataset the paper reports (its paper rows included).
     public var official: Bool
+    /// The rows in table order: full runs and paper rows by the main metric, then partial runs.
     public var rows: [LeaderboardRow]
     /// 1, 2, … for full runs and paper rows; nil for partial runs.
     public var ranks: [Int?]

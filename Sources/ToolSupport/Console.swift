@@ -43,6 +43,13 @@ public final class Progress {
     /// Whether anything is printed (`--quiet` turns it off).
     public let isEnabled: Bool
 
+    /// A progress line for `total` items.
+    ///
+    /// - Parameters:
+    ///   - total: The number of items the run will have finished at the end.
+    ///   - label: The line's prefix, e.g. "eval" or "eval 0/4".
+    ///   - alreadyDone: Items finished before this run (a resume): counted as done but not in the rate.
+    ///   - enabled: Whether anything is printed (false for `--quiet`).
     public init(total: Int, label: String, alreadyDone: Int = 0, enabled: Bool = true) {
         self.total = total
         self.label = label
@@ -51,6 +58,11 @@ public final class Progress {
         initial = alreadyDone
     }
 
+    /// Counts `n` more items as done and redraws or prints the line when it is due.
+    ///
+    /// - Parameters:
+    ///   - n: Items just finished.
+    ///   - note: Text appended to the line (e.g. the current file), or empty.
     public func step(_ n: Int = 1, note: String = "") {
         done += n
         guard isEnabled else { return }
@@ -76,6 +88,7 @@ public final class Progress {
         }
     }
 
+    /// Seconds since the progress line was created.
     public var elapsed: TimeInterval { Date().timeIntervalSince(start) }
 
     static func clock(_ s: Double) -> String {
@@ -202,6 +215,7 @@ public enum ToolError: Error, CustomStringConvertible {
     /// An environment setting the tool cannot run with (exit 2).
     case setting(String)
 
+    /// The message a tool prints: the usage or setting error as given, or `path: detail`.
     public var description: String {
         switch self {
         case let .usage(s): return s

@@ -13,9 +13,12 @@ import RepLKRecords
 /// `--shard I/N` (this process evaluates shard I of N, 0 ≤ I < N) or `--shard auto` (I and N from
 /// a Slurm job array or a Kubernetes Indexed Job).
 public enum ShardOption: ExpressibleByArgument, Equatable, Sendable {
+    /// `--shard I/N`: shard `index` of `count` (checked by `validate()`, not here).
     case fixed(index: Int, count: Int)
+    /// `--shard auto`: the shard comes from the job array's environment (see `resolve(environment:)`).
     case auto
 
+    /// Parses "auto" or "I/N" with integer I and N; nil (a usage error) otherwise.
     public init?(argument: String) {
         if argument == "auto" { self = .auto; return }
         let parts = argument.split(separator: "/", omittingEmptySubsequences: false)
@@ -23,6 +26,7 @@ public enum ShardOption: ExpressibleByArgument, Equatable, Sendable {
         self = .fixed(index: i, count: n)
     }
 
+    /// "auto" or "I/N", as typed.
     public var defaultValueDescription: String {
         switch self {
         case .auto: return "auto"
@@ -78,14 +82,18 @@ public enum ShardOption: ExpressibleByArgument, Equatable, Sendable {
 /// the unsharded run's order (strided, as PyTorch's DistributedSampler without padding), so that
 /// shards stay within one sample of each other and slow stretches of a sorted split are spread.
 public struct Shard: Equatable, Sendable, CustomStringConvertible {
+    /// This shard's number, from 0.
     public let index: Int
+    /// The number of shards.
     public let count: Int
 
+    /// Shard `index` of `count`; traps unless 0 ≤ `index` < `count`.
     public init(index: Int, count: Int) {
         precondition(count >= 1 && index >= 0 && index < count)
         self.index = index; self.count = count
     }
 
+    /// "I/N", as `--shard` takes it.
     public var description: String { "\(index)/\(count)" }
 
     /// This shard's samples, in the unsharded order.
@@ -107,32 +115,43 @@ public func sampleListDigest(_ keys: [String]) -> String {
 
 /// The options every `eval` command takes for the run itself.
 public struct EvaluationOptions: ParsableArguments {
+    /// `--limit N`: evaluate only the first N images, in the dataset's order (nil: all).
     @Option(parsing: .unconditional, help: "Evaluate only the first N images (in the dataset's order).")
     public var limit: Int?
 
+    /// `--results`: the folder for the results record, the resume journal and shard partials.
     @Option(help: "Folder for the results record, the resume journal and shard partials.")
     public var results = "results"
 
+    /// `--resume`: continue an interrupted evaluation from its journal.
     @Flag(help: "Continue an interrupted evaluation.")
     public var resume = false
 
+    /// `--restart`: start over, discarding an earlier run's journal.
     @Flag(help: "Start over, discarding the journal of an earlier run (without --resume or --restart, a journal holding finished images is an error).")
     public var restart = false
 
+    /// `--keep-going`: skip samples that fail (reported at the end) instead of stopping.
     @Flag(help: "Skip unreadable images (reported at the end) instead of stopping.")
     public var keepGoing = false
 
+    /// `--shard I/N` or `--shard auto`: evaluate one shard and write its partial for `merge`.
     @Option(parsing: .unconditional, help: ArgumentHelp("Evaluate shard I of N (0 ≤ I < N; every N-th image from the I-th) and write a partial for `merge`; auto: I and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, REPLK_SHARDS).", valueName: "I/N|auto"))
     public var shard: ShardOption?
 
+    /// `--json`: print one JSON object instead of the tables.
     @Flag(help: "Print one JSON object instead of the tables.")
     public var json = false
 
+    /// `--quiet`: no progress line.
     @Flag(help: "No progress line.")
     public var quiet = false
 
+    /// The defaults: every image, results in `results`, a fresh run, stop at the first failure, unsharded.
     public init() {}
 
+    /// Usage errors (`ValidationError`) for a `--limit` below 1, `--resume` with `--restart`, a
+    /// shard outside 0 ≤ I < N, and `--shard auto` outside a job array.
     public func validate() throws {
         try checkOption("--limit", limit, in: OptionLimits.positive)
         guard !(resume && restart) else { throw ValidationError("--resume and --restart exclude each other") }
@@ -144,6 +163,7 @@ public struct EvaluationOptions: ParsableArguments {
 
 /// What an `eval` command evaluates one sample with.
 public protocol EvaluationTask {
+    /// One item of the data set (an image and what its evaluation needs).
     associatedtype Sample
     /// A finished sample as the resume journal holds it.
     associatedtype Entry: JournalEntry
@@ -159,6 +179,7 @@ public protocol EvaluationTask {
     /// The journal entry that records a skipped sample; nil when skips are not journalled (the
     /// sample is tried again on resume).
     func skipEntry(_ reason: String) -> Entry?
+    /// The part of a finished sample's entry that the finishing step (and a shard partial) keeps.
     func outcome(of entry: Entry) -> Outcome
     /// Why the sample was skipped, when its outcome is a skip.
     static func skipReason(_ outcome: Outcome) -> String?
@@ -167,6 +188,7 @@ public protocol EvaluationTask {
 }
 
 extension EvaluationTask {
+    /// One sample per `evaluate` call.
     public var batchSize: Int { 1 }
 }
 
@@ -176,11 +198,14 @@ public struct EvaluationIdentity {
     public var tool: String
     /// The journal's kind ("cls", "seg", "det"): `<stem>.<kind>-journal.jsonl`, `<stem>.<kind>-partial-I-of-N.jsonl`.
     public var kind: String
+    /// The checkpoint file's path as given.
     public var checkpoint: String
+    /// The checkpoint file's SHA-256, as lowercase hex (the journal refuses a resume with another file).
     public var checkpointSHA256: String
     /// The settings a resume or a merge must share (the journal adds the checkpoint's path and sha256).
     public var settings: [String: Any]
 
+    /// An identity from its parts (see the properties).
     public init(tool: String, kind: String, checkpoint: String, checkpointSHA256: String, settings: [String: Any]) {
         self.tool = tool; self.kind = kind; self.checkpoint = checkpoint
         self.checkpointSHA256 = checkpointSHA256; self.settings = settings
@@ -198,11 +223,13 @@ public struct EvaluationOutcomes<Outcome> {
     public var skipped: [String]
     /// Seconds spent predicting, and samples predicted in that time (this session's, summed over shards when merged).
     public var seconds: Double
+    /// Samples predicted in `seconds`.
     public var computed: Int
     /// The number of shards merged, or nil for an unsharded run.
     public var shards: Int?
     /// The run's sample list (the unsharded one, after `--limit`): its length and `sampleListDigest`.
     public var samples: Int? = nil
+    /// The run's `sampleListDigest`, or nil where unknown.
     public var samplesDigest: String? = nil
 }
 
@@ -317,11 +344,13 @@ private func partialSettings(_ settings: [String: Any], identity: EvaluationIden
 /// time, and what the finishing step needs), then one line per sample in dataset order (the
 /// outcome's fields and "key"), then `{"end": count}`.
 public enum PartialFile {
+    /// The header's `format`: partials of another format are not merged.
     public static let format = "replk-partial/1"
     /// The field of a sample line that says why the sample was skipped, for tools whose outcomes
     /// have no skip of their own.
     public static let skipKey = "skipped_sample"
 
+    /// The partial's file name, `<stem>.<kind>-partial-I-of-N.jsonl`.
     public static func name(stem: String, kind: String, shard: Shard) -> String {
         "\(stem).\(kind)-partial-\(shard.index)-of-\(shard.count).jsonl"
     }
@@ -329,7 +358,9 @@ public enum PartialFile {
 
 /// Why shard partials cannot be merged.
 public struct MergeError: Error, CustomStringConvertible {
+    /// What does not fit together, as a tool prints it.
     public let description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -529,11 +560,14 @@ public func printSkipped(_ skipped: [String], what: String = "image(s)") {
 
 /// The options of every `merge` command.
 public struct MergeOptions: ParsableArguments {
+    /// `--results`: the shards' results folder, where the merged record is written too.
     @Option(help: "The shards' --results folder (the merged record, and any results files, are written there too).")
     public var results = "results"
 
+    /// `--json`: print one JSON object instead of the tables.
     @Flag(help: "Print one JSON object instead of the tables.")
     public var json = false
 
+    /// The defaults: `results`, tables.
     public init() {}
 }

@@ -16,6 +16,7 @@ public enum ImageInputError: Error, CustomStringConvertible, Equatable {
     /// An `@list` file that lists itself, directly or through others.
     case listCycle(path: String)
 
+    /// The message a tool prints, naming the path.
     public var description: String {
         switch self {
         case let .unreadableList(p, r): return "\(p): cannot read the list of images: \(r)"
@@ -115,9 +116,11 @@ public struct SkippedInputs {
 /// The options of every `infer` that reads image files: what to do with a bad one, and whether
 /// to show progress.
 public struct InferRunOptions: ParsableArguments {
+    /// `--keep-going`: skip images that cannot be read or processed, list them at the end and exit 1.
     @Flag(help: "Skip images that cannot be read or processed, list them at the end and exit 1, instead of stopping at the first.")
     public var keepGoing = false
 
+    /// `--quiet`: no progress and no line per image (errors and skipped images are still printed).
     @Flag(help: "No progress and no line per image (errors and the list of skipped images are still printed).")
     public var quiet = false
 

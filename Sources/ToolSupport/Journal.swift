@@ -8,22 +8,30 @@ public protocol JournalEntry {
 
 /// Why a journal line cannot be used; its item is computed again.
 public struct JournalLineError: Error, CustomStringConvertible {
+    /// What is wrong with the line, naming the field (e.g. `"top" has 4 values, expected 5`).
     public let reason: String
+    /// An error saying `reason`.
     public init(_ reason: String) { self.reason = reason }
+    /// The reason, as printed in the journal's notice.
     public var description: String { reason }
 }
 
 /// Why a journal cannot be resumed at all.
 public enum JournalError: Error, CustomStringConvertible {
+    /// The journal at `path` exists but cannot be read as UTF-8 text.
     case unreadable(path: String)
+    /// The journal at `path` is empty, or its first line is.
     case empty(path: String)
+    /// The first line of `path` is not a JSON object with a `settings` object.
     case notAJournal(path: String)
     /// Written before journals recorded the checkpoint's hash: which model it holds is unknown.
     case noCheckpointHash(path: String)
     /// The checkpoint given now is not the file the journal was started with.
     case otherCheckpoint(path: String, checkpoint: String, sha256: String, journalSHA256: String)
+    /// The journal was written with other settings; `differing` names the settings keys whose values differ.
     case otherSettings(path: String, differing: [String])
 
+    /// The message a tool prints: what is wrong and how to go on (`--restart` to start over).
     public var description: String {
         switch self {
         case let .unreadable(p): return "\(p): cannot read the resume journal"
@@ -43,18 +51,28 @@ public enum JournalError: Error, CustomStringConvertible {
 /// The fields of one journal line, read with their types checked: a field of the wrong type,
 /// length or range is a `JournalLineError` naming it, never a trap or a silent default.
 public struct JournalLine {
+    /// The line's JSON object as `JSONSerialization` decoded it.
     public let fields: [String: Any]
 
+    /// Wraps a decoded JSON object.
     public init(_ fields: [String: Any]) { self.fields = fields }
 
+    /// Whether the line has a field `name` (of any type).
     public func has(_ name: String) -> Bool { fields[name] != nil }
 
+    /// The string field `name`.
+    ///
+    /// - Throws: `JournalLineError` when the field is missing or not a string.
     public func string(_ name: String) throws -> String {
         guard let v = fields[name] else { throw JournalLineError("no \"\(name)\"") }
         guard let s = v as? String else { throw JournalLineError("\"\(name)\" is not a string") }
         return s
     }
 
+    /// The integer field `name`, which must lie in `range`.
+    ///
+    /// - Throws: `JournalLineError` when the field is missing, not a JSON integer (booleans and
+    ///   `2.0` are not) or outside `range`.
     public func int(_ name: String, in range: ClosedRange<Int>) throws -> Int {
         guard let v = fields[name] else { throw JournalLineError("no \"\(name)\"") }
         guard let n = JournalLine.integer(v), range.contains(n) else {
@@ -63,6 +81,10 @@ public struct JournalLine {
         return n
     }
 
+    /// The array field `name` of exactly `count` integers, each in `range`.
+    ///
+    /// - Throws: `JournalLineError` when the field is missing, not an array, has another length, or
+    ///   an item is not a JSON integer in `range`.
     public func ints(_ name: String, count: Int, in range: ClosedRange<Int>) throws -> [Int] {
         let a = try array(name, count: count)
         return try a.enumerated().map { i, v in
@@ -73,6 +95,10 @@ public struct JournalLine {
         }
     }
 
+    /// The array field `name` of exactly `count` finite numbers (integers or not; booleans are not numbers).
+    ///
+    /// - Throws: `JournalLineError` when the field is missing, not an array, has another length, or
+    ///   an item is not a finite number.
     public func finiteNumbers(_ name: String, count: Int) throws -> [Double] {
         let a = try array(name, count: count)
         return try a.enumerated().map { i, v in
@@ -113,6 +139,7 @@ public struct JournalLine {
 /// run's items and its fields must decode); a line that fails is reported on stderr in one line and
 /// its item is computed again, never skipped and never a crash.
 public final class Journal<Entry: JournalEntry> {
+    /// The journal file's path.
     public let path: String
     private let handle: FileHandle
     /// Items already finished, by key.
@@ -204,6 +231,7 @@ public final class Journal<Entry: JournalEntry> {
         throw JournalError.otherSettings(path: path, differing: differing)
     }
 
+    /// Whether the item `key` is already finished (read back on resume, or appended in this run).
     public func contains(_ key: String) -> Bool { entries[key] != nil }
 
     /// Records a finished item (written and flushed at once).

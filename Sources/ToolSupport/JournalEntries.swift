@@ -6,10 +6,14 @@ import Foundation
 
 /// One image of `replk-cls eval`'s resume journal: its class and the model's logits.
 public struct LogitsEntry: JournalEntry {
+    /// The image's class index (from its folder).
     public var label: Int
+    /// The model's logits, one per class.
     public var logits: [Float]
+    /// `label` and `logits` (as doubles).
     public var journalFields: [String: Any] { ["label": label, "logits": logits.map(Double.init)] }
 
+    /// An entry for an image of class `label` with the model's `logits`.
     public init(label: Int, logits: [Float]) {
         self.label = label
         self.logits = logits
@@ -27,10 +31,14 @@ public struct LogitsEntry: JournalEntry {
 /// One image of a `replk-cls eval` shard partial: its class and the model's top classes (highest
 /// first), all `merge` needs to count top-1 and top-5 as the unsharded run does.
 public struct RankedEntry: JournalEntry {
+    /// The image's class index (from its folder).
     public var label: Int
+    /// The model's top class indices, highest logit first.
     public var top: [Int]
+    /// `label` and `top`.
     public var journalFields: [String: Any] { ["label": label, "top": top] }
 
+    /// An entry for an image of class `label` whose top classes are `top` (highest first).
     public init(label: Int, top: [Int]) {
         self.label = label
         self.top = top
@@ -48,9 +56,14 @@ public struct RankedEntry: JournalEntry {
 /// One image of `replk-seg eval`'s resume journal: its per-class pixel counts, or why it was skipped
 /// (`--keep-going`).
 public enum SegmentationEntry: JournalEntry {
+    /// Per-class pixel counts of one image, the histograms `SegmentationMetric` sums: pixels
+    /// predicted as the class where the ground truth is that class (`intersect`), predicted as it
+    /// (`pred`) and labelled as it (`label`).
     case counts(intersect: [Int], pred: [Int], label: [Int])
+    /// The image was skipped under `--keep-going`; the payload says why.
     case skipped(String)
 
+    /// `intersect`, `pred` and `label`, or `skipped`.
     public var journalFields: [String: Any] {
         switch self {
         case let .counts(i, p, l): return ["intersect": i, "pred": p, "label": l]
@@ -81,9 +94,14 @@ public enum SegmentationEntry: JournalEntry {
 /// One image of `replk-det eval`'s resume journal: its detections as COCO results (JSON text, so that no
 /// digit changes on the way to the results file), or why it was skipped (`--keep-going`).
 public enum DetectionEntry: JournalEntry {
+    /// The image's detections as the JSON text of an array of COCO results (`image_id`,
+    /// `category_id`, `bbox` as COCO's [x, y, w, h] in pixels, `score`, and an RLE `segmentation` where
+    /// the model predicts masks).
     case results(String)
+    /// The image was skipped under `--keep-going`; the payload says why.
     case skipped(String)
 
+    /// `results` (the JSON text, verbatim), or `skipped`.
     public var journalFields: [String: Any] {
         switch self {
         case let .results(text): return ["results": text]

@@ -5,10 +5,13 @@ import Foundation
 /// the commas are allowed). Any item that is not an integer makes the whole value a usage error,
 /// rather than being dropped.
 public struct IntList: ExpressibleByArgument, Equatable, Sendable {
+    /// The items in the order given, e.g. `[2048, 512]`.
     public var values: [Int]
 
+    /// A list holding `values`, e.g. an option's default.
     public init(_ values: [Int]) { self.values = values }
 
+    /// Parses comma-separated integers; nil (a usage error) when any item is not one.
     public init?(argument: String) {
         var v = [Int]()
         for item in argument.split(separator: ",", omittingEmptySubsequences: false) {
@@ -18,16 +21,20 @@ public struct IntList: ExpressibleByArgument, Equatable, Sendable {
         values = v
     }
 
+    /// The values as they would be typed, comma-separated (`--help` shows it as the default).
     public var defaultValueDescription: String { values.map(String.init).joined(separator: ",") }
 }
 
 /// Comma-separated finite numbers, e.g. `--mean 0.485,0.456,0.406` or `--ratios 0.5,1.0,1.5`.
 /// An item that is not a number, or is NaN or infinite, makes the whole value a usage error.
 public struct NumberList: ExpressibleByArgument, Equatable, Sendable {
+    /// The items in the order given, e.g. `[0.485, 0.456, 0.406]`.
     public var values: [Double]
 
+    /// A list holding `values`, e.g. an option's default.
     public init(_ values: [Double]) { self.values = values }
 
+    /// Parses comma-separated finite numbers; nil (a usage error) when any item is not one.
     public init?(argument: String) {
         var v = [Double]()
         for item in argument.split(separator: ",", omittingEmptySubsequences: false) {
@@ -37,6 +44,7 @@ public struct NumberList: ExpressibleByArgument, Equatable, Sendable {
         values = v
     }
 
+    /// The values as they would be typed, comma-separated (`--help` shows it as the default).
     public var defaultValueDescription: String { values.map { String(format: "%g", $0) }.joined(separator: ",") }
 }
 

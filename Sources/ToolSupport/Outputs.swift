@@ -3,7 +3,9 @@ import Foundation
 /// What a path names on disk: device and inode, symbolic links followed. Two spellings of one
 /// file, a link to it or a hard link of it compare equal, where comparing strings would not.
 public struct FileIdentity: Hashable, Sendable {
+    /// The ID of the device holding the file (`st_dev`).
     public let device: UInt64
+    /// The file's inode number on that device (`st_ino`).
     public let inode: UInt64
 
     /// nil when nothing exists at `path`.
@@ -22,6 +24,7 @@ public enum OutputError: Error, CustomStringConvertible {
     /// Two different inputs would be written to the same output.
     case sameOutput(output: String, first: String, second: String)
 
+    /// The message a tool prints: which paths clash and what to do about it.
     public var description: String {
         switch self {
         case let .wouldOverwriteInput(o, i):

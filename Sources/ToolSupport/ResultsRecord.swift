@@ -5,7 +5,7 @@ import RepLKRecords
 // the tools' JSON writer is here.
 extension ResultsRecord {
     /// The record's JSON object for `jsonText` (a shard partial keeps it for `merge`), with
-    /// `checkpoint.sha256` (the file is hashed when ``checkpointSHA256`` is nil); `date` and
+    /// `checkpoint.sha256` (the file is hashed when `checkpointSHA256` is nil); `date` and
     /// `command` only when set (`write(to:)` sets them).
     /// - Throws: `ToolError.io` when the checkpoint has to be hashed and cannot be read.
     public func object() throws -> [String: Any] {

@@ -6,8 +6,11 @@ import RepLKEngine
 
 /// A RepLKNet classifier loaded from a checkpoint, with its evaluation transform.
 public final class Classifier {
+    /// The network, with its classification head.
     public let model: RepLKNet
+    /// The evaluation transform applied to each image before the network.
     public let preprocess: ClassificationPreprocess
+    /// The checkpoint file the model was loaded from, as given.
     public let checkpointPath: String
 
     /// Loads a classification checkpoint (plain, `{'model': …}`, `{'state_dict': …}`, EMA, merged
@@ -33,6 +36,7 @@ public final class Classifier {
         checkpointPath = path
     }
 
+    /// Number of classes of the head (1000 for ImageNet-1K checkpoints).
     public var numClasses: Int { model.config.numClasses ?? 0 }
 
     /// Multiply-accumulates of one image at the input size, counted by the engine without computing.

@@ -5,12 +5,26 @@ import RepLKImaging
 /// below 384 px, resize the short side to int(size / 0.875) with bicubic and centre-crop; at 384 and
 /// above, warp to size × size. Then ToTensor and Normalize.
 public struct ClassificationPreprocess: Sendable {
+    /// Side of the square network input, in pixels.
     public var inputSize: Int
+    /// Below 384 px, the short side is resized to int(inputSize / cropPct) before the centre crop
+    /// (the official transform's `crop_pct`, 0.875 by default).
     public var cropPct: Double
+    /// Per-channel RGB mean subtracted after scaling pixels to [0, 1].
     public var mean: [Float]
+    /// Per-channel RGB standard deviation on the same scale: input = (pixel / 255 − mean) / std.
     public var std: [Float]
+    /// The resampling filter of the resize (PIL's; bicubic in the official transform).
     public var filter: Image.PILFilter
 
+    /// A transform with the given settings; the defaults are the official ImageNet ones.
+    ///
+    /// - Parameters:
+    ///   - inputSize: Side of the square network input, in pixels.
+    ///   - cropPct: Fraction of the resized short side kept by the centre crop (below 384 px).
+    ///   - mean: Per-channel RGB mean on the [0, 1] scale.
+    ///   - std: Per-channel RGB standard deviation on the [0, 1] scale.
+    ///   - filter: The resize filter.
     public init(inputSize: Int, cropPct: Double = 0.875, mean: [Float] = [0.485, 0.456, 0.406],
                 std: [Float] = [0.229, 0.224, 0.225], filter: Image.PILFilter = .bicubic) {
         self.inputSize = inputSize; self.cropPct = cropPct; self.mean = mean; self.std = std; self.filter = filter

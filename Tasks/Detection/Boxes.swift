@@ -6,9 +6,13 @@ import Darwin
 
 /// An axis-aligned box (x1, y1, x2, y2) in pixels.
 public struct Box: Equatable, Sendable {
+    /// Left, top, right and bottom edges in pixels (x to the right, y down).
     public var x1: Float, y1: Float, x2: Float, y2: Float
+    /// A box from its left, top, right and bottom edges, in pixels.
     public init(_ x1: Float, _ y1: Float, _ x2: Float, _ y2: Float) { self.x1 = x1; self.y1 = y1; self.x2 = x2; self.y2 = y2 }
+    /// x2 − x1, in pixels (negative or zero for an empty box).
     public var width: Float { x2 - x1 }
+    /// y2 − y1, in pixels (negative or zero for an empty box).
     public var height: Float { y2 - y1 }
 }
 

@@ -10,34 +10,54 @@ import RepLKWeights
 
 /// Test-time settings of the official config (`test_cfg`), none of which the checkpoint stores.
 public struct DetectionTestConfig: Sendable {
+    /// RPN proposals kept per FPN level, by objectness, before NMS (mmdet's `nms_pre`; 0 keeps all).
     public var rpnPreNMS = 1000
+    /// RPN proposals kept after NMS (mmdet's `max_per_img` of `rpn`).
     public var rpnMaxPerImage = 1000
+    /// IoU threshold of the RPN's NMS (run per FPN level).
     public var rpnIoU: Float = 0.7
+    /// Class probabilities at or below this are dropped before the final NMS (mmdet's `score_thr`).
     public var scoreThreshold: Float = 0.05
+    /// IoU threshold of the final per-class NMS.
     public var nmsIoU: Float = 0.5
+    /// Detections kept per image after the final NMS (mmdet's `max_per_img` of `rcnn`).
     public var maxPerImage = 100
+    /// A pixel whose pasted mask probability is at least this belongs to the object (mmdet's `mask_thr_binary`).
     public var maskThreshold: Float = 0.5
+    /// Anchor sizes as multiples of the level's stride (mmdet's `scales`).
     public var anchorScales: [Float] = [8]
+    /// Anchor aspect ratios, height / width (mmdet's `ratios`).
     public var anchorRatios: [Float] = [0.5, 1, 2]
+    /// Stride in pixels of each FPN level, P2…P6.
     public var strides = [4, 8, 16, 32, 64]
+    /// RoIs of √(w·h) below 2 × this are pooled from P2, and each doubling of the size one level up,
+    /// to P5 at most (mmdet's `finest_scale`).
     public var finestScale: Float = 56
     /// Box-delta stds per cascade stage (means are 0).
     public var stageStds: [(Float, Float, Float, Float)] = [(0.1, 0.1, 0.2, 0.2), (0.05, 0.05, 0.1, 0.1), (0.033, 0.033, 0.067, 0.067)]
+    /// The official settings.
     public init() {}
 }
 
 /// What the network returns for one image, in the network-input frame (before rescaling).
 public struct RawDetections {
+    /// RPN proposals after NMS, best first, in input pixels.
     public var proposals: [Box]
+    /// Objectness (sigmoid) of each proposal.
     public var proposalScores: [Float]
     /// RoIs fed to the last stage, and the stage-averaged class logits for them.
     public var lastStageRoIs: [Box]
+    /// Row-major [RoIs, classes + 1], background last.
     public var averagedLogits: [Float]
+    /// Final boxes after NMS, in input pixels (clipped to the unpadded image), best first.
     public var boxes: [Box]
+    /// Class probability of each box.
     public var scores: [Float]
+    /// Class index of each box, from 0 to `numClasses − 1`.
     public var labels: [Int]
     /// Averaged sigmoid mask probabilities of each detection's class, `maskSize²` each.
     public var maskProbabilities: [[Float]]
+    /// Side of each mask in `maskProbabilities` (28 for the official heads; 0 when there are none).
     public var maskSize: Int
     /// P2…P6.
     public var fpn: [Tensor]
@@ -46,17 +66,26 @@ public struct RawDetections {
 /// Cascade Mask R-CNN on RepLKNet (mmdetection checkpoints: `backbone.`, `neck.`, `rpn_head.`,
 /// `roi_head.bbox_head.N.`, `roi_head.mask_head.N.`), widths and class count read off the shapes.
 public final class CascadeMaskRCNN {
+    /// The RepLKNet backbone (without a classification head).
     public let backbone: RepLKNet
     let fpn: FPN
     let rpn: RPNHead
     let boxHeads: [BBoxHead]
     let maskHeads: [MaskHead]
+    /// The test-time settings (the official `test_cfg` by default).
     public var config = DetectionTestConfig()
+    /// The checkpoint the model was loaded from, as given.
     public let checkpointPath: String
+    /// Parameters as the checkpoint holds them: the un-merged backbone plus neck and heads (BN
+    /// running statistics excluded).
     public let parameterCount: Int
+    /// Class names from the checkpoint's metadata (`dataset_meta.classes` or `CLASSES`); nil when it
+    /// has none or the model was built from a state dict.
     public private(set) var metaClasses: [String]?
 
+    /// Number of object classes (without background; 80 for COCO).
     public var numClasses: Int { boxHeads[0].numClasses }
+    /// Number of cascade stages (3).
     public var stageCount: Int { boxHeads.count }
 
     /// Loads an mmdet checkpoint file (see `init(stateDict:file:reparameterize:engine:)`).

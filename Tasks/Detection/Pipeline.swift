@@ -9,6 +9,7 @@ import RepLKImaging
 
 /// A binary mask inside a window of the original image.
 public struct MaskWindow: Equatable, Sendable {
+    /// The window's top-left corner in the image and its size, in pixels.
     public var x0: Int, y0: Int, width: Int, height: Int
     /// Row-major window pixels, 1 = object.
     public var bits: [UInt8]
@@ -29,9 +30,13 @@ public struct MaskWindow: Equatable, Sendable {
 
 /// One final detection in original-image coordinates.
 public struct Detection: Sendable {
+    /// The box [x1, y1, x2, y2] in original-image pixels.
     public var box: Box
+    /// The class probability (softmax over the classes and background of the stage-averaged logits).
     public var score: Float
+    /// The class index, from 0 to `numClasses − 1` (not a COCO category id).
     public var label: Int
+    /// The binary mask, for models with mask heads.
     public var mask: MaskWindow?
 
     /// A detection: box in original pixels, score, class index, and its mask when there is one.
@@ -44,13 +49,18 @@ public struct Detection: Sendable {
 /// zero-pad to a multiple of 32; boxes rescaled to the original image; masks pasted with
 /// `grid_sample` and thresholded.
 public struct DetectionPipeline {
+    /// The detector.
     public let model: CascadeMaskRCNN
     /// Keep-ratio target (long, short).
     public var scale: (Int, Int) = (1333, 800)
+    /// Per-channel RGB mean subtracted from the 0–255 pixel values (127.5 each for RepLKNet-XL).
     public var mean: [Float] = [123.675, 116.28, 103.53]
+    /// Per-channel RGB standard deviation, in 0–255 units, divided by after the mean (127.5 each for RepLKNet-XL).
     public var std: [Float] = [58.395, 57.12, 57.375]
+    /// The padded input's height and width are multiples of this (zero padding at the bottom and right).
     public var padDivisor = 32
 
+    /// The official pipeline for `model`, with mean = std = 127.5 for a RepLKNet-XL backbone.
     public init(model: CascadeMaskRCNN) {
         self.model = model
         if model.backbone.config.name == "RepLKNet-XL" { mean = [127.5, 127.5, 127.5]; std = [127.5, 127.5, 127.5] }

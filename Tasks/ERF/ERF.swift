@@ -13,6 +13,7 @@ public struct ERFPreprocess: Sendable {
     public var inputSize: Int
     /// ImageNet mean and std (on the 0–1 scale).
     public var mean: [Float] = [0.485, 0.456, 0.406]
+    /// The ImageNet per-channel RGB standard deviation on the 0–1 scale: input = (pixel / 255 − mean) / std.
     public var std: [Float] = [0.229, 0.224, 0.225]
 
     /// The transform at side `inputSize` (1024 in the official script).

@@ -32,8 +32,16 @@ public final class GradConv {
 
     /// - Parameters:
     ///   - weight: (out, in/groups, k, k), before any BN folding.
+    ///   - out: output channels.
+    ///   - cin: input channels.
+    ///   - k: the side of the square kernel (padding k/2).
+    ///   - stride: the stride in both directions.
+    ///   - groups: 1 for a dense conv, or `out` (= `cin`) for a depth-wise one; nothing else is supported.
+    ///   - bias: the conv's bias, one per output channel, or nil.
     ///   - bn: the conv's BatchNorm: folded into the weight when `fold`, else kept as an affine op.
+    ///   - fold: fold `bn` into the weights (true) or run it as its own op (false).
     ///   - inputAffine: a pre-norm folded into this 1×1 conv (only with `fold`).
+    ///   - activation: the activation after the conv and its norm.
     ///   - engine: how the forward and backward convs and the element-wise ops run (default
     ///     `EngineConfiguration()`).
     public init(weight: [Float], out: Int, in cin: Int, k: Int, stride: Int = 1, groups: Int = 1, bias: [Float]? = nil,

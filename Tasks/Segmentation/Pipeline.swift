@@ -3,11 +3,15 @@ import RepLKImaging
 
 /// How a segmentation model is run over an image: mmsegmentation's test pipeline and test_cfg.
 public struct SegmentationTestConfig: Sendable {
+    /// mmsegmentation's `test_cfg.mode`: the whole resized image at once, or overlapping windows
+    /// whose logits are averaged.
     public enum Mode: Sendable, Equatable {
+        /// The whole resized image in one pass.
         case whole
         /// Sliding windows (crop and stride as height, width); windows are not padded.
         case slide(crop: (Int, Int), stride: (Int, Int))
 
+        /// The same mode with the same crop and stride.
         public static func == (a: Mode, b: Mode) -> Bool {
             switch (a, b) {
             case (.whole, .whole): return true
@@ -19,13 +23,27 @@ public struct SegmentationTestConfig: Sendable {
 
     /// Keep-ratio resize target (long, short), e.g. (2048, 512).
     public var scale: (Int, Int)
+    /// Whole image or sliding windows.
     public var mode: Mode
+    /// The `align_corners` of the bilinear resize of the logits to the original image's size (the
+    /// model's head has its own, given when it is loaded).
     public var alignCorners: Bool
+    /// Per-channel RGB mean subtracted from the 0–255 pixel values.
     public var mean: [Float]
+    /// Per-channel RGB standard deviation, in 0–255 units, divided by after the mean.
     public var std: [Float]
     /// Multi-scale + flip test: ratios of `scale` (nil = single scale, no flip).
     public var augRatios: [Double]?
 
+    /// A test configuration; mean and std default to the ImageNet statistics on the 0–255 scale.
+    ///
+    /// - Parameters:
+    ///   - scale: Keep-ratio resize target (long, short), in pixels.
+    ///   - mode: Whole image or sliding windows.
+    ///   - alignCorners: The `align_corners` of the logits' bilinear resize.
+    ///   - mean: Per-channel RGB mean on the 0–255 scale.
+    ///   - std: Per-channel RGB standard deviation on the 0–255 scale.
+    ///   - augRatios: Ratios of `scale` for the multi-scale + flip test, or nil for single scale.
     public init(scale: (Int, Int), mode: Mode, alignCorners: Bool, mean: [Float] = [123.675, 116.28, 103.53],
                 std: [Float] = [58.395, 57.12, 57.375], augRatios: [Double]? = nil) {
         self.scale = scale; self.mode = mode; self.alignCorners = alignCorners; self.mean = mean; self.std = std
@@ -51,7 +69,9 @@ public func rescaleSize(width w: Int, height h: Int, scale: (Int, Int)) -> (widt
 public struct SegmentationOutput {
     /// Class index per pixel at the original size.
     public var labels: [Int32]
+    /// The original image's width, in pixels.
     public var width: Int
+    /// The original image's height, in pixels.
     public var height: Int
     /// Logits (single scale) or averaged probabilities (aug test) at the original size, NHWC.
     public var scores: Tensor
@@ -61,9 +81,12 @@ public struct SegmentationOutput {
 
 /// Runs a `Segmenter` with a test configuration.
 public struct SegmentationPipeline {
+    /// The segmentation model.
     public let model: Segmenter
+    /// How it is run: resize, mode, normalisation, single or multi-scale.
     public let config: SegmentationTestConfig
 
+    /// A pipeline running `model` with `config` (e.g. `SegmentationTestConfig.ade20k`).
     public init(model: Segmenter, config: SegmentationTestConfig) {
         self.model = model
         self.config = config

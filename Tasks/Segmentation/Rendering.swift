@@ -27,6 +27,7 @@ public struct LegendEntry: Equatable, Sendable {
 public struct SegmentationDrawing {
     /// The overlay with the legend panel on its right.
     public var image: Image
+    /// The classes listed in the legend, largest share first.
     public var legend: [LegendEntry]
     /// Classes present but not listed, for want of room.
     public var notShown: Int

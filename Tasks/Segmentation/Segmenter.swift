@@ -5,8 +5,11 @@ import RepLKWeights
 /// UperNet on a RepLKNet backbone, loaded from an mmsegmentation checkpoint
 /// (`{'meta', 'state_dict'}` with `backbone.` / `decode_head.` / `auxiliary_head.` keys).
 public final class Segmenter {
+    /// The RepLKNet backbone (without a classification head).
     public let backbone: RepLKNet
+    /// The UperNet decode head (the auxiliary head is not loaded).
     public let head: UperNetHead
+    /// The checkpoint the model was loaded from, as given.
     public let checkpointPath: String
     /// Parameters of the backbone and decode head (the auxiliary head is not counted: it is not run).
     public let parameterCount: Int
@@ -14,6 +17,7 @@ public final class Segmenter {
     /// Class names and palette stored in the checkpoint's meta (mmengine `dataset_meta`, or mmcv
     /// `CLASSES` / `PALETTE`), when present.
     public private(set) var metaClasses: [String]?
+    /// The palette, one RGB colour per class, from the checkpoint's meta; nil when absent.
     public private(set) var metaPalette: [(UInt8, UInt8, UInt8)]?
 
     /// Loads an mmseg checkpoint file (see `init(stateDict:file:alignCorners:reparameterize:engine:)`).
@@ -52,6 +56,7 @@ public final class Segmenter {
         checkpointPath = path
     }
 
+    /// Number of classes (150 for ADE20K, 19 for Cityscapes).
     public var numClasses: Int { head.numClasses }
 
     /// Multiply-accumulates of one whole-image pass on a `height × width` input, the FCN auxiliary

@@ -5,9 +5,13 @@ import RepLKWeights
 /// mmsegmentation's `UPerHead`: a pyramid pooling module on the last feature map, an FPN-style
 /// top-down path, fusion of all levels, and a 1×1 classifier at stride 4 (upernet.md §2.1).
 public final class UperNetHead {
+    /// Width of the head's internal feature maps (mmseg's `channels`), read off the checkpoint's shapes.
     public let channels: Int
+    /// Number of classes the classifier predicts.
     public let numClasses: Int
+    /// Output sizes of the pyramid pooling module's adaptive average pools (mmseg's `pool_scales`).
     public let poolScales: [Int]
+    /// The `align_corners` of the head's bilinear resizes and of the logits' upsampling to the input size.
     public let alignCorners: Bool
     private let lateral: [Conv2d]
     private let ppm: [Conv2d]
