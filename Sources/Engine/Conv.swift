@@ -401,6 +401,10 @@ public final class ConvKernel {
     /// at half the bytes and never packed again; the output transform and epilogue stay float32.
     private func runWinogradBF16(_ xp: UnsafePointer<Float>, _ t: WinogradTiling, _ yp: UnsafeMutablePointer<Float>,
                                  activation: Activation, residual: Tensor?, pool: ThreadPool) {
+        if 36 * inChannels * outChannels <= winogradBlockedWeightLimit {
+            runWinogradBF16ByBlocks(xp, t, yp, activation: activation, residual: residual, pool: pool)
+            return
+        }
         let total = t.tileCount
         let perBatch = min(total, max(gemmMR, roundUp((16 << 20) / (36 * inChannels), gemmMR)))
         let pairs = bf16Pairs(inChannels)
@@ -440,6 +444,49 @@ public final class ConvKernel {
                                         residual: r, yp)
             }
             first += count
+        }
+    }
+
+    /// The bf16 weights (36·Cin·Cout values, 2 bytes each) up to which `runWinogradBF16ByBlocks` runs: about a third
+    /// of a 32 MB L3, so that every block of tiles reads all 36 operands from it.
+    private var winogradBlockedWeightLimit: Int { 6 << 20 }
+
+    /// `runWinogradBF16` for convs whose 36 weight operands fit in the last-level cache (the FPN,
+    /// RPN and mask-head convs of Cascade Mask R-CNN, 256 → 256): a task is one block of tiles, taken
+    /// through input transform, the 36 products and output transform in a row, so V and M stay in
+    /// the core's L2 instead of going to memory and back between three passes over the whole batch.
+    private func runWinogradBF16ByBlocks(_ xp: UnsafePointer<Float>, _ t: WinogradTiling, _ yp: UnsafeMutablePointer<Float>,
+                                         activation: Activation, residual: Tensor?, pool: ThreadPool) {
+        let total = t.tileCount
+        let block = 2 * gemmMR
+        let pairs = bf16Pairs(inChannels)
+        let vWords = 36 * block * pairs
+        let transformFloats = gemmMR * 36 * inChannels
+        let mFloats = 36 * block * outChannels
+        let gemmFloats = gemmBF16ScratchCount(mc: block)
+        let words = UnsafeRawPointer(weights.pointer).assumingMemoryBound(to: UInt32.self)
+        let b = bias.map { UnsafePointer($0.pointer) }
+        let r = residual.map { UnsafePointer($0.storage.pointer) }
+        let panels = (outChannels + gemmNR - 1) / gemmNR
+        let blocks = (total + block - 1) / block
+        runDepthwiseTasks(blocks, scratchCount: vWords + transformFloats + mFloats + gemmFloats, pool: pool) { task, scratch in
+            let first = task * block, count = min(block, total - first)
+            let microPanels = (count + gemmMR - 1) / gemmMR
+            let xiStride = microPanels * gemmMR * pairs
+            let v = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
+            let transform = scratch + vWords, m = transform + transformFloats, gemmScratch = m + mFloats
+            for panel in 0..<microPanels {
+                winogradInputTransformBF16Panel(xp, t, panel: panel, batchFirst: first, batchCount: count,
+                                                into: v, xiStride: xiStride, scratch: transform)
+            }
+            for xi in 0..<36 {
+                let a = UnsafeRawPointer(v + xi * xiStride).assumingMemoryBound(to: Float.self)
+                gemmBlockBF16(.packed(a), m: count, n: outChannels, k: inChannels, packedB: words + xi * groupStride,
+                              c: m + xi * count * outChannels, ldc: outChannels, epilogue: Epilogue(), m0: 0, mc: count,
+                              panel0: 0, panelCount: panels, scratch: gemmScratch)
+            }
+            winogradOutputTransform(m, t, tiles: first, first + count, batchFirst: first, batchCount: count, bias: b,
+                                    activation: activation, residual: r, yp)
         }
     }
 

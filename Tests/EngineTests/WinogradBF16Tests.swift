@@ -81,8 +81,9 @@ final class WinogradBF16Tests: XCTestCase {
             throw XCTSkip("no AVX512_BF16")
         }
         // Ragged maps (tiles cut by the edge), a depth over two K blocks and an odd one, outputs not a
-        // multiple of 32.
-        for (h, w, cin, cout) in [(13, 10, 24, 40), (9, 17, 800, 33), (20, 18, 129, 64)] {
+        // multiple of 32; weights that fit the cache (blocks of tiles) and 480 → 400, which does not
+        // (batches of tiles, each pass over the whole batch).
+        for (h, w, cin, cout) in [(13, 10, 24, 40), (9, 17, 800, 33), (20, 18, 129, 64), (31, 9, 256, 256), (9, 11, 480, 400)] {
             var rng = SeededRandom(seed: 11)
             let x = rng.array(h * w * cin)
             let s = Float(1 / (9 * Double(cin)).squareRoot())
