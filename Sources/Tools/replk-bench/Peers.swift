@@ -275,6 +275,10 @@ final class PeerServer {
         try? FileManager.default.removeItem(atPath: script)
     }
 
+    /// Stops the harness process (SIGSTOP) while our runs are timed, and lets it go on (SIGCONT).
+    func pause() { if process.isRunning { kill(process.processIdentifier, SIGSTOP) } }
+    func resume() { if process.isRunning { kill(process.processIdentifier, SIGCONT) } }
+
     /// Times `count` runs of peer `name`, after one untimed run, in milliseconds.
     func samples(_ name: String, count: Int) throws -> [Double] {
         do {
@@ -342,7 +346,10 @@ func measureAlternating(repeats: Int, rounds: Int, probe: PeakProbe?, peers pyth
     var theirs = [String: [Double]]()
     for r in 0..<n {
         let count = (r + 1) * repeats / n - r * repeats / n
+        // Nothing of the peers' (say their runtimes' spinning worker threads) runs during ours.
+        server.pause()
         ours += measure(warmup: 1, repeats: count, probe: probe, body)
+        server.resume()
         for name in server.names { theirs[name, default: []] += try server.samples(name, count: count) }
     }
     return (ours, server.results(theirs))
