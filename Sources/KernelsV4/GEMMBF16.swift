@@ -30,9 +30,10 @@ package func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: 
 
 /// Winograd F(4×4, 3×3) input transform of one micro-panel of a batch of tiles, straight into the
 /// bf16 GEMM's packed A: tiles `first + panel·MR ..< min(first + count, first + (panel + 1)·MR)`
-/// are transformed in float32 into `scratch` (MR × 36 × Cin floats, each tile's V[ξ][ci] a row),
-/// then each ξ's MR × Cin block is rounded (nearest even) and laid out as `packAPanelsBF16` lays it,
-/// at `v + ξ·xiStride + panel·P·MR` words (P = ⌈Cin/2⌉; rows past the batch zero). The 36 GEMMs then
+/// are transformed in float32 into `scratch`, `winogradPanelChannels` input channels at a time
+/// (MR × 36 × that many floats, each tile's V[ξ][ci] a row, so the scratch stays in L2), and each
+/// ξ's MR × channels block is rounded (nearest even) and laid out as `packAPanelsBF16` lays it, at
+/// `v + ξ·xiStride + panel·P·MR` words (P = ⌈Cin/2⌉; rows past the batch zero). The 36 GEMMs then
 /// read V in place (`.packed`), half the bytes of float32 V and no packing pass of their own.
 package func winogradInputTransformBF16Panel(_ x: UnsafePointer<Float>, _ t: WinogradTiling, panel: Int,
                                              batchFirst first: Int, batchCount count: Int,
@@ -40,16 +41,26 @@ package func winogradInputTransformBF16Panel(_ x: UnsafePointer<Float>, _ t: Win
                                              scratch: UnsafeMutablePointer<Float>) {
     let C = t.inChannels
     let t0 = first + panel * gemmMR, t1 = min(first + count, t0 + gemmMR)
-    let row = 36 * C
-    for tile in t0..<t1 {
-        winogradInputTransform(x, t, tiles: tile, tile + 1, batchFirst: tile, batchCount: 1,
-                               into: scratch + (tile - t0) * row)
-    }
     let panelOffset = panel * bf16Pairs(C) * gemmMR
-    for xi in 0..<36 {
-        replk_bf16_pack_a_rows(scratch + xi * C, row, t1 - t0, C, v + xi * xiStride + panelOffset)
+    var c0 = 0
+    while c0 < C {
+        let c1 = min(C, c0 + winogradPanelChannels)
+        let width = c1 - c0, row = 36 * width
+        for tile in t0..<t1 {
+            winogradInputTransform(x, t, tiles: tile, tile + 1, channels: c0..<c1, batchFirst: tile, batchCount: 1,
+                                   into: scratch + (tile - t0) * row, ld: width)
+        }
+        // The chunk's pairs start at pair c0 / 2 (chunks are even), each a column of MR words.
+        for xi in 0..<36 {
+            replk_bf16_pack_a_rows(scratch + xi * width, row, t1 - t0, width, v + xi * xiStride + panelOffset + (c0 / 2) * gemmMR)
+        }
+        c0 = c1
     }
 }
+
+/// Input channels `winogradInputTransformBF16Panel` transforms at a time: 12 tiles × 36 × 256
+/// floats, 432 KB of scratch, stay in a 1–2 MB L2 (all 2048 channels at once took 3.4 MB).
+package let winogradPanelChannels = 256
 
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
 /// C = epilogue(A · B) single-threaded, with bf16 operands. `packedB` comes from `packBBF16` for a

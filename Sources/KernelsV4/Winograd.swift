@@ -44,6 +44,15 @@ private func outputColumn(_ m0: W8, _ m1: W8, _ m2: W8, _ m3: W8, _ m4: W8, _ m5
 /// conv's padding).
 package func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
                                    batchFirst first: Int, batchCount count: Int, into v: UnsafeMutablePointer<Float>) {
+    winogradInputTransform(x, t, tiles: t0, t1, channels: 0..<t.inChannels, batchFirst: first, batchCount: count,
+                           into: v, ld: t.inChannels)
+}
+
+/// `winogradInputTransform` of input channels `channels` only: V[ξ][tile − first][ci] at
+/// `v + (ξ·count + tile − first)·ld + ci − channels.lowerBound`.
+package func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTiling, tiles t0: Int, _ t1: Int,
+                                   channels: Range<Int>, batchFirst first: Int, batchCount count: Int,
+                                   into v: UnsafeMutablePointer<Float>, ld: Int) {
     let C = t.inChannels
     withUnsafeTemporaryAllocation(of: W8.self, capacity: 36) { buf in
         let s = buf.baseAddress!
@@ -52,10 +61,10 @@ package func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTili
             let iy0 = oy0 - t.padTop, ix0 = ox0 - t.padLeft
             let inside = iy0 >= 0 && ix0 >= 0 && iy0 + 6 <= t.height && ix0 + 6 <= t.width
             let image = x + n * t.height * t.width * C
-            let out = v + (tile - first) * C
-            var c0 = 0
-            while c0 < C {
-                let lanes = min(8, C - c0)
+            let out = v + (tile - first) * ld - channels.lowerBound
+            var c0 = channels.lowerBound
+            while c0 < channels.upperBound {
+                let lanes = min(8, channels.upperBound - c0)
                 @inline(__always) func d(_ i: Int, _ j: Int) -> W8 {
                     let iy = iy0 + i, ix = ix0 + j
                     if !inside && (iy < 0 || iy >= t.height || ix < 0 || ix >= t.width) { return W8() }
@@ -70,13 +79,13 @@ package func winogradInputTransform(_ x: UnsafePointer<Float>, _ t: WinogradTili
                 for i in 0..<6 {
                     let row = s + i * 6
                     let (v0, v1, v2, v3, v4, v5) = inputColumn(row[0], row[1], row[2], row[3], row[4], row[5])
-                    let base = out + (i * 6) * count * C + c0
+                    let base = out + (i * 6) * count * ld + c0
                     storeW8(v0, base, lanes)
-                    storeW8(v1, base + count * C, lanes)
-                    storeW8(v2, base + 2 * count * C, lanes)
-                    storeW8(v3, base + 3 * count * C, lanes)
-                    storeW8(v4, base + 4 * count * C, lanes)
-                    storeW8(v5, base + 5 * count * C, lanes)
+                    storeW8(v1, base + count * ld, lanes)
+                    storeW8(v2, base + 2 * count * ld, lanes)
+                    storeW8(v3, base + 3 * count * ld, lanes)
+                    storeW8(v4, base + 4 * count * ld, lanes)
+                    storeW8(v5, base + 5 * count * ld, lanes)
                 }
                 c0 += 8
             }
