@@ -102,7 +102,7 @@ let package = Package(
                                        "RepLKERF", "RepLKEval", "RepLKImaging", "RepLKSegmentation", "RepLKWeights"],
                 path: "Sources/RepLK"),
         // Effective receptive field: input gradients through the backbone, the official analysis, heatmaps
-        .target(name: "RepLKERF", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKKernels", "RepLKLayers", "RepLKParallel", "RepLKWeights"],
+        .target(name: "RepLKERF", dependencies: ["RepLKBackbone", "RepLKEngine", "RepLKImaging", "RepLKLayers", "RepLKWeights"],
                 path: "Tasks/ERF"),
 
         // The results record the eval tools write and the leaderboard reads, a leaf (Foundation only):

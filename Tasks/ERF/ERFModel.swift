@@ -1,6 +1,5 @@
 import RepLKBackbone
 import RepLKEngine
-import RepLKKernels
 import RepLKLayers
 import RepLKWeights
 

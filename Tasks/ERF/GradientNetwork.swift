@@ -1,8 +1,6 @@
 import RepLKBackbone
 import RepLKEngine
-import RepLKKernels
 import RepLKLayers
-import RepLKParallel
 import RepLKWeights
 
 /// The activation after a conv (and its norm) on the gradient path.
