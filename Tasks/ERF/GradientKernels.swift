@@ -56,7 +56,7 @@ func expNonPositive16(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     let e = p * (r * r) + r + 1
-    let nBits = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: Int32.self)
+    let nBits = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- Int32(bitPattern: magic.bitPattern)
     let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: SIMD16<Float>.self)
     return e * scale
 }
