@@ -138,6 +138,17 @@ public struct InputShape: ExpressibleByArgument, Equatable, Sendable {
 /// The help of `info --shape`.
 public let inputShapeHelp = ArgumentHelp("Input size H,W to count FLOPs at (one number for a square; each side 1 to 8192).", valueName: "H,W")
 
+/// `n` with commas between groups of three digits: 79864168 → "79,864,168".
+public func grouped(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, ch) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out += "," }
+        out.append(ch)
+    }
+    return out
+}
+
 /// What `info` prints about a model's cost: parameters and multiply-accumulates at an input size,
 /// as a few lines or (with `json`) one JSON object.
 public func modelCostReport(checkpoint: String, model: String, input: InputShape, macs: Double, parametersMerged: Int,
@@ -148,15 +159,6 @@ public func modelCostReport(checkpoint: String, model: String, input: InputShape
         if let parametersCheckpoint { obj["params_checkpoint"] = parametersCheckpoint }
         if let note { obj["note"] = note }
         return jsonText(obj)
-    }
-    func grouped(_ n: Int) -> String {
-        let s = String(n)
-        var out = ""
-        for (i, ch) in s.enumerated() {
-            if i > 0 && (s.count - i) % 3 == 0 { out += "," }
-            out.append(ch)
-        }
-        return out
     }
     var lines = ["\(checkpoint): \(model)",
                  "  input \(input.height)×\(input.width) (H×W): \(formatGFLOPs(macs)) GFLOPs (multiply-accumulates, as the RepLKNet tables count them)",

@@ -460,13 +460,3 @@ struct Info: ParsableCommand {
     }
 }
 
-/// 79864168 → "79,864,168".
-func grouped(_ n: Int) -> String {
-    let s = String(n)
-    var out = ""
-    for (i, ch) in s.enumerated() {
-        if i > 0 && (s.count - i) % 3 == 0 { out += "," }
-        out.append(ch)
-    }
-    return out
-}
