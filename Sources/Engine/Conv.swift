@@ -421,7 +421,7 @@ public final class ConvKernel {
             let count = min(perBatch, total - first)
             let microPanels = (count + gemmMR - 1) / gemmMR
             let xiStride = microPanels * gemmMR * pairs
-            runDepthwiseTasks(microPanels, scratchCount: gemmMR * 36 * inChannels, pool: pool) { panel, scratch in
+            runDepthwiseTasks(microPanels, scratchCount: winogradBF16PanelScratchCount(inChannels: inChannels), pool: pool) { panel, scratch in
                 winogradInputTransformBF16Panel(xp, t, panel: panel, batchFirst: first, batchCount: count,
                                                 into: vp, xiStride: xiStride, scratch: scratch)
             }
@@ -461,7 +461,7 @@ public final class ConvKernel {
         let block = 2 * gemmMR
         let pairs = bf16Pairs(inChannels)
         let vWords = 36 * block * pairs
-        let transformFloats = gemmMR * 36 * inChannels
+        let transformFloats = winogradBF16PanelScratchCount(inChannels: inChannels)
         let mFloats = 36 * block * outChannels
         let gemmFloats = gemmBF16ScratchCount(mc: block)
         let words = UnsafeRawPointer(weights.pointer).assumingMemoryBound(to: UInt32.self)

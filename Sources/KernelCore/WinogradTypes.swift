@@ -100,3 +100,13 @@ public func winogradTransformWeightsBF16(_ w: UnsafeBufferPointer<Float>, inChan
         }
     }
 }
+
+/// Input channels the bf16 panel transform (`winogradInputTransformBF16Panel`) takes at a time:
+/// 12 tiles × 36 × 256 floats, 432 KB of scratch, stay in a 1–2 MB L2 (all 2048 channels at once
+/// took 3.4 MB).
+public let winogradBF16PanelChannels = 256
+
+/// Floats of scratch one `winogradInputTransformBF16Panel` call uses for a conv of `inChannels`.
+public func winogradBF16PanelScratchCount(inChannels: Int) -> Int {
+    gemmMR * 36 * min(inChannels, winogradBF16PanelChannels)
+}

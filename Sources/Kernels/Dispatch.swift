@@ -319,7 +319,8 @@ extension Precision {
 }
 
 /// Winograd input transform of micro-panel `panel` of a batch of tiles into the bf16 GEMM's packed
-/// A (`RepLKKernelsV4.winogradInputTransformBF16Panel`): `scratch` of `gemmMR · 36 · Cin` floats.
+/// A (`RepLKKernelsV4.winogradInputTransformBF16Panel`): `scratch` of
+/// `winogradBF16PanelScratchCount(inChannels:)` floats.
 /// Only where `Precision.bf16.isSupported`.
 package func winogradInputTransformBF16Panel(_ x: UnsafePointer<Float>, _ t: WinogradTiling, panel: Int,
                                              batchFirst first: Int, batchCount count: Int,

@@ -30,7 +30,7 @@ package func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: 
 
 /// Winograd F(4×4, 3×3) input transform of one micro-panel of a batch of tiles, straight into the
 /// bf16 GEMM's packed A: tiles `first + panel·MR ..< min(first + count, first + (panel + 1)·MR)`
-/// are transformed in float32 into `scratch`, `winogradPanelChannels` input channels at a time
+/// are transformed in float32 into `scratch`, `winogradBF16PanelChannels` input channels at a time
 /// (MR × 36 × that many floats, each tile's V[ξ][ci] a row, so the scratch stays in L2), and each
 /// ξ's MR × channels block is rounded (nearest even) and laid out as `packAPanelsBF16` lays it, at
 /// `v + ξ·xiStride + panel·P·MR` words (P = ⌈Cin/2⌉; rows past the batch zero). The 36 GEMMs then
@@ -44,7 +44,7 @@ package func winogradInputTransformBF16Panel(_ x: UnsafePointer<Float>, _ t: Win
     let panelOffset = panel * bf16Pairs(C) * gemmMR
     var c0 = 0
     while c0 < C {
-        let c1 = min(C, c0 + winogradPanelChannels)
+        let c1 = min(C, c0 + winogradBF16PanelChannels)
         let width = c1 - c0, row = 36 * width
         for tile in t0..<t1 {
             winogradInputTransform(x, t, tiles: tile, tile + 1, channels: c0..<c1, batchFirst: tile, batchCount: 1,
@@ -57,10 +57,6 @@ package func winogradInputTransformBF16Panel(_ x: UnsafePointer<Float>, _ t: Win
         c0 = c1
     }
 }
-
-/// Input channels `winogradInputTransformBF16Panel` transforms at a time: 12 tiles × 36 × 256
-/// floats, 432 KB of scratch, stay in a 1–2 MB L2 (all 2048 channels at once took 3.4 MB).
-package let winogradPanelChannels = 256
 
 /// Computes rows `m0 ..< m0+mc` and panels `panel0 ..< panel0+panelCount` of
 /// C = epilogue(A · B) single-threaded, with bf16 operands. `packedB` comes from `packBBF16` for a
