@@ -13,8 +13,7 @@ import RepLKParallel
 private let gemmMaxMC = 240
 
 /// Splits `m` rows into the fewest blocks of at most `gemmMaxMC` rows, of equal size in whole
-/// micro-panels: few, large blocks, since each block streams all of B once (for the small maps of
-/// late stages, M = 196 or 49 with N up to 4096, that is most of the traffic).
+/// micro-panels: few, large blocks, since each block streams all of B once (the Winograd batches).
 private func gemmRowBlocks(_ m: Int) -> (count: Int, rows: Int) {
     let count = (m + gemmMaxMC - 1) / gemmMaxMC
     return (count, roundUp((m + count - 1) / count, gemmMR))
@@ -49,37 +48,32 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeig
                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
                  pool: ThreadPool = ThreadPool.defaultPool) {
     if m == 0 || n == 0 { return }
-    let (mBlocks, mc) = gemmRowBlocks(m)
-    let panels = (n + gemmNR - 1) / gemmNR
-    let wanted = 4 * pool.threadCount
-    var groups = 1
-    if mBlocks < wanted { groups = min(panels, (wanted + mBlocks - 1) / mBlocks) }
-    let panelsPerGroup = (panels + groups - 1) / groups
-    groups = (panels + panelsPerGroup - 1) / panelsPerGroup
-    // When several tasks share rows of A, pack A once (in parallel) instead of once per task.
+    let split = GEMMSplit(m: m, n: n, threads: pool.threadCount)
+    let panels = split.panels, groups = split.groups, panelsPerGroup = split.panelsPerGroup
+    // When several tasks share rows of A, pack A once (in parallel) instead of once per task,
+    // each thread the row blocks it then multiplies.
     var input = input
     var packedA: TensorStorage?
     var inPlace = false
     if case .packed = input { inPlace = true }
     if groups > 1 && !inPlace {
-        let aPanels = (m + gemmMR - 1) / gemmMR
-        let per = max(1, aPanels / (4 * pool.threadCount))
         let source = input
         let storage: TensorStorage
         switch weights {
         case .fp32:
             storage = TensorStorage(count: packedACount(m: m, k: k))
-            pool.parallelFor((aPanels + per - 1) / per) { i in
-                packAPanels(source, m: m, k: k, panels: i * per, count: min(per, aPanels - i * per), into: storage.pointer)
+            pool.parallelFor(split.packTasks(pool.threadCount), affine: true) { b, _ in
+                let (p0, count) = split.packRange(b, pool.threadCount)
+                packAPanels(source, m: m, k: k, panels: p0, count: count, into: storage.pointer)
             }
         case .bf16:
             // Pair words, in a float buffer of the same size.
             storage = TensorStorage(count: packedBF16ACount(m: m, k: k))
             let words = UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt32.self)
-            pool.parallelFor((aPanels + per - 1) / per) { i in
+            pool.parallelFor(split.packTasks(pool.threadCount), affine: true) { b, _ in
+                let (p0, count) = split.packRange(b, pool.threadCount)
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR * gemmKC) { panel in
-                    packAPanelsBF16(source, m: m, k: k, panels: i * per, count: min(per, aPanels - i * per),
-                                    into: words, panel: panel.baseAddress!)
+                    packAPanelsBF16(source, m: m, k: k, panels: p0, count: count, into: words, panel: panel.baseAddress!)
                 }
             }
         }
@@ -87,23 +81,89 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeig
         packedA = storage
     }
     defer { withExtendedLifetime(packedA) {} }
-    pool.parallelFor(mBlocks * groups) { task in
+    let mcMax = split.maxBlockRows
+    pool.parallelFor(split.rowBlocks * groups, affine: true) { task, _ in
         let mb = task / groups, gi = task % groups
-        let m0 = mb * mc
+        let (a0, aCount) = split.panelRange(ofBlock: mb)
+        let m0 = a0 * gemmMR, mc = aCount * gemmMR
         let p0 = gi * panelsPerGroup
         let pc = min(panelsPerGroup, panels - p0)
         switch weights {
         case let .fp32(packedB):
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: mc)) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: mcMax)) { scratch in
                 gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
                           m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
             }
         case let .bf16(packedB):
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBF16ScratchCount(mc: mc)) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBF16ScratchCount(mc: mcMax)) { scratch in
                 gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
                               m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
             }
         }
+    }
+}
+
+/// How `gemm` splits C over a pool's threads, the same way in every GEMM of a shape, and with
+/// affine shares (`ThreadPool.parallelFor(_:affine:withWorkerIndex:)`) so that each thread writes
+/// the same part of C each time. Where M ≥ 2N, thread t owns the t-th contiguous share of A's
+/// micro-panels (rows): the rows of C it writes are the rows of A the next 1×1 conv gives it, and
+/// the residual rows it adds are ones it wrote. Elsewhere every thread keeps the same column
+/// groups. Row blocks hold at most `gemmMaxMC` rows (each streams all of B once), and are cut
+/// into column groups when there are fewer than four tasks a thread.
+// Why ownership: this machine's host at times places the two vCPUs where a cache line moving
+// between them costs several times as long (`coreHandoverMicroseconds`: 31 → 151 µs per MB;
+// memory bandwidth and latency unchanged). With tasks claimed in any order, C's lines moved
+// between cores from one run to the next, and the 56² GEMMs ran at 640 GFLOP/s instead of 870.
+struct GEMMSplit {
+    /// Micro-panels of A (`⌈m / MR⌉`) and of B (`⌈n / NR⌉`).
+    let aPanels: Int, panels: Int
+    let threads: Int
+    /// Row blocks in each thread's share, and in all.
+    let blocksPerThread: Int, rowBlocks: Int
+    let groups: Int, panelsPerGroup: Int
+
+    init(m: Int, n: Int, threads requested: Int) {
+        aPanels = (m + gemmMR - 1) / gemmMR
+        panels = (n + gemmNR - 1) / gemmNR
+        // Rows per thread where A is the larger operand to keep local (the 56² and 28² stages);
+        // where B is (M = 196 or 49 against N up to 4096), two threads reading all of B passed
+        // more of it between cores than A's rows would (isolated 196 × 512 → 2048, bf16, slow
+        // spell: 680 against 830 GFLOP/s), so there each thread keeps the same column groups.
+        // A thread without a whole micro-panel of its own would only duplicate B's traffic.
+        threads = m >= 2 * n ? max(1, min(requested, aPanels)) : 1
+        let perThread = (aPanels + threads - 1) / threads
+        blocksPerThread = (perThread * gemmMR + gemmMaxMC - 1) / gemmMaxMC
+        rowBlocks = blocksPerThread * threads
+        let wanted = 4 * requested
+        var g = 1
+        if rowBlocks < wanted { g = min(panels, (wanted + rowBlocks - 1) / rowBlocks) }
+        panelsPerGroup = (panels + g - 1) / g
+        groups = (panels + panelsPerGroup - 1) / panelsPerGroup
+    }
+
+    /// The A micro-panels of row block `b` (`first ..< first + count`; count may be 0).
+    func panelRange(ofBlock b: Int) -> (first: Int, count: Int) {
+        let t = b / blocksPerThread, j = b % blocksPerThread
+        let s0 = t * aPanels / threads, s1 = (t + 1) * aPanels / threads
+        let len = s1 - s0
+        let p0 = s0 + j * len / blocksPerThread, p1 = s0 + (j + 1) * len / blocksPerThread
+        return (p0, p1 - p0)
+    }
+
+    /// Tasks of the A packing pass: each thread's row blocks, or with column groups an equal
+    /// share of A's micro-panels for each of the pool's threads.
+    func packTasks(_ poolThreads: Int) -> Int { threads == 1 ? min(poolThreads, aPanels) : rowBlocks }
+    /// The A micro-panels packing task `b` packs.
+    func packRange(_ b: Int, _ poolThreads: Int) -> (first: Int, count: Int) {
+        if threads > 1 { return panelRange(ofBlock: b) }
+        let T = min(poolThreads, aPanels)
+        return (b * aPanels / T, (b + 1) * aPanels / T - b * aPanels / T)
+    }
+
+    /// Rows of the largest block (for the scratch).
+    var maxBlockRows: Int {
+        let perThread = (aPanels + threads - 1) / threads
+        return ((perThread + blocksPerThread - 1) / blocksPerThread) * gemmMR
     }
 }
 

@@ -339,7 +339,8 @@ final class PeerServer {
 /// Returns our timing and the peers' results (nil without `python`).
 func measureAlternating(repeats: Int, rounds: Int, probe: PeakProbe?, peers python: String?, peerArgs: [String],
                         _ body: () -> Void) throws -> (Timing, [String: Any]?) {
-    guard let python else { return (measure(repeats: repeats, probe: probe, body), nil) }
+    let handover = (probe?.threads ?? 1) > 1
+    guard let python else { return (measure(repeats: repeats, probe: probe, handover: handover, body), nil) }
     let server = try PeerServer(python, peerArgs)
     let n = max(1, min(rounds, repeats))
     var ours = Timing()
@@ -348,7 +349,7 @@ func measureAlternating(repeats: Int, rounds: Int, probe: PeakProbe?, peers pyth
         let count = (r + 1) * repeats / n - r * repeats / n
         // Nothing of the peers' (say their runtimes' spinning worker threads) runs during ours.
         server.pause()
-        ours += measure(warmup: 1, repeats: count, probe: probe, body)
+        ours += measure(warmup: 1, repeats: count, probe: probe, handover: handover, body)
         server.resume()
         for name in server.names { theirs[name, default: []] += try server.samples(name, count: count) }
     }

@@ -32,6 +32,10 @@ struct Timing {
     var samples: [Double] = []
     /// With a `PeakProbe`: the FMA peak (GFLOP/s) measured just before each sample.
     var peaks: [Double] = []
+    /// With several threads: the core-to-core hand-over time (µs per MB, `coreHandoverMicroseconds`)
+    /// just before each batch of runs (each round, with peers), and the samples each batch took.
+    var handovers: [Double] = []
+    var batchSizes: [Int] = []
     var median: Double { medianOf(samples) }
     var min: Double { samples.min() ?? .nan }
     var mean: Double { samples.isEmpty ? .nan : samples.reduce(0, +) / Double(samples.count) }
@@ -45,6 +49,7 @@ struct Timing {
 
     static func += (a: inout Timing, b: Timing) {
         a.samples += b.samples; a.peaks += b.peaks
+        a.handovers += b.handovers; a.batchSizes += b.batchSizes
         a.stealTicks += b.stealTicks; a.allTicks += b.allTicks
     }
 
@@ -52,6 +57,16 @@ struct Timing {
     var jsonFields: [String: Any] {
         var o: [String: Any] = ["samples_ms": samples]
         if let stealPercent { o["steal_percent"] = stealPercent }
+        if !handovers.isEmpty {
+            o["core_handover_us"] = handovers
+            // Each batch's median beside the hand-over it began with: rounds taken while the host
+            // passed data between cores slowly are told apart from the others.
+            var start = 0
+            o["batch_median_ms"] = batchSizes.map { n -> Double in
+                defer { start += n }
+                return medianOf(Array(samples[start..<Swift.min(samples.count, start + n)]))
+            }
+        }
         return o
     }
 
@@ -72,9 +87,14 @@ struct Timing {
 
 /// Runs `body` `warmup` times, then `repeats` times, returning milliseconds. With `probe`, the FMA
 /// peak is also measured (briefly) right before each timed run.
-func measure(warmup: Int = 1, repeats: Int, probe: PeakProbe? = nil, _ body: () -> Void) -> Timing {
+/// With `handover`, the core-to-core hand-over time is measured once before the runs (after the warm-up).
+func measure(warmup: Int = 1, repeats: Int, probe: PeakProbe? = nil, handover: Bool = false, _ body: () -> Void) -> Timing {
     for _ in 0..<warmup { body() }
     var t = Timing()
+    if handover, let h = coreHandoverMicroseconds() {
+        t.handovers = [h]
+        t.batchSizes = [repeats]
+    }
     let before = cpuTicks()
     for _ in 0..<repeats {
         if let probe { t.peaks.append(probe.measure()) }
@@ -94,7 +114,7 @@ func measure(warmup: Int = 1, repeats: Int, probe: PeakProbe? = nil, _ body: () 
 /// be far off; paired with the run it precedes, it tracks the machine as the run found it.
 final class PeakProbe {
     private let pool: ThreadPool
-    private let threads: Int
+    let threads: Int
     private let iterations: Int
     /// fp32: the FMA loop; bf16: the `vdpbf16ps` loop (twice the multiply-adds per instruction).
     private let precision: Precision
