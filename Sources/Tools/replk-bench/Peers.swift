@@ -1,4 +1,5 @@
 import Foundation
+import RepLKKernels
 import RepLKToolSupport
 
 /// The peer harness run with the user's Python: the same workloads through PyTorch (eager,
@@ -226,17 +227,42 @@ func runPeers(_ python: String, _ args: [String]) throws -> [String: Any] {
     return obj
 }
 
-func printPeers(_ peers: Any?, ours: Double) {
+func printPeers(_ peers: Any?, ours: Double, timing: Timing? = nil) {
     guard let peers = peers as? [String: Any] else { return }
     for name in modelPeers + ["faster-coco-eval"] {
         guard let r = peers[name] as? [String: Any] else { continue }
         if let ms = r["median_ms"] as? Double {
             let precision = (r["precision"] as? String).map { " (\($0))" } ?? ""
-            print(String(format: "  %@%@: %.2f ms → RepLK is %.2f× faster", name, precision, ms, ms / ours))
+            print(String(format: "  %@%@: %.2f ms → RepLK is %.2f× faster%@", name, precision, ms, ms / ours,
+                         timing.map { sameHostStateNote(ours: $0, peer: r) } ?? ""))
         } else {
             print("  \(name): \(r["error"] ?? "unavailable")")
         }
     }
+}
+
+/// "; by round in the same host state: …" — the peer's round medians over ours, in the rounds
+/// whose core-to-core hand-over (measured before each side's batch) was alike on both sides
+/// (within 1.5×), split into the quicker and slower hand-overs when both occurred: on a shared
+/// VM the host's placement of the vCPUs changes multi-threaded speeds by seconds-long spells,
+/// and a whole-run median mixes however many rounds each side spent in each.
+func sameHostStateNote(ours: Timing, peer r: [String: Any]) -> String {
+    guard let hs = r["core_handover_us"] as? [Double], let ms = r["batch_median_ms"] as? [Double],
+          let ourHs = ours.jsonFields["core_handover_us"] as? [Double],
+          let ourMs = ours.jsonFields["batch_median_ms"] as? [Double],
+          hs.count == ourHs.count, ms.count == ourMs.count, hs.count == ms.count, !hs.isEmpty else { return "" }
+    let pairs = (0..<hs.count).filter { max(hs[$0], ourHs[$0]) <= 1.5 * min(hs[$0], ourHs[$0]) }
+    guard !pairs.isEmpty else { return "" }
+    let threshold = 2 * (hs + ourHs).min()!
+    let quick = pairs.filter { ourHs[$0] < threshold }, slow = pairs.filter { ourHs[$0] >= threshold }
+    func part(_ idx: [Int], _ label: String) -> String? {
+        guard !idx.isEmpty else { return nil }
+        let ratios = idx.map { ms[$0] / ourMs[$0] }
+        let h = medianOf(idx.map { ourHs[$0] })
+        return String(format: "%.2f× in %d round(s) with a %.0f µs hand-over%@", medianOf(ratios), idx.count, h, label)
+    }
+    let parts = [part(quick, ""), part(slow, " (slow)")].compactMap { $0 }
+    return "; by round, same host state: " + parts.joined(separator: ", ")
 }
 
 /// The peer harness kept running: it builds each runtime once, and then times as many runs of
@@ -345,13 +371,33 @@ func measureAlternating(repeats: Int, rounds: Int, probe: PeakProbe?, peers pyth
     let n = max(1, min(rounds, repeats))
     var ours = Timing()
     var theirs = [String: [Double]]()
+    var theirHandovers = [String: [Double]]()
+    var counts = [Int]()
     for r in 0..<n {
         let count = (r + 1) * repeats / n - r * repeats / n
+        counts.append(count)
         // Nothing of the peers' (say their runtimes' spinning worker threads) runs during ours.
         server.pause()
         ours += measure(warmup: 1, repeats: count, probe: probe, handover: handover, body)
         server.resume()
-        for name in server.names { theirs[name, default: []] += try server.samples(name, count: count) }
+        for name in server.names {
+            if handover, let h = coreHandoverMicroseconds() { theirHandovers[name, default: []].append(h) }
+            theirs[name, default: []] += try server.samples(name, count: count)
+        }
     }
-    return (ours, server.results(theirs))
+    var results = server.results(theirs)
+    if handover {
+        for name in server.names {
+            guard var r = results[name] as? [String: Any], let hs = theirHandovers[name], hs.count == n,
+                  let s = theirs[name] else { continue }
+            var start = 0
+            r["core_handover_us"] = hs
+            r["batch_median_ms"] = counts.map { c -> Double in
+                defer { start += c }
+                return medianOf(Array(s[start..<min(s.count, start + c)]))
+            }
+            results[name] = r
+        }
+    }
+    return (ours, results)
 }

@@ -522,7 +522,7 @@ struct Model: ParsableCommand {
             print(String(format: "%@ %@, batch %d, %d thread(s): %.1f ms median (min %.1f), %.1f GMAC%@, %.0f GFLOP/s run = %.0f%% of %.0f peak (%.0f%% paired), peak RSS %.0f MB%@",
                          name, "\(obj["input"]!)", batch, common.threads, t.median, t.min, macs / 1e9, ran, executedGflops,
                          100 * executedGflops / peak, peak, paired, obj["peak_rss_mb"] as! Double, t.stealNote + depthwiseNote(engine)))
-            printPeers(obj["peers"], ours: t.median)
+            printPeers(obj["peers"], ours: t.median, timing: t)
         } catch {
             exitWithError("replk-bench", error)
         }
