@@ -46,6 +46,11 @@ struct LargeKernelBlock {
 
     func callAsFunction(_ x: Tensor, pool: ThreadPool) -> Tensor {
         var t = prenorm.map { $0(x, pool: pool) } ?? x
+        if branches.count == 1 && pw1.exchangesBF16 && branches[0].exchangesBF16 && pw2.exchangesBF16 {
+            // pw1's and the large kernel's outputs only feed bf16 convs, which round them anyway.
+            let mid = branches[0].bf16Output(pw1.bf16Output(t, activation: .relu), activation: .relu)
+            return pw2(mid, residual: x)
+        }
         t = pw1(t, activation: .relu)
         if branches.count == 1 {
             t = branches[0](t, activation: .relu)
@@ -64,8 +69,12 @@ struct FFNBlock {
     let pw2: Conv2d
 
     func callAsFunction(_ x: Tensor, pool: ThreadPool) -> Tensor {
-        let t = pw1(prenorm.map { $0(x, pool: pool) } ?? x, activation: .gelu)
-        return pw2(t, residual: x)
+        let input = prenorm.map { $0(x, pool: pool) } ?? x
+        if pw1.exchangesBF16 && pw2.exchangesBF16 {
+            // The hidden map (4× the channels) only feeds pw2, which rounds it to bf16 anyway.
+            return pw2(pw1.bf16Output(input, activation: .gelu), residual: x)
+        }
+        return pw2(pw1(input, activation: .gelu), residual: x)
     }
 }
 

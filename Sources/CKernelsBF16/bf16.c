@@ -81,6 +81,37 @@ BF16_TARGET void replk_bf16_pack_a_rows(const float *src, long ld, long rows, lo
     }
 }
 
+BF16_TARGET void replk_bf16_pack_a_rows_bf16(const uint16_t *src, long ld, long rows, long kc, uint32_t *dst) {
+    const long pairs = (kc + 1) / 2;
+    for (long kp0 = 0; kp0 < pairs; kp0 += 16) {
+        /* Values 2·kp0 ..< 2·kp0 + 32 of each row are already its 16 pair words, cut at kc. */
+        const long left = kc - 2 * kp0;
+        const __mmask32 m = left >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << left) - 1);
+        __m512i v[16];
+        for (int r = 0; r < 16; r++) {
+            v[r] = r < rows ? _mm512_maskz_loadu_epi16(m, src + r * ld + 2 * kp0) : _mm512_setzero_si512();
+        }
+        transpose16(v);
+        const long n = pairs - kp0 < 16 ? pairs - kp0 : 16;
+        for (long j = 0; j < n; j++) _mm512_mask_storeu_epi32(dst + (kp0 + j) * 12, 0x0FFF, v[j]);
+    }
+}
+
+BF16_TARGET void replk_bf16_store_rows(const float *src, long lds, long rows, long cols, uint16_t *dst, long ldd) {
+    for (long r = 0; r < rows; r++) {
+        const float *s = src + r * lds;
+        uint16_t *d = dst + r * ldd;
+        long j = 0;
+        for (; j + 16 <= cols; j += 16) {
+            _mm256_storeu_si256((__m256i *)(d + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(s + j)));
+        }
+        if (j < cols) {
+            const __mmask16 m = (__mmask16)((1u << (cols - j)) - 1);
+            _mm256_mask_storeu_epi16(d + j, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + j)));
+        }
+    }
+}
+
 BF16_TARGET void replk_bf16_round(const float *src, long count, uint16_t *dst) {
     long i = 0;
     for (; i + 16 <= count; i += 16) {
@@ -159,6 +190,12 @@ BF16_TARGET float replk_bf16_peak_loop(long iterations, float seed) {
 void replk_bf16_pack_a_panel(const float *src, long kc, uint32_t *dst) { (void)src; (void)kc; (void)dst; abort(); }
 void replk_bf16_pack_a_rows(const float *src, long ld, long rows, long kc, uint32_t *dst) {
     (void)src; (void)ld; (void)rows; (void)kc; (void)dst; abort();
+}
+void replk_bf16_pack_a_rows_bf16(const uint16_t *src, long ld, long rows, long kc, uint32_t *dst) {
+    (void)src; (void)ld; (void)rows; (void)kc; (void)dst; abort();
+}
+void replk_bf16_store_rows(const float *src, long lds, long rows, long cols, uint16_t *dst, long ldd) {
+    (void)src; (void)lds; (void)rows; (void)cols; (void)dst; (void)ldd; abort();
 }
 void replk_bf16_round(const float *src, long count, uint16_t *dst) { (void)src; (void)count; (void)dst; abort(); }
 void replk_bf16_gemm_tile(long kpairs, const uint32_t *a, const uint32_t *b0, const uint32_t *b1,

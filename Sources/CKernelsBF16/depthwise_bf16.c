@@ -27,6 +27,21 @@ DW_TARGET void replk_dw_bf16_pair_row(const float *src, long pixelStride, long w
     }
 }
 
+DW_TARGET void replk_dw_bf16_pair_row_bf16(const uint16_t *src, long pixelStride, long width, int lanes,
+                                           int leftEdge, uint32_t *dst) {
+    const __mmask16 m = lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+    long ix = leftEdge ? -1 : 0;
+    __m256i cur = ix < 0 ? _mm256_setzero_si256() : _mm256_maskz_loadu_epi16(m, src);
+    for (; ix < width; ix++) {
+        __m256i next = ix + 1 < width ? _mm256_maskz_loadu_epi16(m, src + (ix + 1) * pixelStride) : _mm256_setzero_si256();
+        /* cur's 16 values in the low words and next's in the high ones, as cvtne2ps(next, cur) leaves them. */
+        __m512i v = dw_interleave_halves(_mm512_inserti64x4(_mm512_castsi256_si512(cur), next, 1));
+        _mm512_storeu_si512(dst, v);
+        dst += 16;
+        cur = next;
+    }
+}
+
 /* One group of G pair weights held in registers against a tile of T outputs: every pair-row entry
    the group touches (T + 2G − 2 of them) is loaded once, if it is inside the map (bit d of
    `inside`), and feeds each (output t, pair j) with t + 2j = d, into accumulator t·S + j mod S
@@ -142,6 +157,10 @@ DW_TARGET void replk_dw_bf16_tile(int tile, const uint32_t *rows, long rowStride
 #else
 /* Other architectures have no AVX512_BF16: the engine never calls these there. */
 #include <stdlib.h>
+void replk_dw_bf16_pair_row_bf16(const uint16_t *src, long pixelStride, long width, int lanes, int leftEdge,
+                                 uint32_t *dst) {
+    (void)src; (void)pixelStride; (void)width; (void)lanes; (void)leftEdge; (void)dst; abort();
+}
 void replk_dw_bf16_pair_row(const float *src, long pixelStride, long width, int lanes, int leftEdge, uint32_t *dst) {
     (void)src; (void)pixelStride; (void)width; (void)lanes; (void)leftEdge; (void)dst; abort();
 }

@@ -47,6 +47,17 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, packedB: UnsafePoin
 public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeights,
                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue,
                  pool: ThreadPool = ThreadPool.defaultPool) {
+    runGEMM(input, m: m, n: n, k: k, weights: weights, output: .float(c, ld: ldc), epilogue: epilogue, pool: pool)
+}
+
+/// Where a GEMM leaves C: float32, or rounded to bf16 after the epilogue (bf16 weights only).
+enum GEMMOutput {
+    case float(UnsafeMutablePointer<Float>, ld: Int)
+    case bf16(UnsafeMutablePointer<UInt16>, ld: Int)
+}
+
+func runGEMM(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeights, output: GEMMOutput,
+             epilogue: Epilogue, pool: ThreadPool) {
     if m == 0 || n == 0 { return }
     let split = GEMMSplit(m: m, n: n, threads: pool.threadCount)
     let panels = split.panels, groups = split.groups, panelsPerGroup = split.panelsPerGroup
@@ -90,14 +101,33 @@ public func gemm(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeig
         let pc = min(panelsPerGroup, panels - p0)
         switch weights {
         case let .fp32(packedB):
+            guard case let .float(c, ldc) = output else { preconditionFailure("a bf16 C needs bf16 weights") }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmScratchCount(mc: mcMax)) { scratch in
                 gemmBlock(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
                           m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
             }
         case let .bf16(packedB):
             withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBF16ScratchCount(mc: mcMax)) { scratch in
-                gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
-                              m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
+                guard case let .bf16(out, ldo) = output else {
+                    guard case let .float(c, ldc) = output else { return }
+                    gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
+                                  m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
+                    return
+                }
+                // The task's block of C in float32 (it stays in L2), then rounded once, after the
+                // epilogue: the values the next bf16 GEMM would have rounded as it packed them.
+                let ldt = panelsPerGroup * gemmNR
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: roundUp(mcMax, gemmMR) * ldt) { tile in
+                    let t = tile.baseAddress!
+                    // C's element (row, col) at t[(row − m0)·ldt + col − p0·NR]: the block sees C's coordinates.
+                    let origin = t - (m0 * ldt + p0 * gemmNR)
+                    gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: origin, ldc: ldt, epilogue: epilogue,
+                                  m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
+                    let rows = min(mc, m - m0), col0 = p0 * gemmNR, cols = min(n, (p0 + pc) * gemmNR) - col0
+                    if rows > 0 && cols > 0 {
+                        storeRowsBF16(t, lds: ldt, rows: rows, cols: cols, into: out + m0 * ldo + col0, ldd: ldo)
+                    }
+                }
             }
         }
     }
@@ -563,6 +593,129 @@ public final class ConvKernel {
 
     /// y = act(conv(x) + bias) + residual, over an NHWC input, on `pool` (default: the conv's own,
     /// its configuration's).
+    /// Whether this conv can hand its output to the next one in bf16 (`bf16Output`) and take its
+    /// input in bf16: a 1×1 conv (stride 1, no padding, one group) at precision bf16, or a stride-1
+    /// depth-wise conv at precision bf16 (unless `engine.depthwise` asks for the FFT).
+    public var exchangesBF16: Bool { pointwiseBF16Exchange || depthwiseBF16Exchange }
+
+    private var pointwiseBF16Exchange: Bool {
+        precision == .bf16 && plan == .gemm && kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1
+            && padH == 0 && padW == 0 && groups == 1
+    }
+
+    /// A stride-1 bf16 depth-wise conv that runs as bands (not the opt-in float32 FFT).
+    private var depthwiseBF16Exchange: Bool {
+        plan == .depthwise && pairWeights != nil && depthwise != .fft && depthwise != .fftAll
+    }
+
+    /// The conv's output, after the epilogue, rounded to bf16 as the next bf16 conv would round it
+    /// when it packs its input: for a map that only feeds bf16 1×1 convs. Requires `exchangesBF16`.
+    public func bf16Output(_ x: Tensor, activation: Activation = .none, pool: ThreadPool? = nil) -> BF16Activations {
+        precondition(exchangesBF16, "bf16 output needs a 1×1 or stride-1 depth-wise conv at precision bf16")
+        precondition(x.rank == 4 && x.channels == inChannels,
+                     "conv expects NHWC input with \(inChannels) channels, got \(x.shape)")
+        if depthwiseBF16Exchange {
+            let y = BF16Activations(uninitializedShape: outputShape(x.shape))
+            depthwiseBF16(.float(x.storage.pointer), shape: x.shape, activation: activation, .bf16(y.pointer),
+                          pool: pool ?? self.pool)
+            return y
+        }
+        return pointwiseBF16(input: .rows(x.storage.pointer, ld: inChannels), shape: x.shape,
+                             activation: activation, pool: pool ?? self.pool)
+    }
+
+    /// Runs this 1×1 conv on bf16 activations (from another conv's `bf16Output`), with float32
+    /// output, bias, activation and residual. Requires `exchangesBF16`. The same values as on the
+    /// float32 map `x.tensor()`.
+    public func callAsFunction(_ x: BF16Activations, activation: Activation = .none, residual: Tensor? = nil,
+                               pool: ThreadPool? = nil) -> Tensor {
+        precondition(exchangesBF16, "bf16 input needs a 1×1 or stride-1 depth-wise conv at precision bf16")
+        precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.shape)")
+        let y = Tensor(uninitializedShape: outputShape(x.shape))
+        if let residual {
+            precondition(residual.shape == y.shape, "residual \(residual.shape) does not match conv output \(y.shape)")
+        }
+        if depthwiseBF16Exchange {
+            depthwiseBF16(.bf16(x.pointer), shape: x.shape, activation: activation, .float(y.storage.pointer),
+                          pool: pool ?? self.pool)
+            if let residual { return add(y, residual, pool: pool ?? self.pool) }
+            return y
+        }
+        let m = x.batch * x.height * x.width
+        if let counter = FLOPCounter.current {
+            counter.add(Double(m * outChannels * inChannels), executed: nil)
+            if counter.dryRun { return Tensor(zeros: y.shape) }
+        }
+        let e = Epilogue(bias: bias.map { UnsafePointer($0.pointer) }, activation: activation,
+                         residual: residual.map { UnsafePointer($0.storage.pointer) }, residualStride: outChannels)
+        runGEMM(.bf16Rows(x.pointer, ld: inChannels), m: m, n: outChannels, k: inChannels, weights: packedWeights,
+                output: .float(y.storage.pointer, ld: outChannels), epilogue: e, pool: pool ?? self.pool)
+        return y
+    }
+
+    /// Runs this 1×1 conv on bf16 activations and leaves its output in bf16 too.
+    public func bf16Output(_ x: BF16Activations, activation: Activation = .none, pool: ThreadPool? = nil) -> BF16Activations {
+        precondition(exchangesBF16, "bf16 output needs a 1×1 or stride-1 depth-wise conv at precision bf16")
+        precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.shape)")
+        if depthwiseBF16Exchange {
+            let y = BF16Activations(uninitializedShape: outputShape(x.shape))
+            depthwiseBF16(.bf16(x.pointer), shape: x.shape, activation: activation, .bf16(y.pointer), pool: pool ?? self.pool)
+            return y
+        }
+        return pointwiseBF16(input: .bf16Rows(x.pointer, ld: inChannels), shape: x.shape,
+                             activation: activation, pool: pool ?? self.pool)
+    }
+
+    /// `[batch, outHeight, outWidth, outChannels]` for an input of `shape`.
+    private func outputShape(_ shape: [Int]) -> [Int] {
+        let (oh, ow) = outputSize(height: shape[1], width: shape[2])
+        precondition(oh > 0 && ow > 0, "conv output would be empty for input \(shape)")
+        return [shape[0], oh, ow, outChannels]
+    }
+
+    /// The bf16 depth-wise bands from a float32 or bf16 map into a float32 or bf16 one.
+    private func depthwiseBF16(_ input: DepthwiseBF16Input, shape: [Int], activation: Activation,
+                               _ output: DepthwiseBF16Output, pool: ThreadPool) {
+        let (oh, ow) = outputSize(height: shape[1], width: shape[2])
+        if let counter = FLOPCounter.current {
+            counter.add(Double(shape[0] * oh * ow * outChannels * kernelH * kernelW))
+            if counter.dryRun {
+                switch output {
+                case let .float(y): y.initialize(repeating: 0, count: shape[0] * oh * ow * outChannels)
+                case let .bf16(y): y.initialize(repeating: 0, count: shape[0] * oh * ow * outChannels)
+                }
+                return
+            }
+        }
+        let g = DepthwiseGeometry(batch: shape[0], height: shape[1], width: shape[2], channels: inChannels,
+                                  kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW,
+                                  padTop: padH, padLeft: padW, dilationH: dilationH, dilationW: dilationW,
+                                  outHeight: oh, outWidth: ow)
+        let bands = DepthwiseBands(g, threads: pool.threadCount)
+        let wp = UnsafeRawPointer(pairWeights!.pointer).assumingMemoryBound(to: UInt32.self)
+        let b = bias?.pointer
+        runDepthwiseTasks(bands.taskCount(batch: shape[0]), scratchCount: bands.scratchCount, pool: pool) {
+            depthwiseConvBandBF16(input, g, bands, task: $0, scratch: $1, pairWeights: wp, bias: b,
+                                  activation: activation, output)
+        }
+    }
+
+    private func pointwiseBF16(input: GEMMInput, shape: [Int], activation: Activation, pool: ThreadPool) -> BF16Activations {
+        let y = BF16Activations(uninitializedShape: [shape[0], shape[1], shape[2], outChannels])
+        let m = shape[0] * shape[1] * shape[2]
+        if let counter = FLOPCounter.current {
+            counter.add(Double(m * outChannels * inChannels), executed: nil)
+            if counter.dryRun {
+                for i in 0..<y.count { y.pointer[i] = 0 }
+                return y
+            }
+        }
+        let e = Epilogue(bias: bias.map { UnsafePointer($0.pointer) }, activation: activation)
+        runGEMM(input, m: m, n: outChannels, k: inChannels, weights: packedWeights,
+                output: .bf16(y.pointer, ld: outChannels), epilogue: e, pool: pool)
+        return y
+    }
+
     public func callAsFunction(_ x: Tensor, activation: Activation = .none, residual: Tensor? = nil,
                                pool: ThreadPool? = nil) -> Tensor {
         let pool = pool ?? self.pool
@@ -605,8 +758,8 @@ public final class ConvKernel {
                 let bands = DepthwiseBands(g, threads: pool.threadCount)
                 let wp = UnsafeRawPointer(pw.pointer).assumingMemoryBound(to: UInt32.self)
                 runDepthwiseTasks(bands.taskCount(batch: x.batch), scratchCount: bands.scratchCount, pool: pool) {
-                    depthwiseConvBandBF16(xp, g, bands, task: $0, scratch: $1, pairWeights: wp, bias: b,
-                                          activation: activation, yp)
+                    depthwiseConvBandBF16(.float(xp), g, bands, task: $0, scratch: $1, pairWeights: wp, bias: b,
+                                          activation: activation, .float(yp))
                 }
             } else if let bw = blockedWeights, depthwiseStripsAvailable, runsAsStrips(g, threads: pool.threadCount) {
                 // Stride 1 on a map larger than 1 MB per thread: tasks of (image, band of rows, group

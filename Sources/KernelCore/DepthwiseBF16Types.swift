@@ -32,3 +32,17 @@ public func packDepthwiseBF16Weights(_ w: UnsafePointer<Float>, channels C: Int,
         }
     }
 }
+
+/// The NHWC map a bf16 depth-wise conv reads: float32 (rounded as it is copied), or values a
+/// previous bf16 conv left rounded already.
+public enum DepthwiseBF16Input {
+    case float(UnsafePointer<Float>)
+    case bf16(UnsafePointer<UInt16>)
+}
+
+/// Where a bf16 depth-wise conv leaves its output: float32, or rounded to bf16 after the bias and
+/// activation (for a map that only feeds bf16 1×1 convs).
+public enum DepthwiseBF16Output {
+    case float(UnsafeMutablePointer<Float>)
+    case bf16(UnsafeMutablePointer<UInt16>)
+}

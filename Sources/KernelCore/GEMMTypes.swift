@@ -95,6 +95,9 @@ public enum GEMMInput {
     /// Already packed over the whole depth by `packAPanels`: element (row, kk) at
     /// `p[(row / MR)·K·MR + kk·MR + row % MR]`, rows past M zero. The GEMM reads it in place.
     case packed(UnsafePointer<Float>)
+    /// Row-major M×K matrix of bf16 values (row stride `ld` values): activations a bf16 conv left
+    /// rounded for the next one (`BF16Activations`). Only the bf16 GEMM reads it.
+    case bf16Rows(UnsafePointer<UInt16>, ld: Int)
 }
 
 /// Floats `packAPanels` writes for an M × K operand.

@@ -378,6 +378,18 @@ package func bf16PeakLoop(iterations: Int, seed: Float) -> Float {
 /// FLOPs one iteration of `bf16PeakLoop` performs.
 package let bf16PeakFlopsPerIteration = 2 * 2 * 16 * 24
 
+/// Rounds `rows` × `cols` floats (row stride `lds`) to bf16 bit patterns into `dst` (row stride
+/// `ldd`), as the bf16 GEMM's packing of A rounds them. Only where `Precision.bf16.isSupported`.
+package func storeRowsBF16(_ src: UnsafePointer<Float>, lds: Int, rows: Int, cols: Int,
+                          into dst: UnsafeMutablePointer<UInt16>, ldd: Int) {
+    #if arch(x86_64)
+    requireBF16()
+    RepLKKernelsV4.storeRowsBF16(src, lds: lds, rows: rows, cols: cols, into: dst, ldd: ldd)
+    #else
+    preconditionFailure(Precision.bf16.unsupportedReason ?? "")
+    #endif
+}
+
 /// The hardware's rounding of `count` floats to bf16 bit patterns, for checking `bf16Bits`.
 /// Only where `Precision.bf16.isSupported`.
 package func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
@@ -395,9 +407,9 @@ package func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst
 /// pairs along each kernel row through `vdpbf16ps`, `pairWeights` from `packDepthwiseBF16Weights`,
 /// `scratch` of `bands.scratchCount` floats (this thread's own). Stride 1 and dilation 1 only.
 /// Only where `Precision.bf16.isSupported`.
-package func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+package func depthwiseConvBandBF16(_ x: DepthwiseBF16Input, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
                                   scratch: UnsafeMutablePointer<Float>, pairWeights: UnsafePointer<UInt32>,
-                                  bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
+                                  bias: UnsafePointer<Float>?, activation: Activation, _ y: DepthwiseBF16Output) {
     #if arch(x86_64)
     requireBF16()
     precondition(g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1,

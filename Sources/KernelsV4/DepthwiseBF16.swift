@@ -14,9 +14,11 @@ import RepLKKernelCore
 /// that needs it; `pairWeights` come from `packDepthwiseBF16Weights`. Only kernel rows inside the
 /// map and pairs that reach it for some output of a tile are run, and no pair-row entry that lies
 /// wholly in the padding is read. GELU is applied to the float32 sums after the tile.
-package func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
+/// With a bf16 input the pair rows are laid out from it as they are; with a bf16 output each tile
+/// is stored through a float32 tile in L1 and rounded after its bias and activation.
+package func depthwiseConvBandBF16(_ input: DepthwiseBF16Input, _ g: DepthwiseGeometry, _ bands: DepthwiseBands, task: Int,
                                   scratch: UnsafeMutablePointer<Float>, pairWeights: UnsafePointer<UInt32>,
-                                  bias: UnsafePointer<Float>?, activation: Activation, _ y: UnsafeMutablePointer<Float>) {
+                                  bias: UnsafePointer<Float>?, activation: Activation, _ output: DepthwiseBF16Output) {
     let C = g.channels
     let T = depthwiseTileWidth(g.outWidth)
     let pairs = bf16Pairs(g.kernelW)
@@ -51,34 +53,47 @@ package func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeom
         }
         let ky = g.kernelRows(outputRow: oy), kyLo = ky.lowerBound, kyHi = ky.upperBound
         while copied < oy - g.padTop + kyHi {
-            let src = x + ((n * g.height + copied) * g.width) * C + cb * 16
-            replk_dw_bf16_pair_row(src, C, g.width, Int32(lanes), g.padLeft > 0 ? 1 : 0,
-                                   rows + (copied - iyFirst) * rowStride + uLo * 16)
+            let offset = ((n * g.height + copied) * g.width) * C + cb * 16
+            let dst = rows + (copied - iyFirst) * rowStride + uLo * 16
+            switch input {
+            case let .float(x): replk_dw_bf16_pair_row(x + offset, C, g.width, Int32(lanes), g.padLeft > 0 ? 1 : 0, dst)
+            case let .bf16(x): replk_dw_bf16_pair_row_bf16(x + offset, C, g.width, Int32(lanes), g.padLeft > 0 ? 1 : 0, dst)
+            }
             copied += 1
         }
         // The next input row, towards L2 while this output row is computed (see `DepthwiseBandTask.copyRows`).
         if copied < g.height && bands.prefetchesRows {
-            let src = UnsafeRawPointer(x + ((n * g.height + copied) * g.width) * C + cb * 16)
-            for ix in 0..<g.width { replk_prefetch_l2(src + ix * C * 4) }
+            let offset = ((n * g.height + copied) * g.width) * C + cb * 16
+            let (src, pixelBytes): (UnsafeRawPointer, Int)
+            switch input {
+            case let .float(x): (src, pixelBytes) = (UnsafeRawPointer(x + offset), C * 4)
+            case let .bf16(x): (src, pixelBytes) = (UnsafeRawPointer(x + offset), C * 2)
+            }
+            for ix in 0..<g.width { replk_prefetch_l2(src + ix * pixelBytes) }
         }
-        t.prefetchOutputRow(y, g, bands, row: oy + 1)
+        if case let .float(y) = output { t.prefetchOutputRow(y, g, bands, row: oy + 1) }
         // With no kernel row inside the map (padding taller than the kernel) the tiles store the bias.
         let firstRow = rows + max(0, oy - g.padTop + kyLo - iyFirst) * rowStride
         let wts = pairWeights + (cb * g.kernelH + kyLo) * pairs * 16
-        let out = y + ((n * g.outHeight + oy) * g.outWidth) * C + cb * 16
+        let rowOffset = ((n * g.outHeight + oy) * g.outWidth) * C + cb * 16
         var ox0 = 0
         while ox0 < g.outWidth {
             let valid = min(T, g.outWidth - ox0)
             // Pairs holding a tap that lands inside the map for at least one output of the tile.
             let taps = g.tileTaps(from: ox0, valid: valid)
             let kpLo = taps.lowerBound / 2, kpHi = taps.isEmpty ? kpLo : (taps.upperBound + 1) / 2
-            let o = out + ox0 * C
+            // A float32 output is written in place; a bf16 one goes through a tile after the rows.
+            let (o, ldo): (UnsafeMutablePointer<Float>, Int)
+            switch output {
+            case let .float(y): (o, ldo) = (y + rowOffset + ox0 * C, C)
+            case .bf16: (o, ldo) = (biasVector + 16, 16)
+            }
             replk_dw_bf16_tile(Int32(T), firstRow + ox0 * 16, rowStride, kyHi - kyLo, wts, pairs, kpLo, kpHi,
-                               uLo - ox0, uHi - ox0, biasVector, relu, o, C, Int32(valid), Int32(lanes))
+                               uLo - ox0, uHi - ox0, biasVector, relu, o, ldo, Int32(valid), Int32(lanes))
             if activation == .gelu {
                 // The tile's outputs are still in L1.
                 for p in 0..<valid {
-                    let q = o + p * C
+                    let q = o + p * ldo
                     if lanes == 16 {
                         store16(gelu16(load16(q)), q)
                     } else {
@@ -87,6 +102,9 @@ package func depthwiseConvBandBF16(_ x: UnsafePointer<Float>, _ g: DepthwiseGeom
                         storeLanes(gelu16(v), q, lanes)
                     }
                 }
+            }
+            if case let .bf16(y) = output {
+                replk_bf16_store_rows(o, 16, valid, lanes, y + rowOffset + ox0 * C, C)
             }
             ox0 += T
         }

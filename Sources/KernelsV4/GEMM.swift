@@ -34,6 +34,8 @@ func packA(_ input: GEMMInput, m: Int, m0: Int, mc: Int, k0: Int, kc: Int, into 
         }
     case .packed:
         preconditionFailure("a packed A is read in place, not packed again")
+    case .bf16Rows:
+        preconditionFailure("bf16 rows are read by the bf16 GEMM only")
     case let .im2col(x, g):
         let pixels = g.outHeight * g.outWidth
         for p in 0..<panels {

@@ -18,6 +18,10 @@ package func packAPanelsBF16(_ input: GEMMInput, m: Int, k: Int, panels panel0: 
             replk_bf16_pack_a_rows(a + p * gemmMR * ld, ld, max(0, min(gemmMR, m - p * gemmMR)), k, dst + p * pairs * gemmMR)
             continue
         }
+        if case let .bf16Rows(a, ld) = input {
+            replk_bf16_pack_a_rows_bf16(a + p * gemmMR * ld, ld, max(0, min(gemmMR, m - p * gemmMR)), k, dst + p * pairs * gemmMR)
+            continue
+        }
         var k0 = 0
         while k0 < k {
             let kc = min(gemmKC, k - k0)
@@ -92,6 +96,8 @@ package func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
                 if case let .rows(a, ld) = input {
                     // A 1×1 conv or linear layer: rounded and laid out in one pass, no float32 panel.
                     replk_bf16_pack_a_rows(a + (m0 + mp * gemmMR) * ld + k0, ld, rows, kc, block + mp * kpc * gemmMR)
+                } else if case let .bf16Rows(a, ld) = input {
+                    replk_bf16_pack_a_rows_bf16(a + (m0 + mp * gemmMR) * ld + k0, ld, rows, kc, block + mp * kpc * gemmMR)
                 } else {
                     packA(input, m: m, m0: m0 + mp * gemmMR, mc: rows, k0: k0, kc: kc, into: floatPanel)
                     replk_bf16_pack_a_panel(floatPanel, kc, block + mp * kpc * gemmMR)
@@ -153,6 +159,13 @@ package func gemmBlockBF16(_ input: GEMMInput, m: Int, n: Int, k: Int,
 /// A loop of independent `vdpbf16ps` (24 chains on zmm registers), for measuring the machine's
 /// bf16 dot-product peak. Returns a value that depends on every chain.
 package func bf16PeakLoop(iterations: Int, seed: Float) -> Float { replk_bf16_peak_loop(iterations, seed) }
+
+/// Rounds `rows` × `cols` floats (row stride `lds`) to bf16 into `dst` (row stride `ldd`), as the
+/// packing of A rounds them.
+package func storeRowsBF16(_ src: UnsafePointer<Float>, lds: Int, rows: Int, cols: Int,
+                          into dst: UnsafeMutablePointer<UInt16>, ldd: Int) {
+    replk_bf16_store_rows(src, lds, rows, cols, dst, ldd)
+}
 
 /// The hardware's bf16 rounding of `count` floats (`vcvtne2ps2bf16`), for tests.
 package func bf16RoundHardware(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {

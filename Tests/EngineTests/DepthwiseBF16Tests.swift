@@ -107,8 +107,12 @@ final class DepthwiseBF16Tests: XCTestCase {
             var y = [Float](repeating: .nan, count: d.rounded.count)
             withNaNScratch(count: bands.scratchCount) { sp in
                 for task in 0..<bands.taskCount(batch: c.n) {
-                    depthwiseConvBandBF16(d.x, d.g, bands, task: task, scratch: sp, pairWeights: pairs, bias: d.bias,
-                                          activation: c.activation, &y)
+                    d.x.withUnsafeBufferPointer { x in
+                        y.withUnsafeMutableBufferPointer { yb in
+                            depthwiseConvBandBF16(.float(x.baseAddress!), d.g, bands, task: task, scratch: sp, pairWeights: pairs,
+                                                  bias: d.bias, activation: c.activation, .float(yb.baseAddress!))
+                        }
+                    }
                 }
             }
             checkResult(y, d, taps: taps, "\(c)")

@@ -22,6 +22,14 @@ void replk_bf16_pack_a_panel(const float *src, long kc, uint32_t *dst);
 /// float32 panel in between.
 void replk_bf16_pack_a_rows(const float *src, long ld, long rows, long kc, uint32_t *dst);
 
+/// Like `replk_bf16_pack_a_rows` from rows that are bf16 already (`src` row stride `ld` values):
+/// the same words a float32 row rounded by `replk_bf16_store_rows` would give, with no rounding left.
+void replk_bf16_pack_a_rows_bf16(const uint16_t *src, long ld, long rows, long kc, uint32_t *dst);
+
+/// Rounds `rows` × `cols` floats (row stride `lds`) to bf16 (`vcvtneps2bf16`, nearest even,
+/// denormals to zero: the rounding the packing of A does) into `dst` (row stride `ldd`).
+void replk_bf16_store_rows(const float *src, long lds, long rows, long cols, uint16_t *dst, long ldd);
+
 /// Rounds `count` floats to bf16 bit patterns with `vcvtne2ps2bf16`: the hardware's rounding, for tests.
 void replk_bf16_round(const float *src, long count, uint16_t *dst);
 

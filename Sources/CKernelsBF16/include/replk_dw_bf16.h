@@ -21,6 +21,11 @@
 /// channels and zeroes the rest.
 void replk_dw_bf16_pair_row(const float *src, long pixelStride, long width, int lanes, int leftEdge, uint32_t *dst);
 
+/// `replk_dw_bf16_pair_row` from a row whose values are bf16 already (`src` and `pixelStride` in
+/// bf16 values): the same entries, with nothing left to round.
+void replk_dw_bf16_pair_row_bf16(const uint16_t *src, long pixelStride, long width, int lanes, int leftEdge,
+                                 uint32_t *dst);
+
 /// Groups of pairs a tile runs per kernel row at most: kernels up to 2 · 12 · 16 = 384 taps wide
 /// (a tile runs its pairs in groups of at most 12).
 #define REPLK_DW_BF16_MAX_GROUPS 16
