@@ -424,7 +424,7 @@ package func depthwiseConvBandBF16(_ x: DepthwiseBF16Input, _ g: DepthwiseGeomet
 /// How long, in microseconds, 1 MB written by one core takes to be read by another right now
 /// (median of `rounds` hand-overs between threads pinned to the first two allowed CPUs); nil with
 /// one CPU or where threads cannot be pinned. A shared VM's host at times places the vCPUs where
-/// this triples for seconds at a time (79 → 239 µs on the Zen 5 VM of docs/performance.md), and
+/// this grows fivefold for seconds at a time (31 → 151 µs on the Zen 5 VM of docs/performance.md), and
 /// every multi-threaded run slows by as much as its threads pass data to each other, so
 /// `replk-bench` records it beside its timings.
 public func coreHandoverMicroseconds(rounds: Int = 40) -> Double? {

@@ -17,7 +17,7 @@ int replk_cpu_is_intel(void);
 /// The median time, in microseconds, over `rounds` rounds, for one thread pinned to the first
 /// allowed CPU to write 1 MB and another pinned to the second to read it all: how long data takes
 /// to pass between two of this process's cores right now. A shared VM's host can move the vCPUs
-/// so that this triples for seconds at a time. -1 with fewer than two CPUs or where threads cannot
+/// so that this grows fivefold for seconds at a time. -1 with fewer than two CPUs or where threads cannot
 /// be pinned (non-Linux). The caller's CPU affinity is left as it was.
 double replk_core_handover_microseconds(int rounds);
 
