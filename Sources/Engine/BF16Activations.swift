@@ -18,10 +18,13 @@ public struct BF16Activations {
         storage = TensorStorage(count: (shape.reduce(1, *) + 1) / 2)
     }
 
-    /// Images, rows, columns and channels.
+    /// Images.
     public var batch: Int { shape[0] }
+    /// Rows.
     public var height: Int { shape[1] }
+    /// Columns.
     public var width: Int { shape[2] }
+    /// Channels.
     public var channels: Int { shape[3] }
     /// Number of values.
     public var count: Int { shape.reduce(1, *) }

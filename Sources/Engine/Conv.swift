@@ -591,8 +591,6 @@ public final class ConvKernel {
         outChannels * (inChannels / groups) * kernelH * kernelW + (bias == nil ? 0 : outChannels)
     }
 
-    /// y = act(conv(x) + bias) + residual, over an NHWC input, on `pool` (default: the conv's own,
-    /// its configuration's).
     /// Whether this conv can hand its output to the next one in bf16 (`bf16Output`) and take its
     /// input in bf16: a 1×1 conv (stride 1, no padding, one group) at precision bf16, or a stride-1
     /// depth-wise conv at precision bf16 (unless `engine.depthwise` asks for the FFT).
@@ -716,6 +714,8 @@ public final class ConvKernel {
         return y
     }
 
+    /// y = act(conv(x) + bias) + residual, over an NHWC input, on `pool` (default: the conv's own,
+    /// its configuration's).
     public func callAsFunction(_ x: Tensor, activation: Activation = .none, residual: Tensor? = nil,
                                pool: ThreadPool? = nil) -> Tensor {
         let pool = pool ?? self.pool
