@@ -704,7 +704,7 @@ public final class ConvKernel {
         if let counter = FLOPCounter.current {
             counter.add(Double(m * outChannels * inChannels), executed: nil)
             if counter.dryRun {
-                for i in 0..<y.count { y.pointer[i] = 0 }
+                y.pointer.initialize(repeating: 0, count: y.count)
                 return y
             }
         }

@@ -390,12 +390,8 @@ func measureAlternating(repeats: Int, rounds: Int, probe: PeakProbe?, peers pyth
         for name in server.names {
             guard var r = results[name] as? [String: Any], let hs = theirHandovers[name], hs.count == n,
                   let s = theirs[name] else { continue }
-            var start = 0
             r["core_handover_us"] = hs
-            r["batch_median_ms"] = counts.map { c -> Double in
-                defer { start += c }
-                return medianOf(Array(s[start..<min(s.count, start + c)]))
-            }
+            r["batch_median_ms"] = batchMedians(s, sizes: counts)
             results[name] = r
         }
     }

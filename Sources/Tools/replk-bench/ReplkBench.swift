@@ -28,6 +28,15 @@ func medianOf(_ v: [Double]) -> Double {
     return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
 }
 
+/// The median of each consecutive batch of `sizes[i]` samples.
+func batchMedians(_ samples: [Double], sizes: [Int]) -> [Double] {
+    var start = 0
+    return sizes.map { n in
+        defer { start += n }
+        return medianOf(Array(samples[min(samples.count, start)..<min(samples.count, start + n)]))
+    }
+}
+
 struct Timing {
     var samples: [Double] = []
     /// With a `PeakProbe`: the FMA peak (GFLOP/s) measured just before each sample.
@@ -61,11 +70,7 @@ struct Timing {
             o["core_handover_us"] = handovers
             // Each batch's median beside the hand-over it began with: rounds taken while the host
             // passed data between cores slowly are told apart from the others.
-            var start = 0
-            o["batch_median_ms"] = batchSizes.map { n -> Double in
-                defer { start += n }
-                return medianOf(Array(samples[start..<Swift.min(samples.count, start + n)]))
-            }
+            o["batch_median_ms"] = batchMedians(samples, sizes: batchSizes)
         }
         return o
     }
