@@ -108,11 +108,14 @@ func runGEMM(_ input: GEMMInput, m: Int, n: Int, k: Int, weights: PackedWeights,
             }
         case let .bf16(packedB):
             withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBF16ScratchCount(mc: mcMax)) { scratch in
-                guard case let .bf16(out, ldo) = output else {
-                    guard case let .float(c, ldc) = output else { return }
+                let out: UnsafeMutablePointer<UInt16>, ldo: Int
+                switch output {
+                case let .float(c, ldc):
                     gemmBlockBF16(input, m: m, n: n, k: k, packedB: packedB, c: c, ldc: ldc, epilogue: epilogue,
                                   m0: m0, mc: mc, panel0: p0, panelCount: pc, scratch: scratch.baseAddress!)
                     return
+                case let .bf16(p, ld):
+                    (out, ldo) = (p, ld)
                 }
                 // The task's block of C in float32 (it stays in L2), then rounded once, after the
                 // epilogue: the values the next bf16 GEMM would have rounded as it packed them.
@@ -607,7 +610,7 @@ public final class ConvKernel {
     }
 
     /// The conv's output, after the epilogue, rounded to bf16 as the next bf16 conv would round it
-    /// when it packs its input: for a map that only feeds bf16 1×1 convs. Requires `exchangesBF16`.
+    /// as it reads its input: for a map that only feeds bf16 convs. Requires `exchangesBF16`.
     public func bf16Output(_ x: Tensor, activation: Activation = .none, pool: ThreadPool? = nil) -> BF16Activations {
         precondition(exchangesBF16, "bf16 output needs a 1×1 or stride-1 depth-wise conv at precision bf16")
         precondition(x.rank == 4 && x.channels == inChannels,
@@ -622,7 +625,7 @@ public final class ConvKernel {
                              activation: activation, pool: pool ?? self.pool)
     }
 
-    /// Runs this 1×1 conv on bf16 activations (from another conv's `bf16Output`), with float32
+    /// Runs this conv on bf16 activations (from another conv's `bf16Output`), with float32
     /// output, bias, activation and residual. Requires `exchangesBF16`. The same values as on the
     /// float32 map `x.tensor()`.
     public func callAsFunction(_ x: BF16Activations, activation: Activation = .none, residual: Tensor? = nil,
@@ -651,7 +654,7 @@ public final class ConvKernel {
         return y
     }
 
-    /// Runs this 1×1 conv on bf16 activations and leaves its output in bf16 too.
+    /// Runs this conv on bf16 activations and leaves its output in bf16 too.
     public func bf16Output(_ x: BF16Activations, activation: Activation = .none, pool: ThreadPool? = nil) -> BF16Activations {
         precondition(exchangesBF16, "bf16 output needs a 1×1 or stride-1 depth-wise conv at precision bf16")
         precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.shape)")
@@ -671,7 +674,8 @@ public final class ConvKernel {
         return [shape[0], oh, ow, outChannels]
     }
 
-    /// The bf16 depth-wise bands from a float32 or bf16 map into a float32 or bf16 one.
+    /// The bf16 depth-wise bands from a float32 or bf16 map into a float32 or bf16 one, counted
+    /// by the current `FLOPCounter` (zeros on a dry run).
     private func depthwiseBF16(_ input: DepthwiseBF16Input, shape: [Int], activation: Activation,
                                _ output: DepthwiseBF16Output, pool: ThreadPool) {
         let (oh, ow) = outputSize(height: shape[1], width: shape[2])
@@ -689,10 +693,16 @@ public final class ConvKernel {
                                   kernelH: kernelH, kernelW: kernelW, strideH: strideH, strideW: strideW,
                                   padTop: padH, padLeft: padW, dilationH: dilationH, dilationW: dilationW,
                                   outHeight: oh, outWidth: ow)
+        runDepthwiseBands(input, g, activation: activation, output, pool: pool)
+    }
+
+    /// Runs the bf16 depth-wise bands over `pool` (stride 1, `pairWeights` present).
+    private func runDepthwiseBands(_ input: DepthwiseBF16Input, _ g: DepthwiseGeometry, activation: Activation,
+                                   _ output: DepthwiseBF16Output, pool: ThreadPool) {
         let bands = DepthwiseBands(g, threads: pool.threadCount)
         let wp = UnsafeRawPointer(pairWeights!.pointer).assumingMemoryBound(to: UInt32.self)
         let b = bias?.pointer
-        runDepthwiseTasks(bands.taskCount(batch: shape[0]), scratchCount: bands.scratchCount, pool: pool) {
+        runDepthwiseTasks(bands.taskCount(batch: g.batch), scratchCount: bands.scratchCount, pool: pool) {
             depthwiseConvBandBF16(input, g, bands, task: $0, scratch: $1, pairWeights: wp, bias: b,
                                   activation: activation, output)
         }
@@ -753,14 +763,9 @@ public final class ConvKernel {
                     depthwiseConvFFT(xp, g, fft, task: $0, scratch: $1, blockedWeights: wp, bias: b,
                                      activation: activation, yp)
                 }
-            } else if let pw = pairWeights {
+            } else if pairWeights != nil {
                 // bf16, stride 1: the bands' split, with pair rows of bf16 in the scratch.
-                let bands = DepthwiseBands(g, threads: pool.threadCount)
-                let wp = UnsafeRawPointer(pw.pointer).assumingMemoryBound(to: UInt32.self)
-                runDepthwiseTasks(bands.taskCount(batch: x.batch), scratchCount: bands.scratchCount, pool: pool) {
-                    depthwiseConvBandBF16(.float(xp), g, bands, task: $0, scratch: $1, pairWeights: wp, bias: b,
-                                          activation: activation, .float(yp))
-                }
+                runDepthwiseBands(.float(xp), g, activation: activation, .float(yp), pool: pool)
             } else if let bw = blockedWeights, depthwiseStripsAvailable, runsAsStrips(g, threads: pool.threadCount) {
                 // Stride 1 on a map larger than 1 MB per thread: tasks of (image, band of rows, group
                 // of channel blocks), reading each input row once for the whole group.
