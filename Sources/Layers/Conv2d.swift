@@ -63,10 +63,10 @@ public struct Conv2d {
     /// bf16 1×1 or stride-1 depth-wise conv with its norm folded (`ConvKernel.exchangesBF16`).
     public var exchangesBF16: Bool { separateNorm == nil && kernel.exchangesBF16 }
 
-    /// act(conv(x)) rounded to bf16, for a map that only feeds bf16 1×1 convs (the same results as
+    /// act(conv(x)) rounded to bf16, for a map that only feeds bf16 convs (the same results as
     /// the float32 map). Requires `exchangesBF16`.
     public func bf16Output(_ x: Tensor, activation: Activation = .none) -> BF16Activations {
-        precondition(exchangesBF16, "bf16 output needs a bf16 1×1 conv with its norm folded")
+        precondition(exchangesBF16, "bf16 output needs a bf16 1×1 or depth-wise conv with its norm folded")
         return kernel.bf16Output(x, activation: activation)
     }
 
@@ -78,7 +78,7 @@ public struct Conv2d {
 
     /// act(conv(x)) + residual from bf16 activations. Requires `exchangesBF16`.
     public func callAsFunction(_ x: BF16Activations, activation: Activation = .none, residual: Tensor? = nil) -> Tensor {
-        precondition(exchangesBF16, "bf16 input needs a bf16 1×1 conv with its norm folded")
+        precondition(exchangesBF16, "bf16 input needs a bf16 1×1 or depth-wise conv with its norm folded")
         return kernel(x, activation: activation, residual: residual)
     }
 }

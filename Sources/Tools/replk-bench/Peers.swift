@@ -247,9 +247,8 @@ func printPeers(_ peers: Any?, ours: Double, timing: Timing? = nil) {
 /// VM the host's placement of the vCPUs changes multi-threaded speeds by seconds-long spells,
 /// and a whole-run median mixes however many rounds each side spent in each.
 func sameHostStateNote(ours: Timing, peer r: [String: Any]) -> String {
+    let ourHs = ours.handovers, ourMs = batchMedians(ours.samples, sizes: ours.batchSizes)
     guard let hs = r["core_handover_us"] as? [Double], let ms = r["batch_median_ms"] as? [Double],
-          let ourHs = ours.jsonFields["core_handover_us"] as? [Double],
-          let ourMs = ours.jsonFields["batch_median_ms"] as? [Double],
           hs.count == ourHs.count, ms.count == ourMs.count, hs.count == ms.count, !hs.isEmpty else { return "" }
     let pairs = (0..<hs.count).filter { max(hs[$0], ourHs[$0]) <= 1.5 * min(hs[$0], ourHs[$0]) }
     guard !pairs.isEmpty else { return "" }
